@@ -1,0 +1,29 @@
+# Helpers shared by every folder's CMakeLists.txt.
+
+# npc_library(NAME SOURCES... [DEPS ...]) - one static library per src/ folder,
+# public headers addressed as "folder/header.h" from src/.
+function(npc_library name)
+  cmake_parse_arguments(ARG "" "" "SOURCES;DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(${name} STATIC ${ARG_SOURCES})
+  target_include_directories(${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE npc_warnings ${ARG_PRIVATE_DEPS})
+endfunction()
+
+# npc_test(NAME LABEL SOURCES... [DEPS ...]) - a GoogleTest program whose tests
+# ctest discovers one by one, labelled `unit` or `integration`.
+function(npc_test name label)
+  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS" ${ARGN})
+  if(NOT NPC_BUILD_TESTS)
+    return()
+  endif()
+  add_executable(${name} ${ARG_SOURCES})
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main npc_warnings)
+  target_compile_definitions(${name} PRIVATE NPC_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
+    NPC_BINARY_DIR="${PROJECT_BINARY_DIR}")
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 300)
+  endif()
+  gtest_discover_tests(${name} PROPERTIES LABELS ${label} TIMEOUT ${ARG_TIMEOUT}
+    DISCOVERY_TIMEOUT 60)
+endfunction()
