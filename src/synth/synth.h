@@ -1,0 +1,94 @@
+// Synthesis: the pure function at the heart of netpol-ctrl.
+//
+//   Result r = Synthesize(snapshot, SynthesisConfig::Defaults());
+//   for (const WorkloadPolicy& p : r.policies) Write(p.policy);
+//
+// Cluster state in, desired NetworkPolicies and the reasons behind them out
+// (DESIGN.md sections 1-3). No I/O, no clock, no logging, no JSON: the
+// controller, `generate`, `explain` and `graph` all feed this same function.
+// Output is canonical: the same snapshot always yields byte-identical
+// policies, whatever the order of the snapshot's vectors.
+//
+// Thread-safety: Synthesize is reentrant; it reads its arguments only.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "model/model.h"
+
+namespace npc::synth {
+
+// Where in a pod template a value was read.
+struct RefSource {
+  std::string container;  // container name ("" for a ConfigMap volume)
+  // What held the value, for people: "env DB_URL", "args[2]", "command[0]",
+  // "envFrom configmap app-config key DB_URL", "env DB_URL from configmap
+  // app-config key url", "volume configmap app-config key settings.ini".
+  std::string field;
+  std::string value;  // the value after $(VAR) expansion, cut to 200 bytes for display
+};
+
+// A resolved dependency: `client` talks to Service `service_ns/service_name`
+// on `ports` (the Service ports the reference narrowed to: all of them when no
+// port was written).
+struct Edge {
+  WorkloadKey client;
+  std::string service_ns;
+  std::string service_name;
+  std::vector<ServicePort> ports;
+  std::string host;  // the host name as written
+  RefSource source;
+};
+
+// A host name that did not resolve to a Service, and why ("no Service db in
+// namespace shop", "port 6380 is not a port of Service redis/cache", ...).
+struct Unresolved {
+  WorkloadKey client;
+  std::string host;
+  std::string port;  // as written, "" when none
+  std::string why;
+  RefSource source;
+};
+
+// A workload that gets no policy, and why ("namespace kube-system is
+// excluded", "hostNetwork pods are not subject to NetworkPolicy", ...).
+struct Skipped {
+  WorkloadKey workload;
+  std::string why;
+};
+
+// Something the policy cannot express, for the operator to know (an
+// ExternalName Service, an annotation that does not parse, ...).
+struct Warning {
+  WorkloadKey workload;
+  std::string message;
+};
+
+struct WorkloadPolicy {
+  WorkloadKey workload;
+  NetworkPolicy policy;
+  // Parallel to policy.ingress / policy.egress: why each rule exists, one line
+  // per reason ("own pods", "DNS", "client Deployment/shop/web: env API_URL=
+  // http://api:8080 names Service shop/api port 8080", ...).
+  std::vector<std::vector<std::string>> ingress_reasons;
+  std::vector<std::vector<std::string>> egress_reasons;
+};
+
+struct Result {
+  std::vector<WorkloadPolicy> policies;     // sorted by namespace, then policy name
+  std::vector<NetworkPolicy> default_deny;  // one per managed namespace when configured
+  std::vector<Edge> edges;                  // sorted
+  std::vector<Unresolved> unresolved;       // sorted
+  std::vector<Skipped> skipped;             // sorted
+  std::vector<Warning> warnings;            // sorted
+};
+
+Result Synthesize(const Snapshot& snapshot, const SynthesisConfig& config);
+
+// The policy name for a workload: "<kind>-<name>" in lower case, at most 253
+// characters (cut, with a short hash of the full name, when longer).
+std::string PolicyName(const WorkloadKey& workload);
+
+}  // namespace npc::synth
