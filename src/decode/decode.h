@@ -1,0 +1,90 @@
+// Decoding Kubernetes objects (JSON, as the API server sends them) into the
+// model structs that synthesis reads and the controller caches.
+//
+// One decoder serves every front end: the controller's informers feed it watch
+// events, the manifest loader feeds it YAML documents converted to JSON, and
+// the benchmarks measure it. It keeps only the fields synthesis needs and
+// never copies managedFields or whole objects.
+//
+//   Decoder d;                                  // reusable; one per thread
+//   StatusOr<Object> o = d.Decode(json_text);   // kind read from the object
+//   if (auto* w = std::get_if<Workload>(&o->value)) ...
+//
+// Errors name the object and the field: `Deployment shop/web:
+// spec.template.spec.containers[0].ports[0].containerPort: expected an integer`.
+// Unknown kinds decode to `Unknown` (not an error). Missing optional fields
+// take their Kubernetes defaults (protocol TCP, namespace "").
+//
+// Thread-safety: a Decoder holds a parser buffer; use one per thread.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "common/status.h"
+#include "model/model.h"
+
+namespace simdjson::dom {
+class parser;
+class element;
+}  // namespace simdjson::dom
+
+namespace npc::decode {
+
+// Identity and version of a decoded object, whatever its kind.
+struct Meta {
+  std::string api_version;
+  std::string kind;
+  std::string ns;
+  std::string name;
+  std::string uid;
+  std::string resource_version;
+  Labels labels;
+  // The controlling ownerReference (controller: true), if any.
+  std::optional<OwnerReference> controller;
+  bool deleting = false;  // metadata.deletionTimestamp is set
+};
+
+// A Pod seen as PartialObjectMetadata: enough to tell bare pods apart.
+struct PodMeta {
+  Labels labels;
+};
+
+// A NetworkPolicy as stored in the cluster (to compare with the desired one).
+struct StoredPolicy {
+  NetworkPolicy policy;
+};
+
+struct Unknown {};
+
+struct Object {
+  Meta meta;
+  std::variant<Unknown, Workload, Service, EndpointSlice, Ingress, ConfigMap, Namespace, PodMeta,
+               StoredPolicy>
+      value;
+};
+
+class Decoder {
+ public:
+  Decoder();
+  ~Decoder();
+  Decoder(const Decoder&) = delete;
+  Decoder& operator=(const Decoder&) = delete;
+
+  // Decodes one object. `json` need not be padded; it is copied only when its
+  // buffer is too short for simdjson's padding.
+  StatusOr<Object> Decode(std::string_view json);
+
+  // Decodes a Pod as metadata only (PartialObjectMetadata or a full Pod).
+  StatusOr<Object> DecodePodMeta(std::string_view json);
+
+  // Decodes an already parsed element (used by list and watch decoding).
+  StatusOr<Object> DecodeElement(const simdjson::dom::element& element, bool pod_meta_only);
+
+ private:
+  std::unique_ptr<simdjson::dom::parser> parser_;
+};
+
+}  // namespace npc::decode
