@@ -1,0 +1,21 @@
+#!/bin/sh
+# A test exec credential plugin. Counts its runs in $COUNT_FILE, checks that
+# KUBERNETES_EXEC_INFO is set, and prints a token "tok-<run>" expiring at $EXPIRY
+# (none when unset). With $FAIL set it fails on stderr instead.
+set -eu
+if [ -n "${FAIL:-}" ]; then
+  echo "plugin says: $FAIL" >&2
+  exit 3
+fi
+case "${KUBERNETES_EXEC_INFO:-}" in
+  *ExecCredential*) ;;
+  *) echo "KUBERNETES_EXEC_INFO missing" >&2; exit 4 ;;
+esac
+n=1
+if [ -f "$COUNT_FILE" ]; then n=$(( $(cat "$COUNT_FILE") + 1 )); fi
+echo "$n" > "$COUNT_FILE"
+token="${TOKEN_PREFIX:-tok}-$n"
+if [ -n "${TOKEN_FILE_SOURCE:-}" ]; then token=$(cat "$TOKEN_FILE_SOURCE"); fi
+exp=""
+if [ -n "${EXPIRY:-}" ]; then exp=",\"expirationTimestamp\":\"$EXPIRY\""; fi
+printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s"%s}}\n' "$token" "$exp"
