@@ -14,6 +14,7 @@
 
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "model/model.h"
@@ -32,12 +33,16 @@ struct RefSource {
 
 // A resolved dependency: `client` talks to Service `service_ns/service_name`
 // on `ports` (the Service ports the reference narrowed to: all of them when no
-// port was written).
+// port was written; empty only when the Service has no ports at all).
+// A pod DNS name (a-b-c-d.ns.pod.<domain>) resolves to a workload instead:
+// then `target` is set, `service_name` is empty, and `ports` holds the port
+// written (port == targetPort), or nothing for all ports.
 struct Edge {
   WorkloadKey client;
   std::string service_ns;
   std::string service_name;
   std::vector<ServicePort> ports;
+  std::optional<WorkloadKey> target;
   std::string host;  // the host name as written
   RefSource source;
 };
@@ -90,5 +95,13 @@ Result Synthesize(const Snapshot& snapshot, const SynthesisConfig& config);
 // The policy name for a workload: "<kind>-<name>" in lower case, at most 253
 // characters (cut, with a short hash of the full name, when longer).
 std::string PolicyName(const WorkloadKey& workload);
+
+// The value of the label netpol-ctrl.io/pod that the controller patches onto a
+// bare Pod without labels: the pod name, or when longer than 63 characters its
+// head and a short hash. Synthesis selects such a pod by this label.
+std::string BarePodLabelValue(std::string_view pod_name);
+
+// The name of the per-namespace default-deny policy (SynthesisConfig::default_deny).
+inline constexpr std::string_view kDefaultDenyPolicyName = "default-deny";
 
 }  // namespace npc::synth
