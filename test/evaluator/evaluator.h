@@ -49,6 +49,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -199,6 +200,10 @@ struct Probe {
 };
 
 enum class Cell : uint8_t { kDenied = 0, kAllowed = 1, kEither = 2 };
+
+inline std::ostream& operator<<(std::ostream& os, Cell c) {
+  return os << (c == Cell::kAllowed ? "allowed" : c == Cell::kDenied ? "denied" : "either");
+}
 
 // A connectivity matrix over endpoints x endpoints x probes. Flows of an
 // endpoint to itself and between two external endpoints are not part of it.
