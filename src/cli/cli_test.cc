@@ -1,0 +1,332 @@
+// Tests of the offline commands, run in-process through cli::Run.
+//
+// The example app's golden output lives in examples/golden/policies.yaml (and
+// the graph in examples/graph.svg). After an intended change, regenerate both:
+//
+//   NPC_UPDATE_GOLDEN=1 ./cli_test --gtest_filter='Examples.*'
+//
+// and review the diff before committing it.
+#include "cli/cli.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "cli/command.h"
+
+namespace npc::cli {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+const std::string kSource = NPC_SOURCE_DIR;
+const std::string kApp = kSource + "/examples/app";
+const std::string kGolden = kSource + "/examples/golden/policies.yaml";
+
+struct Outcome {
+  int code = -1;
+  std::string out;
+  std::string err;
+};
+
+Outcome RunCli(std::vector<std::string> args, const std::string& stdin_text = "") {
+  args.insert(args.begin(), "netpol-ctrl");
+  std::vector<const char*> argv;
+  for (const std::string& a : args) argv.push_back(a.c_str());
+  std::istringstream in(stdin_text);
+  std::ostringstream out, err;
+  Outcome o;
+  o.code = Run(static_cast<int>(argv.size()), argv.data(), in, out, err);
+  o.out = out.str();
+  o.err = err.str();
+  return o;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+bool UpdateGolden() {
+  const char* v = std::getenv("NPC_UPDATE_GOLDEN");
+  return v != nullptr && std::string(v) == "1";
+}
+
+// --- the command line itself ---------------------------------------------
+
+TEST(Cli, VersionAndTopLevelHelp) {
+  Outcome v = RunCli({"--version"});
+  EXPECT_EQ(v.code, 0);
+  EXPECT_THAT(v.out, HasSubstr("netpol-ctrl 0.1.0"));
+
+  Outcome h = RunCli({"--help"});
+  EXPECT_EQ(h.code, 0);
+  for (const char* cmd : {"generate", "explain", "graph"}) EXPECT_THAT(h.out, HasSubstr(cmd));
+
+  Outcome none = RunCli({});
+  EXPECT_NE(none.code, 0);
+}
+
+TEST(Cli, EveryCommandHelpHasAnExample) {
+  for (const char* cmd : {"generate", "explain", "graph"}) {
+    Outcome h = RunCli({cmd, "--help"});
+    EXPECT_EQ(h.code, 0) << cmd;
+    EXPECT_THAT(h.out, HasSubstr("Example:")) << cmd;
+    EXPECT_THAT(h.out, HasSubstr(std::string("netpol-ctrl ") + cmd + " -f")) << cmd;
+    EXPECT_THAT(h.out, HasSubstr("--filename")) << cmd;
+  }
+}
+
+TEST(Cli, FilenameIsRequiredAndFlagsAreChecked) {
+  EXPECT_NE(RunCli({"generate"}).code, 0);
+  EXPECT_NE(RunCli({"generate", "-f", kApp, "-o", "xml"}).code, 0);
+  EXPECT_NE(RunCli({"generate", "-f", kApp, "--ingress-controller-mode", "some"}).code, 0);
+  Outcome bad_peer = RunCli({"generate", "-f", kApp, "--dns-peer", "kube-dns"});
+  EXPECT_EQ(bad_peer.code, kExitUsage);
+  EXPECT_THAT(bad_peer.err, HasSubstr("--dns-peer"));
+  Outcome missing = RunCli({"generate", "-f", kApp + "/nope.yaml"});
+  EXPECT_EQ(missing.code, kExitInvalidInput);
+  EXPECT_THAT(missing.err, HasSubstr("nope.yaml: no such file"));
+}
+
+TEST(Cli, ParsePeer) {
+  StatusOr<PeerSelector> p = ParsePeer("kube-system/k8s-app=kube-dns,tier=dns");
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->namespaces.match_labels,
+            (Labels{{"kubernetes.io/metadata.name", "kube-system"}}));
+  EXPECT_EQ(p->pods.match_labels, (Labels{{"k8s-app", "kube-dns"}, {"tier", "dns"}}));
+  StatusOr<PeerSelector> any = ParsePeer("*/app=probe&x=y");
+  ASSERT_TRUE(any.ok());
+  EXPECT_TRUE(any->namespaces.empty());
+  EXPECT_EQ(any->pods.match_labels.size(), 2u);
+  EXPECT_FALSE(ParsePeer("kube-dns").ok());
+  EXPECT_FALSE(ParsePeer("ns/").ok());
+  EXPECT_FALSE(ParsePeer("ns/app").ok());
+}
+
+TEST(Cli, SelectorString) {
+  LabelSelector s;
+  EXPECT_EQ(SelectorString(s), "{}");
+  s.match_labels = {{"app", "web"}};
+  s.match_expressions = {{"tier", "In", {"a", "b"}}, {"x", "NotIn", {"c"}},
+                         {"canary", "DoesNotExist", {}}, {"team", "Exists", {}}};
+  EXPECT_EQ(SelectorString(s), "app=web, tier in (a,b), x notin (c), !canary, team");
+}
+
+// --- generate --------------------------------------------------------------
+
+TEST(Generate, InvalidInputFailsUnlessSkipped) {
+  const std::string input =
+      "apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\n"
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d, namespace: a}\n"
+      "spec:\n  selector: {matchLabels: {app: d}}\n  template:\n    metadata: {labels: {app: d}}\n"
+      "    spec:\n      containers: [{name: c, ports: \"80\"}]\n---\n"
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ok, namespace: a}\n"
+      "spec:\n  selector: {matchLabels: {app: ok}}\n  template:\n    metadata: {labels: {app: ok}}\n"
+      "    spec:\n      containers: [{name: c}]\n";
+  Outcome strict = RunCli({"generate", "-f", "-"}, input);
+  EXPECT_EQ(strict.code, kExitInvalidInput);
+  EXPECT_EQ(strict.out, "");
+  EXPECT_THAT(strict.err,
+              HasSubstr("<stdin>:doc 2:line 13: Deployment a/d: "
+                        "spec.template.spec.containers[0].ports: expected a list"));
+  EXPECT_THAT(strict.err, HasSubstr("--skip-invalid"));
+
+  Outcome lenient = RunCli({"generate", "-f", "-", "--skip-invalid"}, input);
+  EXPECT_EQ(lenient.code, 0) << lenient.err;
+  EXPECT_THAT(lenient.out, HasSubstr("name: deployment-ok"));
+  EXPECT_THAT(lenient.out, Not(HasSubstr("name: deployment-d\n")));
+}
+
+TEST(Generate, JsonListHasTheSamePoliciesAsYaml) {
+  Outcome yaml = RunCli({"generate", "-f", kApp, "-q"});
+  Outcome json = RunCli({"generate", "-f", kApp, "-q", "-o", "json"});
+  ASSERT_EQ(yaml.code, 0) << yaml.err;
+  ASSERT_EQ(json.code, 0) << json.err;
+  nlohmann::json list = nlohmann::json::parse(json.out);
+  EXPECT_EQ(list["kind"], "List");
+  std::vector<YAML::Node> docs = YAML::LoadAll(yaml.out);
+  ASSERT_EQ(list["items"].size(), docs.size());
+  for (size_t i = 0; i < docs.size(); ++i) {
+    EXPECT_EQ(list["items"][i]["metadata"]["name"], docs[i]["metadata"]["name"].Scalar());
+  }
+}
+
+TEST(Generate, DefaultDenyAddsOnePolicyPerManagedNamespace) {
+  Outcome plain = RunCli({"generate", "-f", kApp, "-q", "-o", "json"});
+  Outcome deny = RunCli({"generate", "-f", kApp, "-q", "-o", "json", "--default-deny"});
+  ASSERT_EQ(deny.code, 0) << deny.err;
+  nlohmann::json a = nlohmann::json::parse(plain.out);
+  nlohmann::json b = nlohmann::json::parse(deny.out);
+  EXPECT_EQ(b["items"].size(), a["items"].size() + 3);  // data, monitoring, shop
+  int deny_all = 0;
+  for (const auto& p : b["items"]) {
+    if (p["spec"]["podSelector"].empty() && !p["spec"].contains("ingress") &&
+        !p["spec"].contains("egress")) {
+      ++deny_all;
+    }
+  }
+  EXPECT_EQ(deny_all, 3);
+}
+
+TEST(Generate, ExcludedNamespacesGetNoPolicy) {
+  Outcome o = RunCli({"generate", "-f", kApp, "-q", "--exclude-namespaces", "monitoring,data"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_THAT(o.out, Not(HasSubstr("namespace: monitoring")));
+  EXPECT_THAT(o.out, Not(HasSubstr("namespace: data")));
+  EXPECT_THAT(o.out, HasSubstr("namespace: shop"));
+}
+
+TEST(Generate, OutputDoesNotDependOnInputOrder) {
+  Outcome a = RunCli({"generate", "-f", kApp, "-q"});
+  Outcome b = RunCli({"generate", "-q", "-f", kApp + "/shop.yaml", "-f",
+                      kApp + "/monitoring.yaml", "-f", kApp + "/data.yaml"});
+  ASSERT_EQ(a.code, 0);
+  ASSERT_EQ(b.code, 0);
+  EXPECT_EQ(a.out, b.out);
+}
+
+// --- the example app --------------------------------------------------------
+
+TEST(Examples, LoadWithoutDiagnostics) {
+  Outcome o = RunCli({"generate", "-f", kApp, "-q"});
+  EXPECT_EQ(o.code, 0);
+  EXPECT_EQ(o.err, "");
+}
+
+TEST(Examples, GeneratedPoliciesMatchTheGoldenFile) {
+  Outcome o = RunCli({"generate", "-f", kApp, "-q"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  if (UpdateGolden()) {
+    std::ofstream(kGolden, std::ios::binary) << o.out;
+    GTEST_SKIP() << "rewrote " << kGolden;
+  }
+  EXPECT_EQ(o.out, ReadFile(kGolden))
+      << "regenerate with NPC_UPDATE_GOLDEN=1 (see the top of cli_test.cc) and review the diff";
+}
+
+TEST(Examples, GeneratedPoliciesAreWhatTheReadmePromises) {
+  Outcome o = RunCli({"generate", "-f", kApp, "-q", "-o", "json"});
+  ASSERT_EQ(o.code, 0);
+  nlohmann::json list = nlohmann::json::parse(o.out);
+  std::vector<std::string> names;
+  for (const auto& p : list["items"]) {
+    names.push_back(p["metadata"]["namespace"].get<std::string>() + "/" +
+                    p["metadata"]["name"].get<std::string>());
+    EXPECT_EQ(p["metadata"]["labels"]["app.kubernetes.io/managed-by"], "netpol-ctrl");
+    EXPECT_EQ(p["spec"]["policyTypes"], nlohmann::json({"Ingress", "Egress"}));
+  }
+  // Ten workloads get a policy; the host-network node exporter does not.
+  EXPECT_THAT(names, ::testing::UnorderedElementsAre(
+                         "data/statefulset-postgres", "data/deployment-redis",
+                         "data/statefulset-rabbitmq", "monitoring/deployment-prometheus",
+                         "monitoring/deployment-grafana", "shop/deployment-web",
+                         "shop/deployment-api", "shop/deployment-webhooks",
+                         "shop/deployment-worker", "shop/cronjob-nightly-report"));
+}
+
+TEST(Examples, StderrReportsTheUnresolvedReference) {
+  Outcome o = RunCli({"generate", "-f", kApp});
+  ASSERT_EQ(o.code, 0);
+  EXPECT_THAT(o.err, HasSubstr("unresolved: Deployment/shop/worker: "
+                               "legacy-billing.finance.svc.cluster.local:8443"));
+}
+
+// --- explain ---------------------------------------------------------------
+
+TEST(Explain, OneWorkloadWithReasons) {
+  for (const char* which : {"shop/deployment/api", "Deployment/api", "api"}) {
+    Outcome o = RunCli({"explain", "-f", kApp, which});
+    ASSERT_EQ(o.code, 0) << which << o.err;
+    EXPECT_THAT(o.out, StartsWith("Deployment/shop/api -> NetworkPolicy shop/deployment-api\n"));
+    EXPECT_THAT(o.out, HasSubstr("  ingress:\n    [1] from: "));
+    EXPECT_THAT(o.out, HasSubstr("because: "));
+    EXPECT_THAT(o.out, HasSubstr("postgres"));
+    EXPECT_THAT(o.out, Not(HasSubstr("Deployment/shop/web ->"))) << which;
+  }
+}
+
+TEST(Explain, UnresolvedSkippedAndUnknown) {
+  Outcome worker = RunCli({"explain", "-f", kApp, "worker"});
+  ASSERT_EQ(worker.code, 0);
+  EXPECT_THAT(worker.out, HasSubstr("unresolved references (no rule):\n"
+                                    "    legacy-billing.finance.svc.cluster.local:8443 "
+                                    "(container worker "));
+
+  Outcome all = RunCli({"explain", "-f", kApp});
+  ASSERT_EQ(all.code, 0);
+  EXPECT_THAT(all.out, HasSubstr("skipped DaemonSet/monitoring/node-exporter: "));
+
+  Outcome unknown = RunCli({"explain", "-f", kApp, "shop/deployment/nope"});
+  EXPECT_EQ(unknown.code, kExitInvalidInput);
+  EXPECT_THAT(unknown.err, HasSubstr("no workload matches"));
+  EXPECT_EQ(RunCli({"explain", "-f", kApp, "gadget/nope"}).code, kExitUsage);
+}
+
+// --- graph -----------------------------------------------------------------
+
+TEST(Graph, DotHasClustersShapesAndUnresolvedEdges) {
+  Outcome o = RunCli({"graph", "-f", kApp});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_THAT(o.out, StartsWith("digraph netpol {"));
+  for (const char* ns : {"shop", "data", "monitoring"}) {
+    EXPECT_THAT(o.out, HasSubstr(std::string("subgraph \"cluster_") + ns + "\""));
+  }
+  EXPECT_THAT(o.out, HasSubstr("\"w:Deployment/shop/api\" [label=\"api\\nDeployment\", shape=box"));
+  EXPECT_THAT(o.out, HasSubstr("\"s:data/postgres\" [label=\"postgres\\nService (headless)\", "
+                               "shape=ellipse"));
+  EXPECT_THAT(o.out, HasSubstr("\"w:Deployment/shop/api\" -> \"s:data/redis\" [label=\"6379\"]"));
+  EXPECT_THAT(o.out, HasSubstr("\"w:Deployment/shop/worker\" -> "
+                               "\"u:legacy-billing.finance.svc.cluster.local\" "
+                               "[label=\"8443\", style=dashed"));
+}
+
+// Checks the DOT with Graphviz itself, and keeps examples/graph.svg current.
+TEST(Graph, GraphvizAcceptsTheDot) {
+  if (std::system("command -v dot >/dev/null 2>&1") != 0) GTEST_SKIP() << "graphviz missing";
+  Outcome o = RunCli({"graph", "-f", kApp});
+  ASSERT_EQ(o.code, 0);
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
+                                    ("npc_graph_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string dot_file = (dir / "g.dot").string();
+  const std::string svg_file = (dir / "g.svg").string();
+  std::ofstream(dot_file) << o.out;
+  const std::string cmd = "dot -Tsvg " + dot_file + " -o " + svg_file + " 2>" +
+                          (dir / "err").string();
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << ReadFile((dir / "err").string());
+  const std::string svg = ReadFile(svg_file);
+  EXPECT_THAT(svg, HasSubstr("<svg"));
+  EXPECT_THAT(ReadFile((dir / "err").string()), Not(HasSubstr("Warning")));
+  if (UpdateGolden()) std::filesystem::copy_file(svg_file, kSource + "/examples/graph.svg",
+                                                 std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Graph, Mermaid) {
+  Outcome o = RunCli({"graph", "-f", kApp, "-o", "mermaid"});
+  ASSERT_EQ(o.code, 0);
+  EXPECT_THAT(o.out, StartsWith("flowchart LR\n"));
+  EXPECT_THAT(o.out, HasSubstr("subgraph ns1 [\"data\"]"));
+  EXPECT_THAT(o.out, HasSubstr("([\"postgres<br/>Service (headless)\"])"));
+  EXPECT_THAT(o.out, HasSubstr(" -.->|\"8443\"| "));
+  EXPECT_THAT(o.out, HasSubstr("[/\"?<br/>legacy-billing.finance.svc.cluster.local\"/]"));
+}
+
+}  // namespace
+}  // namespace npc::cli

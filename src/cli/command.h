@@ -1,0 +1,89 @@
+// The pieces every netpol-ctrl sub-command shares: the Command interface that
+// cli.cc dispatches to, the standard streams, and the flags that say where
+// manifests come from and how synthesis is configured.
+//
+// Adding a command: implement Command (Register adds a CLI11 sub-command and
+// binds its flags to members; Run executes it after parsing), and list it in
+// cli.cc's Commands(). Not thread-safe: one command runs per process.
+#pragma once
+
+#include <iosfwd>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "common/status.h"
+#include "model/model.h"
+
+namespace npc::cli {
+
+// The process's streams, injectable for tests.
+struct Io {
+  std::istream& in;
+  std::ostream& out;
+  std::ostream& err;
+};
+
+class Command {
+ public:
+  virtual ~Command() = default;
+  // Adds the sub-command (with its flags, help and example footer) to `app`.
+  virtual CLI::App* Register(CLI::App& app) = 0;
+  // Runs after a successful parse when this sub-command was chosen; returns
+  // the process exit code.
+  virtual int Run(Io& io) = 0;
+};
+
+std::unique_ptr<Command> NewGenerateCommand();
+std::unique_ptr<Command> NewExplainCommand();
+std::unique_ptr<Command> NewGraphCommand();
+
+// Exit codes of the offline commands.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitInvalidInput = 1;  // a manifest was invalid, or a path unreadable
+inline constexpr int kExitUsage = 2;         // flags that parse but make no sense
+
+// -f/--filename, --namespace, --skip-invalid.
+struct InputFlags {
+  std::vector<std::string> files;
+  std::string default_namespace = "default";
+  bool skip_invalid = false;
+
+  void Register(CLI::App& cmd);
+};
+
+// Loads the manifests named by `flags` ("-" reads io.in), printing every
+// diagnostic to io.err as "file:doc N:line L: message". Returns the snapshot,
+// or nothing when a path cannot be read or a document was invalid and
+// --skip-invalid was not given (the reason is printed).
+std::optional<Snapshot> LoadInputs(const InputFlags& flags, Io& io);
+
+// The synthesis configuration flags (DESIGN.md section 4). Flags that take
+// lists replace the defaults when given.
+struct ConfigFlags {
+  std::string cluster_domain = "cluster.local";
+  std::vector<std::string> exclude_namespaces;
+  std::string ingress_controller_mode = "exposed";
+  std::vector<std::string> dns_peers;
+  std::vector<std::string> monitoring_peers;
+  std::vector<std::string> ingress_controller_peers;
+  bool default_deny = false;
+
+  void Register(CLI::App& cmd);
+  // The configuration, or InvalidArgument naming the flag that does not parse.
+  StatusOr<SynthesisConfig> ToConfig() const;
+};
+
+// Parses a peer flag value "NAMESPACE/key=value[,key=value...]" (pods with all
+// those labels in that namespace) or "*/key=value" (in any namespace). '&'
+// may separate labels too, as in the netpol-ctrl.io/allow-* annotations.
+StatusOr<PeerSelector> ParsePeer(const std::string& text);
+
+// "app=web, tier in (a,b), !canary" in kubectl's selector syntax; "{}" for the
+// empty selector (everything).
+std::string SelectorString(const LabelSelector& selector);
+
+}  // namespace npc::cli
