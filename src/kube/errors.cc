@@ -164,6 +164,7 @@ KubeError ParseStatus(int http_code, std::string_view body, std::optional<int> r
 }
 
 std::string KubeError::Describe() const {
+  if (local_code.has_value()) return message;
   std::string s(ReasonName(reason));
   if (http_code != 0) {
     s += " (";
@@ -193,6 +194,23 @@ std::string KubeError::Describe() const {
   return s;
 }
 
-Status KubeError::ToStatus() const { return Status(StatusCodeForReason(reason), Describe()); }
+Status KubeError::ToStatus() const {
+  return Status(local_code.value_or(StatusCodeForReason(reason)), Describe());
+}
+
+KubeError LocalError(Reason reason, std::string message) {
+  KubeError e;
+  e.reason = reason;
+  e.message = std::move(message);
+  return e;
+}
+
+KubeError LocalError(const Status& status) {
+  KubeError e;
+  e.reason = Reason::kUnknown;
+  e.message = status.message();
+  e.local_code = status.code();
+  return e;
+}
 
 }  // namespace npc::kube

@@ -16,6 +16,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <variant>
 #include <vector>
 
 #include "common/status.h"
@@ -65,6 +67,8 @@ struct KubeError {
   std::optional<int> retry_after_seconds;  // from the header or details.retryAfterSeconds
   std::string kind;  // details.kind
   std::string name;  // details.name
+  // Set for failures raised on this side (a watch handler's error): ToStatus keeps it.
+  std::optional<StatusCode> local_code;
 
   // True for 410 with reason Expired or Gone: list again, then watch from the new version.
   [[nodiscard]] bool IsExpired() const { return reason == Reason::kExpired || reason == Reason::kGone; }
@@ -73,6 +77,32 @@ struct KubeError {
   // The npc::Status a caller without Kubernetes knowledge acts on.
   [[nodiscard]] Status ToStatus() const;
 };
+
+// Either a value or a KubeError; works with NPC_ASSIGN_OR_RETURN like StatusOr.
+template <typename T>
+class [[nodiscard]] KubeResult {
+ public:
+  KubeResult(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
+  KubeResult(KubeError error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
+
+  bool ok() const { return v_.index() == 0; }
+  Status status() const { return ok() ? Status() : error().ToStatus(); }
+  const KubeError& error() const { return std::get<1>(v_); }
+  T& value() & { return std::get<0>(v_); }
+  const T& value() const& { return std::get<0>(v_); }
+  T&& value() && { return std::get<0>(std::move(v_)); }
+  T& operator*() & { return value(); }
+  const T& operator*() const& { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+
+ private:
+  std::variant<T, KubeError> v_;
+};
+
+// A KubeError for a failure on this side of the wire.
+[[nodiscard]] KubeError LocalError(Reason reason, std::string message);
+[[nodiscard]] KubeError LocalError(const Status& status);
 
 // Builds a KubeError from an HTTP error answer. A body that is a metav1.Status
 // supplies reason, message, causes and details; any other body (an HTML error
