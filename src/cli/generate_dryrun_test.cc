@@ -60,45 +60,39 @@ std::string Generate(std::vector<std::string> args) {
   return out.str();
 }
 
-class DryRun : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    for (const char* ns : {"data", "monitoring", "shop"}) {
-      if (Sh(std::string("kubectl get namespace ") + ns).code == 0) continue;
-      Shell s = Sh(std::string("kubectl create namespace ") + ns);
-      if (s.code == 0) created_.push_back(ns);
-    }
+// One test (ctest runs each test in its own process): the namespaces are
+// created once and deleted at the end; a namespace still terminating from an
+// earlier run is waited for first.
+TEST(DryRun, TheExampleAppAndEveryGeneratedPolicyAreAccepted) {
+  if (std::getenv("KUBECONFIG") == nullptr) {
+    GTEST_SKIP() << "no KUBECONFIG: run under scripts/with-cluster";
   }
-  static void TearDownTestSuite() {
-    for (const std::string& ns : created_) {
-      (void)Sh("kubectl delete namespace " + ns + " --wait=false");
-    }
-  }
-  void SetUp() override {
-    if (std::getenv("KUBECONFIG") == nullptr) {
-      GTEST_SKIP() << "no KUBECONFIG: run under scripts/with-cluster";
-    }
-    ASSERT_EQ(Sh("kubectl version").code, 0) << "kubectl cannot reach the cluster";
-  }
-  static inline std::vector<std::string> created_;
-};
+  ASSERT_EQ(Sh("kubectl version").code, 0) << "kubectl cannot reach the cluster";
 
-TEST_F(DryRun, TheExampleAppIsValid) {
-  Shell s = Sh("kubectl apply --dry-run=server -f " + kApp);
-  EXPECT_EQ(s.code, 0) << s.output;
-}
+  std::vector<std::string> created;
+  for (const std::string ns : {"data", "monitoring", "shop"}) {
+    (void)Sh("kubectl wait --for=delete namespace/" + ns + " --timeout=120s");
+    Shell s = Sh("kubectl create namespace " + ns);
+    if (s.code == 0) created.push_back(ns);
+  }
 
-TEST_F(DryRun, EveryGeneratedPolicyIsAccepted) {
+  {
+    SCOPED_TRACE("the example app");
+    Shell s = Sh("kubectl apply --dry-run=server -f " + kApp);
+    EXPECT_EQ(s.code, 0) << s.output;
+  }
   for (const std::vector<std::string>& flags :
        {std::vector<std::string>{}, {"--default-deny"}, {"--ingress-controller-mode", "all"}}) {
-    const std::string yaml = Generate(flags);
+    SCOPED_TRACE(::testing::PrintToString(flags));
     std::vector<std::string> json_flags = flags;
     json_flags.insert(json_flags.end(), {"-o", "json"});
-    const nlohmann::json list = nlohmann::json::parse(Generate(json_flags));
+    const std::string json = Generate(json_flags);
+    const nlohmann::json list = nlohmann::json::parse(json);
     ASSERT_GT(list["items"].size(), 0u);
-    Shell s = Sh("kubectl apply --dry-run=server -f -", yaml);
+
+    Shell s = Sh("kubectl apply --dry-run=server -f -", Generate(flags));
     EXPECT_EQ(s.code, 0) << s.output;
-    // One "created (server dry run)" or "configured"/"unchanged" line per policy.
+    // One line per policy: networkpolicy.networking.k8s.io/NAME created (server dry run).
     size_t lines = 0;
     for (size_t pos = 0; (pos = s.output.find("networkpolicy.networking.k8s.io/", pos)) !=
                          std::string::npos;
@@ -107,12 +101,12 @@ TEST_F(DryRun, EveryGeneratedPolicyIsAccepted) {
     }
     EXPECT_EQ(lines, list["items"].size()) << s.output;
     EXPECT_THAT(s.output, HasSubstr("(server dry run)"));
-  }
-}
 
-TEST_F(DryRun, TheJsonListIsAccepted) {
-  Shell s = Sh("kubectl apply --dry-run=server -f -", Generate({"-o", "json"}));
-  EXPECT_EQ(s.code, 0) << s.output;
+    Shell j = Sh("kubectl apply --dry-run=server -f -", json);
+    EXPECT_EQ(j.code, 0) << j.output;
+  }
+
+  for (const std::string& ns : created) (void)Sh("kubectl delete namespace " + ns + " --wait=false");
 }
 
 }  // namespace
