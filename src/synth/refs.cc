@@ -9,6 +9,9 @@ std::string ExpandVars(std::string_view input, const EnvMap& env) {
   std::string out;
   out.reserve(input.size());
   size_t checkpoint = 0;
+  // The next ')' at or after a position, cached: positions only grow, so
+  // "$($($(..." without a ')' costs one scan, not one per "$(".
+  size_t close_at = input.find(')');
   for (size_t cursor = 0; cursor < input.size(); ++cursor) {
     if (input[cursor] != '$' || cursor + 1 >= input.size()) continue;
     out.append(input.substr(checkpoint, cursor - checkpoint));
@@ -17,7 +20,12 @@ std::string ExpandVars(std::string_view input, const EnvMap& env) {
     if (rest[0] == '$') {
       out += '$';  // escaped operator
     } else if (rest[0] == '(') {
-      const size_t close = rest.find(')', 1);
+      const size_t from = cursor + 2;
+      if (close_at != std::string_view::npos && close_at < from) {
+        close_at = input.find(')', from);
+      }
+      const size_t close =
+          close_at == std::string_view::npos ? std::string_view::npos : close_at - (cursor + 1);
       if (close == std::string_view::npos) {
         out += "$(";  // incomplete reference: kept, scanning resumes after '('
       } else {

@@ -252,6 +252,10 @@ TEST(ResolveTest, MegabyteValues) {
   std::string many;
   for (int i = 0; many.size() < (1u << 20); ++i) many += "h" + std::to_string(i) + ".data:1 ";
   EXPECT_GT(index.ResolveValue("shop", many).size(), 10000u);  // all unresolved, all listed once
+  std::string opens;
+  while (opens.size() < (1u << 20)) opens += "$(";
+  EXPECT_EQ(ExpandVars(opens, {}), opens);  // linear: one ')' search, not one per "$("
+  EXPECT_EQ(ExpandVars(opens + "A)", {{"A", "x"}}).size(), opens.size() + 2);
   std::string dots(1u << 20, '.');
   EXPECT_THAT(index.ResolveValue("shop", dots), IsEmpty());
   std::string url = "http://" + std::string(1u << 20, '/');

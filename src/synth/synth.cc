@@ -188,7 +188,10 @@ Result Synthesize(const Snapshot& snapshot, const SynthesisConfig& config) {
       for (const Namespace& n : snapshot.namespaces) {
         if (n.name != ns) continue;
         auto it = n.annotations.find(std::string(kIgnoreAnnotation));
-        ignored = it != n.annotations.end() && (it->second == "true" || it->second == "True");
+        if (it == n.annotations.end()) continue;
+        std::string v = it->second;
+        for (char& ch : v) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+        ignored = v == "true";
       }
       if (ignored) continue;
       if (blocks_default_deny.contains(ns)) {
