@@ -1,11 +1,10 @@
 #include "cli/cli.h"
 
+#include <CLI/CLI.hpp>
 #include <iostream>
 #include <memory>
 #include <utility>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "cli/command.h"
 
@@ -25,8 +24,7 @@ std::vector<std::unique_ptr<Command>> Commands() {
 
 }  // namespace
 
-int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out,
-        std::ostream& err) {
+int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, std::ostream& err) {
   CLI::App app{"netpol-ctrl keeps one least-privilege NetworkPolicy per Kubernetes workload.",
                "netpol-ctrl"};
   app.set_version_flag("--version", "netpol-ctrl 0.1.0");
@@ -54,6 +52,8 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out,
   return kExitUsage;  // unreachable: require_subcommand(1)
 }
 
-int Main(int argc, char** argv) { return Run(argc, argv, std::cin, std::cout, std::cerr); }
+int Main(int argc, char** argv) {
+  return Run(argc, argv, std::cin, std::cout, std::cerr);
+}
 
 }  // namespace npc::cli

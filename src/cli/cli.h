@@ -10,7 +10,6 @@ namespace npc::cli {
 int Main(int argc, char** argv);
 
 // Main with injectable streams, for tests.
-int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out,
-        std::ostream& err);
+int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, std::ostream& err);
 
 }  // namespace npc::cli

@@ -1,8 +1,7 @@
 // Stand-in used only while src/synth is not built: --help and --version work,
 // no command does.
-#include <iostream>
-
 #include <CLI/CLI.hpp>
+#include <iostream>
 
 #include "cli/cli.h"
 
@@ -21,6 +20,8 @@ int Run(int argc, const char* const* argv, std::istream& /*in*/, std::ostream& o
   return 0;
 }
 
-int Main(int argc, char** argv) { return Run(argc, argv, std::cin, std::cout, std::cerr); }
+int Main(int argc, char** argv) {
+  return Run(argc, argv, std::cin, std::cout, std::cerr);
+}
 
 }  // namespace npc::cli

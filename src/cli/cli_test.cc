@@ -8,20 +8,19 @@
 // and review the diff before committing it.
 #include "cli/cli.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-#include <yaml-cpp/yaml.h>
 
 #include "cli/command.h"
 
@@ -107,8 +106,7 @@ TEST(Cli, FilenameIsRequiredAndFlagsAreChecked) {
 TEST(Cli, ParsePeer) {
   StatusOr<PeerSelector> p = ParsePeer("kube-system/k8s-app=kube-dns,tier=dns");
   ASSERT_TRUE(p.ok());
-  EXPECT_EQ(p->namespaces.match_labels,
-            (Labels{{"kubernetes.io/metadata.name", "kube-system"}}));
+  EXPECT_EQ(p->namespaces.match_labels, (Labels{{"kubernetes.io/metadata.name", "kube-system"}}));
   EXPECT_EQ(p->pods.match_labels, (Labels{{"k8s-app", "kube-dns"}, {"tier", "dns"}}));
   StatusOr<PeerSelector> any = ParsePeer("*/app=probe&x=y");
   ASSERT_TRUE(any.ok());
@@ -123,8 +121,10 @@ TEST(Cli, SelectorString) {
   LabelSelector s;
   EXPECT_EQ(SelectorString(s), "{}");
   s.match_labels = {{"app", "web"}};
-  s.match_expressions = {{"tier", "In", {"a", "b"}}, {"x", "NotIn", {"c"}},
-                         {"canary", "DoesNotExist", {}}, {"team", "Exists", {}}};
+  s.match_expressions = {{"tier", "In", {"a", "b"}},
+                         {"x", "NotIn", {"c"}},
+                         {"canary", "DoesNotExist", {}},
+                         {"team", "Exists", {}}};
   EXPECT_EQ(SelectorString(s), "app=web, tier in (a,b), x notin (c), !canary, team");
 }
 
@@ -137,14 +137,14 @@ TEST(Generate, InvalidInputFailsUnlessSkipped) {
       "spec:\n  selector: {matchLabels: {app: d}}\n  template:\n    metadata: {labels: {app: d}}\n"
       "    spec:\n      containers: [{name: c, ports: \"80\"}]\n---\n"
       "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: ok, namespace: a}\n"
-      "spec:\n  selector: {matchLabels: {app: ok}}\n  template:\n    metadata: {labels: {app: ok}}\n"
+      "spec:\n  selector: {matchLabels: {app: ok}}\n  template:\n    metadata: {labels: {app: "
+      "ok}}\n"
       "    spec:\n      containers: [{name: c}]\n";
   Outcome strict = RunCli({"generate", "-f", "-"}, input);
   EXPECT_EQ(strict.code, kExitInvalidInput);
   EXPECT_EQ(strict.out, "");
-  EXPECT_THAT(strict.err,
-              HasSubstr("<stdin>:doc 2:line 13: Deployment a/d: "
-                        "spec.template.spec.containers[0].ports: expected a list"));
+  EXPECT_THAT(strict.err, HasSubstr("<stdin>:doc 2:line 13: Deployment a/d: "
+                                    "spec.template.spec.containers[0].ports: expected a list"));
   EXPECT_THAT(strict.err, HasSubstr("--skip-invalid"));
 
   Outcome lenient = RunCli({"generate", "-f", "-", "--skip-invalid"}, input);
@@ -194,8 +194,8 @@ TEST(Generate, ExcludedNamespacesGetNoPolicy) {
 
 TEST(Generate, OutputDoesNotDependOnInputOrder) {
   Outcome a = RunCli({"generate", "-f", kApp, "-q"});
-  Outcome b = RunCli({"generate", "-q", "-f", kApp + "/shop.yaml", "-f",
-                      kApp + "/monitoring.yaml", "-f", kApp + "/data.yaml"});
+  Outcome b = RunCli({"generate", "-q", "-f", kApp + "/shop.yaml", "-f", kApp + "/monitoring.yaml",
+                      "-f", kApp + "/data.yaml"});
   ASSERT_EQ(a.code, 0);
   ASSERT_EQ(b.code, 0);
   EXPECT_EQ(a.out, b.out);
@@ -232,12 +232,12 @@ TEST(Examples, GeneratedPoliciesAreWhatTheReadmePromises) {
     EXPECT_EQ(p["spec"]["policyTypes"], nlohmann::json({"Ingress", "Egress"}));
   }
   // Ten workloads get a policy; the host-network node exporter does not.
-  EXPECT_THAT(names, ::testing::UnorderedElementsAre(
-                         "data/statefulset-postgres", "data/deployment-redis",
-                         "data/statefulset-rabbitmq", "monitoring/deployment-prometheus",
-                         "monitoring/deployment-grafana", "shop/deployment-web",
-                         "shop/deployment-api", "shop/deployment-webhooks",
-                         "shop/deployment-worker", "shop/cronjob-nightly-report"));
+  EXPECT_THAT(names,
+              ::testing::UnorderedElementsAre(
+                  "data/statefulset-postgres", "data/deployment-redis", "data/statefulset-rabbitmq",
+                  "monitoring/deployment-prometheus", "monitoring/deployment-grafana",
+                  "shop/deployment-web", "shop/deployment-api", "shop/deployment-webhooks",
+                  "shop/deployment-worker", "shop/cronjob-nightly-report"));
 }
 
 TEST(Examples, StderrReportsTheUnresolvedReference) {
@@ -301,20 +301,21 @@ TEST(Graph, GraphvizAcceptsTheDot) {
   if (std::system("command -v dot >/dev/null 2>&1") != 0) GTEST_SKIP() << "graphviz missing";
   Outcome o = RunCli({"graph", "-f", kApp});
   ASSERT_EQ(o.code, 0);
-  const std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                                    ("npc_graph_" + std::to_string(::getpid()));
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("npc_graph_" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   const std::string dot_file = (dir / "g.dot").string();
   const std::string svg_file = (dir / "g.svg").string();
   std::ofstream(dot_file) << o.out;
-  const std::string cmd = "dot -Tsvg " + dot_file + " -o " + svg_file + " 2>" +
-                          (dir / "err").string();
+  const std::string cmd =
+      "dot -Tsvg " + dot_file + " -o " + svg_file + " 2>" + (dir / "err").string();
   EXPECT_EQ(std::system(cmd.c_str()), 0) << ReadFile((dir / "err").string());
   const std::string svg = ReadFile(svg_file);
   EXPECT_THAT(svg, HasSubstr("<svg"));
   EXPECT_THAT(ReadFile((dir / "err").string()), Not(HasSubstr("Warning")));
-  if (UpdateGolden()) std::filesystem::copy_file(svg_file, kSource + "/examples/graph.svg",
-                                                 std::filesystem::copy_options::overwrite_existing);
+  if (UpdateGolden())
+    std::filesystem::copy_file(svg_file, kSource + "/examples/graph.svg",
+                               std::filesystem::copy_options::overwrite_existing);
   std::filesystem::remove_all(dir);
 }
 

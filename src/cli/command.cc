@@ -15,8 +15,7 @@ void InputFlags::Register(CLI::App& cmd) {
       ->required()
       ->allow_extra_args(false)  // one PATH per -f, so a WORKLOAD can follow
       ->type_name("PATH");
-  cmd.add_option("-n,--namespace", default_namespace,
-                 "Namespace of objects that do not name one")
+  cmd.add_option("-n,--namespace", default_namespace, "Namespace of objects that do not name one")
       ->capture_default_str();
   cmd.add_flag("--skip-invalid", skip_invalid,
                "Go on (exit 0) when some input documents are invalid; they are left out");

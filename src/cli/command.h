@@ -7,13 +7,12 @@
 // cli.cc's Commands(). Not thread-safe: one command runs per process.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <iosfwd>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "common/status.h"
 #include "model/model.h"

@@ -174,8 +174,8 @@ class ExplainCommand : public Command {
     for (const synth::WorkloadPolicy& p : r.policies) {
       if (!wanted(p.workload)) continue;
       ++matched;
-      out << p.workload.ToString() << " -> NetworkPolicy " << p.policy.ns << "/"
-          << p.policy.name << "\n";
+      out << p.workload.ToString() << " -> NetworkPolicy " << p.policy.ns << "/" << p.policy.name
+          << "\n";
       out << "  selects pods: {" << SelectorString(p.policy.pod_selector) << "}\n";
       PrintRules("ingress", "from", p.policy.ingress, p.ingress_reasons, out);
       PrintRules("egress", "to", p.policy.egress, p.egress_reasons, out);
@@ -199,8 +199,7 @@ class ExplainCommand : public Command {
     if (!filter) {
       for (const NetworkPolicy& d : r.default_deny) {
         out << "NetworkPolicy " << d.ns << "/" << d.name
-            << ": default deny for every pod of namespace " << d.ns
-            << " (--default-deny)\n\n";
+            << ": default deny for every pod of namespace " << d.ns << " (--default-deny)\n\n";
       }
     }
 
@@ -236,6 +235,8 @@ class ExplainCommand : public Command {
 
 }  // namespace
 
-std::unique_ptr<Command> NewExplainCommand() { return std::make_unique<ExplainCommand>(); }
+std::unique_ptr<Command> NewExplainCommand() {
+  return std::make_unique<ExplainCommand>();
+}
 
 }  // namespace npc::cli

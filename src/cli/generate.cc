@@ -14,8 +14,7 @@ class GenerateCommand : public Command {
  public:
   CLI::App* Register(CLI::App& app) override {
     CLI::App* cmd = app.add_subcommand(
-        "generate",
-        "Read manifests (no cluster needed) and print one NetworkPolicy per workload");
+        "generate", "Read manifests (no cluster needed) and print one NetworkPolicy per workload");
     input_.Register(*cmd);
     config_.Register(*cmd);
     cmd->add_option("-o,--output", output_, "Output format")
@@ -79,6 +78,8 @@ class GenerateCommand : public Command {
 
 }  // namespace
 
-std::unique_ptr<Command> NewGenerateCommand() { return std::make_unique<GenerateCommand>(); }
+std::unique_ptr<Command> NewGenerateCommand() {
+  return std::make_unique<GenerateCommand>();
+}
 
 }  // namespace npc::cli

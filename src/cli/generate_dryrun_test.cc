@@ -4,19 +4,18 @@
 // Runs under scripts/with-cluster (KUBECONFIG exported, kubectl on PATH). It
 // creates the example's namespaces for real (dry-run objects need their
 // namespace to exist) and deletes the ones it created.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
-
-#include <unistd.h>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "cli/cli.h"
 
@@ -34,8 +33,8 @@ struct Shell {
 
 // Runs `command` through /bin/sh with `input` on its standard input.
 Shell Sh(const std::string& command, const std::string& input = "") {
-  const std::filesystem::path in = std::filesystem::temp_directory_path() /
-                                   ("npc_dryrun_" + std::to_string(::getpid()) + ".in");
+  const std::filesystem::path in =
+      std::filesystem::temp_directory_path() / ("npc_dryrun_" + std::to_string(::getpid()) + ".in");
   std::ofstream(in, std::ios::binary) << input;
   Shell s;
   FILE* p = ::popen((command + " < " + in.string() + " 2>&1").c_str(), "r");
@@ -94,8 +93,8 @@ TEST(DryRun, TheExampleAppAndEveryGeneratedPolicyAreAccepted) {
     EXPECT_EQ(s.code, 0) << s.output;
     // One line per policy: networkpolicy.networking.k8s.io/NAME created (server dry run).
     size_t lines = 0;
-    for (size_t pos = 0; (pos = s.output.find("networkpolicy.networking.k8s.io/", pos)) !=
-                         std::string::npos;
+    for (size_t pos = 0;
+         (pos = s.output.find("networkpolicy.networking.k8s.io/", pos)) != std::string::npos;
          ++pos) {
       ++lines;
     }
@@ -106,7 +105,8 @@ TEST(DryRun, TheExampleAppAndEveryGeneratedPolicyAreAccepted) {
     EXPECT_EQ(j.code, 0) << j.output;
   }
 
-  for (const std::string& ns : created) (void)Sh("kubectl delete namespace " + ns + " --wait=false");
+  for (const std::string& ns : created)
+    (void)Sh("kubectl delete namespace " + ns + " --wait=false");
 }
 
 }  // namespace

@@ -1,11 +1,12 @@
 // `netpol-ctrl graph`: the dependency graph as Graphviz DOT or Mermaid.
+#include "cli/graph.h"
+
 #include <algorithm>
 #include <map>
 #include <ostream>
 #include <set>
 
 #include "cli/command.h"
-#include "cli/graph.h"
 #include "synth/synth.h"
 
 namespace npc::cli {
@@ -83,8 +84,8 @@ Graph BuildGraph(const Snapshot& snapshot, const synth::Result& result) {
         if (!ports.empty()) ports += ", ";
         ports += p.target_port.empty() ? std::to_string(p.port) : p.target_port.ToString();
       }
-      g.edges.push_back({service_id(s.ns, s.name), workload_id(w.key()), ports,
-                         Graph::Edge::Style::kBackend});
+      g.edges.push_back(
+          {service_id(s.ns, s.name), workload_id(w.key()), ports, Graph::Edge::Style::kBackend});
     }
   }
   for (const Ingress& ing : snapshot.ingresses) {
@@ -101,12 +102,12 @@ Graph BuildGraph(const Snapshot& snapshot, const synth::Result& result) {
     // A pod DNS name leads straight to a workload, not to a Service.
     const std::string to =
         e.target ? workload_id(*e.target) : service_id(e.service_ns, e.service_name);
-    g.edges.push_back({workload_id(e.client), to, PortsLabel(e.ports),
-                       Graph::Edge::Style::kReference});
+    g.edges.push_back(
+        {workload_id(e.client), to, PortsLabel(e.ports), Graph::Edge::Style::kReference});
   }
   for (const synth::Unresolved& u : result.unresolved) {
-    const std::string id = add({"u:" + u.host, Graph::Node::Shape::kUnresolved, "",
-                                "?\n" + u.host});
+    const std::string id =
+        add({"u:" + u.host, Graph::Node::Shape::kUnresolved, "", "?\n" + u.host});
     g.edges.push_back({workload_id(u.client), id, u.port, Graph::Edge::Style::kUnresolved});
   }
   // Edges to nodes that no object declared (an Ingress to a missing Service).
@@ -122,8 +123,9 @@ Graph BuildGraph(const Snapshot& snapshot, const synth::Result& result) {
 }
 
 std::string ToDot(const Graph& g) {
-  std::string out = "digraph netpol {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n"
-                    "  edge [fontname=\"Helvetica\", fontsize=10];\n";
+  std::string out =
+      "digraph netpol {\n  rankdir=LR;\n  node [fontname=\"Helvetica\"];\n"
+      "  edge [fontname=\"Helvetica\", fontsize=10];\n";
   std::map<std::string, std::vector<const Graph::Node*>> by_ns;
   for (const Graph::Node& n : g.nodes) by_ns[n.ns].push_back(&n);
   auto node_line = [](const Graph::Node& n) {
@@ -132,7 +134,9 @@ std::string ToDot(const Graph& g) {
       case Graph::Node::Shape::kWorkload: attrs = "shape=box, style=rounded"; break;
       case Graph::Node::Shape::kService: attrs = "shape=ellipse"; break;
       case Graph::Node::Shape::kIngress: attrs = "shape=hexagon"; break;
-      case Graph::Node::Shape::kUnresolved: attrs = "shape=octagon, color=red, fontcolor=red"; break;
+      case Graph::Node::Shape::kUnresolved:
+        attrs = "shape=octagon, color=red, fontcolor=red";
+        break;
     }
     return DotQuote(n.id) + " [label=" + DotQuote(n.label) + ", " + attrs + "];\n";
   };
@@ -248,6 +252,8 @@ class GraphCommand : public Command {
 
 }  // namespace
 
-std::unique_ptr<Command> NewGraphCommand() { return std::make_unique<GraphCommand>(); }
+std::unique_ptr<Command> NewGraphCommand() {
+  return std::make_unique<GraphCommand>();
+}
 
 }  // namespace npc::cli

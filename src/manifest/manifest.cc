@@ -1,5 +1,7 @@
 #include "manifest/manifest.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <exception>
 #include <filesystem>
@@ -8,8 +10,6 @@
 #include <set>
 #include <sstream>
 #include <utility>
-
-#include <yaml-cpp/yaml.h>
 
 namespace npc::manifest {
 
@@ -57,7 +57,9 @@ YAML::Node Get(const YAML::Node& parent, const char* key) {
   return child;
 }
 
-bool Absent(const YAML::Node& n) { return !n.IsDefined() || n.IsNull(); }
+bool Absent(const YAML::Node& n) {
+  return !n.IsDefined() || n.IsNull();
+}
 
 // Where and what is being parsed, and the diagnostics found so far.
 class Ctx {
@@ -654,9 +656,9 @@ void Loader::AddDocument(std::string_view text, const std::string& source, int d
         w.labels = std::move(labels);
         w.annotations = std::move(annotations);
         const bool controlled = HasController(c, meta);
-        w.has_controller = controlled && (w.kind == WorkloadKind::kPod ||
-                                          w.kind == WorkloadKind::kReplicaSet ||
-                                          w.kind == WorkloadKind::kJob);
+        w.has_controller =
+            controlled && (w.kind == WorkloadKind::kPod || w.kind == WorkloadKind::kReplicaSet ||
+                           w.kind == WorkloadKind::kJob);
         ParseWorkload(c, obj, w);
         if (!c.failed()) Store(result_.snapshot.workloads, kind, std::move(w), where);
       } else if (kind == "Service") {
@@ -761,15 +763,13 @@ LoadResult Loader::Finish() && {
   return std::move(result_);
 }
 
-StatusOr<LoadResult> LoadPaths(const std::vector<std::string>& paths,
-                               const LoadOptions& options) {
+StatusOr<LoadResult> LoadPaths(const std::vector<std::string>& paths, const LoadOptions& options) {
   Loader loader(options);
   for (const std::string& p : paths) NPC_RETURN_IF_ERROR(loader.AddPath(p));
   return std::move(loader).Finish();
 }
 
-LoadResult LoadText(std::string_view text, const std::string& source,
-                    const LoadOptions& options) {
+LoadResult LoadText(std::string_view text, const std::string& source, const LoadOptions& options) {
   Loader loader(options);
   loader.AddText(text, source);
   return std::move(loader).Finish();

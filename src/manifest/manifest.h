@@ -39,9 +39,9 @@ struct Diagnostic {
   enum class Severity { kError, kWarning };
 
   Severity severity = Severity::kError;
-  std::string file;   // as given ("-" is shown as "<stdin>")
-  int document = 0;   // 1-based index of the YAML document in the file; 0: whole file
-  int line = 0;       // 1-based line in the file; 0: unknown
+  std::string file;  // as given ("-" is shown as "<stdin>")
+  int document = 0;  // 1-based index of the YAML document in the file; 0: whole file
+  int line = 0;      // 1-based line in the file; 0: unknown
   std::string message;
 
   // "examples/app/shop.yaml:doc 3:line 12: Deployment shop/api: spec.template...
@@ -82,8 +82,7 @@ class Loader {
   [[nodiscard]] LoadResult Finish() &&;
 
  private:
-  void AddDocument(std::string_view text, const std::string& source, int document,
-                   int first_line);
+  void AddDocument(std::string_view text, const std::string& source, int document, int first_line);
   template <typename T>
   void Store(std::vector<T>& into, const std::string& kind, T object, const Diagnostic& where);
 

@@ -1,10 +1,10 @@
 #include "manifest/manifest.h"
 
-#include <algorithm>
-#include <string>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
 
 namespace npc::manifest {
 namespace {
@@ -74,7 +74,8 @@ TEST_F(GoodFixture, DeploymentFieldsAreRead) {
   const Container& init = w->containers[0];
   EXPECT_TRUE(init.init);
   EXPECT_EQ(init.name, "wait");
-  EXPECT_THAT(init.command, ElementsAre("sh", "-c", "until nc -z $(DB_HOST) 5432; do sleep 1; done"));
+  EXPECT_THAT(init.command,
+              ElementsAre("sh", "-c", "until nc -z $(DB_HOST) 5432; do sleep 1; done"));
 
   const Container& c = w->containers[1];
   EXPECT_FALSE(c.init);
@@ -87,7 +88,7 @@ TEST_F(GoodFixture, DeploymentFieldsAreRead) {
   EXPECT_EQ(c.env[1].config_map_name, "api-config");
   EXPECT_EQ(c.env[1].config_map_key, "url");
   EXPECT_EQ(c.env[2].config_map_name, "");  // a secretKeyRef is not read
-  ASSERT_EQ(c.env_from.size(), 1u);           // secretRef is not read
+  ASSERT_EQ(c.env_from.size(), 1u);         // secretRef is not read
   EXPECT_EQ(c.env_from[0].config_map_name, "api-env");
   EXPECT_EQ(c.env_from[0].prefix, "APP_");
   ASSERT_EQ(c.ports.size(), 2u);
@@ -228,11 +229,13 @@ TEST(Manifest, BrokenDocumentsAreReportedAndTheRestLoaded) {
   EXPECT_THAT(diags[1], HasSubstr(file + ":doc 3:line 8: document is not a Kubernetes object"));
   EXPECT_THAT(diags[2], HasSubstr(":doc 4:line 10: document is not a Kubernetes object "
                                   "(no apiVersion or kind)"));
-  EXPECT_EQ(diags[3], file + ":doc 5:line 23: Deployment a/bad-ports: "
-                             "spec.template.spec.containers[0].ports: expected a list, got a "
-                             "scalar");
-  EXPECT_EQ(diags[4], file + ":doc 6:line 30: Service a/bad-port: spec.ports[0].port: "
-                             "expected an integer, got \"http\"");
+  EXPECT_EQ(diags[3], file +
+                          ":doc 5:line 23: Deployment a/bad-ports: "
+                          "spec.template.spec.containers[0].ports: expected a list, got a "
+                          "scalar");
+  EXPECT_EQ(diags[4], file +
+                          ":doc 6:line 30: Service a/bad-port: spec.ports[0].port: "
+                          "expected an integer, got \"http\"");
   EXPECT_THAT(diags[5], HasSubstr(":doc 7:line 36: Deployment a/no-selector: spec.selector: "
                                   "is missing"));
 }
@@ -267,24 +270,26 @@ TEST(Manifest, DuplicatesKeepTheLastWithAWarning) {
 }
 
 TEST(Manifest, EmptyAndCommentOnlyDocumentsAreNotCounted) {
-  LoadResult r = LoadText("---\n# nothing\n---\n\n---\napiVersion: v1\nkind: Namespace\n"
-                          "metadata: {name: x}\n---\n");
+  LoadResult r = LoadText(
+      "---\n# nothing\n---\n\n---\napiVersion: v1\nkind: Namespace\n"
+      "metadata: {name: x}\n---\n");
   EXPECT_EQ(r.documents, 1);
   EXPECT_THAT(r.diagnostics, IsEmpty());
   EXPECT_THAT(NamespaceNames(r.snapshot), ElementsAre("x"));
 }
 
 TEST(Manifest, ListItemThatIsNotAnObject) {
-  LoadResult r = LoadText("apiVersion: v1\nkind: List\nitems:\n- 42\n- apiVersion: v1\n"
-                          "  kind: Namespace\n  metadata: {name: ok}\n");
+  LoadResult r = LoadText(
+      "apiVersion: v1\nkind: List\nitems:\n- 42\n- apiVersion: v1\n"
+      "  kind: Namespace\n  metadata: {name: ok}\n");
   ASSERT_EQ(r.diagnostics.size(), 1u);
   EXPECT_THAT(r.diagnostics[0].ToString(), HasSubstr("line 4: List item 0 is not a Kubernetes"));
   EXPECT_THAT(NamespaceNames(r.snapshot), ElementsAre("ok"));
 }
 
 TEST(Manifest, WrongScalarTypesInLabels) {
-  LoadResult r = LoadText(
-      "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  labels:\n    a: [1, 2]\n");
+  LoadResult r =
+      LoadText("apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  labels:\n    a: [1, 2]\n");
   EXPECT_TRUE(r.has_errors());
   EXPECT_THAT(r.snapshot.services, IsEmpty());
   ASSERT_EQ(r.diagnostics.size(), 1u);

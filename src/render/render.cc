@@ -108,7 +108,9 @@ std::string Scalar(const ordered_json& v) {
   return v.dump();  // numbers, booleans, null
 }
 
-bool IsBlock(const ordered_json& v) { return (v.is_object() || v.is_array()) && !v.empty(); }
+bool IsBlock(const ordered_json& v) {
+  return (v.is_object() || v.is_array()) && !v.empty();
+}
 
 void EmitSeq(const ordered_json& seq, const std::string& indent, std::string& out);
 

@@ -1,11 +1,11 @@
 #include "render/render.h"
 
-#include <functional>
-#include <string>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <string>
 
 namespace npc::render {
 namespace {
@@ -25,8 +25,12 @@ PolicyPort Port(std::string proto, IntOrString port) {
   return p;
 }
 
-IntOrString Num(int32_t n) { return IntOrString{n, ""}; }
-IntOrString Name(std::string s) { return IntOrString{std::nullopt, std::move(s)}; }
+IntOrString Num(int32_t n) {
+  return IntOrString{n, ""};
+}
+IntOrString Name(std::string s) {
+  return IntOrString{std::nullopt, std::move(s)};
+}
 
 // A policy that uses every field the renderer knows.
 NetworkPolicy Full() {
@@ -43,8 +47,8 @@ NetworkPolicy Full() {
   PolicyRule own;
   own.peers = {{std::nullopt, Sel({{"app", "api"}}), std::nullopt}};
   PolicyRule web;
-  web.peers = {{Sel({{"kubernetes.io/metadata.name", "shop"}}), Sel({{"app", "web"}}),
-                std::nullopt}};
+  web.peers = {
+      {Sel({{"kubernetes.io/metadata.name", "shop"}}), Sel({{"app", "web"}}), std::nullopt}};
   web.ports = {Port("TCP", Num(8080)), Port("TCP", Name("metrics"))};
   PolicyRule lb;
   lb.peers = {{std::nullopt, std::nullopt, IPBlock{"0.0.0.0/0", {}}},
@@ -142,7 +146,9 @@ spec:
   - {}
 )";
 
-TEST(Render, FullPolicyYamlGolden) { EXPECT_EQ(PolicyToYaml(Full()), kFullYaml); }
+TEST(Render, FullPolicyYamlGolden) {
+  EXPECT_EQ(PolicyToYaml(Full()), kFullYaml);
+}
 
 TEST(Render, MinimalPolicyJsonGolden) {
   NetworkPolicy p;
@@ -188,17 +194,16 @@ ordered_json FromYaml(const YAML::Node& n) {
       if (YAML::convert<bool>::decode(n, b)) return b;
       return n.Scalar();
     }
-    default:
-      return nullptr;
+    default: return nullptr;
   }
 }
 
 TEST(Render, YamlReadsBackAsTheSameObject) {
   NetworkPolicy p = Full();
   // Strings a YAML reader would otherwise take for numbers, booleans or nulls.
-  p.labels = {{"a", "yes"}, {"b", "0x1F"}, {"c", "1e3"}, {"d", ""}, {"e", "null"},
-              {"f", "~"},   {"g", "-1"},   {"h", "x: y"}, {"i", "#c"}, {"j", "line\nbreak"},
-              {"k", "ON"},  {"l", " lead"}, {"m", "1.5"}, {"n", "*ref"}, {"o", "12"}};
+  p.labels = {{"a", "yes"}, {"b", "0x1F"},  {"c", "1e3"},  {"d", ""},     {"e", "null"},
+              {"f", "~"},   {"g", "-1"},    {"h", "x: y"}, {"i", "#c"},   {"j", "line\nbreak"},
+              {"k", "ON"},  {"l", " lead"}, {"m", "1.5"},  {"n", "*ref"}, {"o", "12"}};
   const std::string yaml = PolicyToYaml(p);
   YAML::Node n = YAML::Load(yaml);
   EXPECT_EQ(FromYaml(n), PolicyToJson(p)) << yaml;
