@@ -1,0 +1,190 @@
+// Controller: keeps one NetworkPolicy per workload in line with the cluster.
+//
+// Data flow (level-triggered, DESIGN.md section 5):
+//
+//   informers --Upsert/Remove--> ClusterState (cache of model structs)
+//                                    |  (debounced, after all caches synced)
+//                                    v
+//                        Recompute(): Synthesize(snapshot) -> desired policies;
+//                        enqueue the policy keys whose desired state changed
+//                                    |
+//   managed NetworkPolicies --Upsert/Remove--> stored policies; enqueue that key
+//                                    v
+//                  WorkQueue of policy keys "namespace/name"
+//                                    v
+//                Reconcile(key): desired vs stored -> apply / delete / nothing
+//
+// The reconcile key is the managed policy, not the event that woke it: a
+// workload deleted while the controller was down, a policy edited by hand, a
+// Service that appeared late and an orphan found at start-up all come down to
+// "desired and stored differ for this key". Reconcile never reads the API; it
+// writes only when the stored policy differs from the desired one, so a
+// restart against an unchanged cluster writes nothing.
+//
+// Thread-safety: Upsert/Remove/MarkSynced may be called from any thread (the
+// informers'); Run() starts the workers; Stop() may be called from any thread.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "controller/state.h"
+#include "decode/decode.h"
+#include "model/model.h"
+#include "synth/synth.h"
+#include "workqueue/workqueue.h"
+
+namespace npc::controller {
+
+// Writes to the cluster. The real one (kube_writer.h) talks to the API
+// server; unit tests use a fake.
+class PolicyWriter {
+ public:
+  virtual ~PolicyWriter() = default;
+  // Server-side apply of `policy` (fieldManager netpol-ctrl, force).
+  virtual Status Apply(const NetworkPolicy& policy) = 0;
+  // Deletes the policy; NotFound counts as success for the caller.
+  virtual Status Delete(const std::string& ns, const std::string& name) = 0;
+  // Merge-patches one label onto a Pod (bare pods without labels).
+  virtual Status LabelPod(const std::string& ns, const std::string& name, const std::string& key,
+                          const std::string& value) = 0;
+};
+
+// What the controller reports to people and to metrics. Called from worker
+// threads; implementations must be thread-safe.
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  enum class Action { kCreate, kUpdate, kDelete, kLabelPod };
+  // A write made (or, in audit mode, that would have been made).
+  virtual void OnWrite(Action action, const std::string& key, bool audit, const Status& result,
+                       const std::string& detail) {
+    (void)action, (void)key, (void)audit, (void)result, (void)detail;
+  }
+  // A reconcile finished: "unchanged", "written", "error".
+  virtual void OnReconcile(const std::string& key, std::string_view result,
+                           Clock::Duration took) {
+    (void)key, (void)result, (void)took;
+  }
+  // A recompute of all desired policies finished.
+  virtual void OnRecompute(const synth::Result& result, Clock::Duration took) {
+    (void)result, (void)took;
+  }
+};
+
+struct ControllerOptions {
+  SynthesisConfig synthesis = SynthesisConfig::Defaults();
+  Mode mode = Mode::kEnforce;
+  int workers = 2;
+  // Events arriving within this window are folded into one recompute.
+  Clock::Duration debounce = std::chrono::milliseconds(10);
+};
+
+struct ControllerStats {
+  uint64_t recomputes = 0;
+  uint64_t reconciles = 0;
+  uint64_t applies = 0;
+  uint64_t deletes = 0;
+  uint64_t pod_labels = 0;
+  uint64_t errors = 0;
+  size_t desired = 0;
+  size_t stored = 0;
+  size_t unresolved = 0;
+};
+
+class Controller {
+ public:
+  Controller(ControllerOptions options, PolicyWriter& writer, Observer& observer,
+             const Clock& clock = RealClock::Get());
+  ~Controller();
+  Controller(const Controller&) = delete;
+  Controller& operator=(const Controller&) = delete;
+
+  // --- informer side -------------------------------------------------------
+  // An object was added or changed (any kind the controller watches; managed
+  // NetworkPolicies included).
+  void Upsert(decode::Object object);
+  // An object was deleted (its kind, namespace and name are enough).
+  void Remove(const decode::Meta& meta);
+  // Every informer has listed its resource once: from now on desired policies
+  // are computed, and every known key is reconciled.
+  void MarkSynced();
+  bool synced() const { return synced_.load(); }
+
+  // --- running -------------------------------------------------------------
+  // Starts the recompute thread and the workers; returns at once.
+  void Start();
+  // Stops taking work, lets in-flight reconciles finish, joins the threads.
+  void Stop();
+
+  // --- steps, for tests and for the threads above --------------------------
+  // Synthesizes every desired policy from the current state and enqueues the
+  // keys whose desired policy changed since the last recompute.
+  void Recompute();
+  // Reconciles one key ("namespace/name" of a policy, or "pod:namespace/name"
+  // for a bare pod that needs its label). Returns an error to retry with backoff.
+  Status Reconcile(const std::string& key);
+  // Processes queued keys on the calling thread until the queue is empty
+  // (tests; errors are re-queued with backoff and not waited for).
+  void DrainForTest();
+
+  WorkQueue& queue() { return queue_; }
+  ControllerStats Stats() const;
+  // The latest synthesis result (explain, metrics). Null before the first recompute.
+  std::shared_ptr<const synth::Result> LastResult() const;
+
+ private:
+  struct Desired {
+    NetworkPolicy policy;
+    WorkloadKey workload;
+  };
+
+  void MarkDirty();
+  void RecomputeLoop();
+  void WorkerLoop();
+  void ProcessOne(const std::string& key);
+  Status ReconcilePolicy(const std::string& key);
+  Status ReconcilePodLabel(const std::string& key);
+  bool Excluded(const std::string& ns) const;
+
+  const ControllerOptions options_;
+  PolicyWriter& writer_;
+  Observer& observer_;
+  const Clock& clock_;
+  WorkQueue queue_;
+  ClusterState state_;
+
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const Desired>> desired_;  // GUARDED_BY(mu_)
+  std::map<std::string, std::shared_ptr<const NetworkPolicy>> stored_;  // GUARDED_BY(mu_)
+  std::set<std::string> pods_to_label_;                            // GUARDED_BY(mu_)
+  std::shared_ptr<const synth::Result> last_result_;               // GUARDED_BY(mu_)
+  ControllerStats stats_;                                          // GUARDED_BY(mu_)
+
+  std::mutex dirty_mu_;
+  std::condition_variable dirty_cv_;
+  bool dirty_ = false;     // GUARDED_BY(dirty_mu_)
+  bool stopping_ = false;  // GUARDED_BY(dirty_mu_)
+
+  std::atomic<bool> synced_{false};
+  std::thread recompute_thread_;
+  std::vector<std::thread> workers_;
+};
+
+// True when the stored policy already says what the desired one says: same
+// spec, our managed-by label, and the same controlling owner. Labels and
+// annotations that others added are left alone.
+bool PolicyUpToDate(const NetworkPolicy& stored, const NetworkPolicy& desired);
+
+}  // namespace npc::controller
