@@ -261,6 +261,14 @@ TEST(Explain, OneWorkloadWithReasons) {
   }
 }
 
+TEST(Explain, ListFlagsDoNotSwallowTheWorkload) {
+  Outcome o = RunCli({"explain", "-f", kApp, "--dns-peer", "kube-system/k8s-app=coredns",
+                      "--exclude-namespaces", "kube-system,data", "api"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_THAT(o.out, StartsWith("Deployment/shop/api -> "));
+  EXPECT_THAT(o.out, HasSubstr("pods {k8s-app=coredns}"));
+}
+
 TEST(Explain, UnresolvedSkippedAndUnknown) {
   Outcome worker = RunCli({"explain", "-f", kApp, "worker"});
   ASSERT_EQ(worker.code, 0);

@@ -57,6 +57,7 @@ void ConfigFlags::Register(CLI::App& cmd) {
                  "Namespaces that get no policies (replaces the default: kube-system, "
                  "kube-public, kube-node-lease)")
       ->delimiter(',')
+      ->allow_extra_args(false)
       ->type_name("NS,...");
   cmd.add_option("--ingress-controller-mode", ingress_controller_mode,
                  "Let ingress controllers reach only workloads an Ingress routes to "
@@ -66,14 +67,17 @@ void ConfigFlags::Register(CLI::App& cmd) {
   cmd.add_option("--dns-peer", dns_peers,
                  "DNS server pods as NAMESPACE/label=value[,label=value]; repeatable; "
                  "replaces the default kube-system/k8s-app=kube-dns")
+      ->allow_extra_args(false)
       ->type_name("PEER");
   cmd.add_option("--monitoring-peer", monitoring_peers,
                  "Pods that scrape prometheus.io/scrape workloads, same syntax; replaces "
                  "the default monitoring/app.kubernetes.io/name=prometheus")
+      ->allow_extra_args(false)
       ->type_name("PEER");
   cmd.add_option("--ingress-controller-peer", ingress_controller_peers,
                  "Ingress controller pods, same syntax; replaces the defaults "
                  "(ingress-nginx, traefik, contour/envoy, haproxy)")
+      ->allow_extra_args(false)
       ->type_name("PEER");
   cmd.add_flag("--default-deny", default_deny,
                "Also write one deny-all policy per managed namespace");
