@@ -593,9 +593,17 @@ class Builder {
     // Client -> Service edges: egress of the client, ingress of the backends.
     for (const Reference& r : refs_) {
       const Service& s = out_.snapshot.services[r.service];
+      std::vector<bool> narrowed(s.ports.size(), false);
+      for (size_t k = 0; k < s.ports.size(); ++k) {
+        // A client of a headless Service reaches the pods themselves, so the
+        // port it writes may also be a target port.
+        const int written = r.port ? s.ports[*r.port].port : 0;
+        narrowed[k] = !r.port || *r.port == k ||
+                      (s.headless && s.ports[k].target_port.num == written);
+      }
       std::vector<PortSpec> ports;
       for (size_t k = 0; k < s.ports.size(); ++k) {
-        if (!r.port || *r.port == k) ports.push_back(Target(s.ports[k]));
+        if (narrowed[k]) ports.push_back(Target(s.ports[k]));
       }
       const std::string why = wls[r.client].key().ToString() + " -> " + s.ns + "/" + s.name;
       for (size_t b : Backends(s)) {

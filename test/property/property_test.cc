@@ -165,5 +165,86 @@ TEST(PropertyTest, CheckCatchesBrokenPolicies) {
   }
 }
 
+// Minimal cases found by the property (seed 4 and others). DESIGN.md section
+// 2: "Edge ports are the Service ports' targetPort (a number, or a name:
+// NetworkPolicy accepts named ports as they are)". A named targetPort must
+// stay a name: each selected pod resolves it to its own port. Resolving it to
+// the number of one backend's template goes wrong as soon as a workload's
+// selector also selects another workload's pods.
+class NamedTargetPortTest : public ::testing::Test {
+ protected:
+  static Workload Deployment(const std::string& name, Labels selector, Labels tmpl,
+                             std::vector<ContainerPort> ports) {
+    Workload w;
+    w.kind = WorkloadKind::kDeployment;
+    w.ns = "shop";
+    w.name = name;
+    w.uid = "uid-" + name;
+    w.pod_selector.match_labels = std::move(selector);
+    w.template_labels = std::move(tmpl);
+    w.containers.push_back({"main", false, {}, {}, {}, {}, std::move(ports)});
+    return w;
+  }
+
+  // api's selector {tier: backend} also selects db's pods; Service backend
+  // (tier: backend) routes port 80 to the port named grpc: 6379 on api's
+  // pods, 5432 on db's. web names backend:80.
+  void Build(bool ignore_db) {
+    Snapshot s;
+    s.namespaces.push_back({"shop", {{"kubernetes.io/metadata.name", "shop"}}, {}});
+    s.workloads.push_back(Deployment("api", {{"tier", "backend"}},
+                                     {{"app", "api"}, {"tier", "backend"}}, {{"grpc", 6379, "TCP"}}));
+    s.workloads.push_back(Deployment("db", {{"app", "db"}}, {{"app", "db"}, {"tier", "backend"}},
+                                     {{"grpc", 5432, "TCP"}}));
+    if (ignore_db) s.workloads.back().annotations["netpol-ctrl.io/ignore"] = "true";
+    s.workloads.push_back(Deployment("web", {{"app", "web"}}, {{"app", "web"}}, {}));
+    s.workloads.back().containers[0].env.push_back({"BACKEND", "backend:80", "", ""});
+    Service svc;
+    svc.ns = "shop";
+    svc.name = "backend";
+    svc.selector = Labels{{"tier", "backend"}};
+    ServicePort sp;
+    sp.port = 80;
+    sp.target_port.str = "grpc";
+    svc.ports.push_back(sp);
+    s.services.push_back(svc);
+
+    cluster_.AddNamespace("shop");
+    ASSERT_TRUE(cluster_.AddPod({"shop", "api-0", {{"app", "api"}, {"tier", "backend"}}, "10.0.0.1",
+                                 {{"grpc", 6379, "TCP"}}}).ok());
+    ASSERT_TRUE(cluster_.AddPod({"shop", "db-0", {{"app", "db"}, {"tier", "backend"}}, "10.0.0.2",
+                                 {{"grpc", 5432, "TCP"}}}).ok());
+    ASSERT_TRUE(cluster_.AddPod({"shop", "web-0", {{"app", "web"}}, "10.0.0.3", {}}).ok());
+    synth::Result r = synth::Synthesize(s, SynthesisConfig::Defaults());
+    for (const NetworkPolicy& p : AllPolicies(r)) {
+      ASSERT_TRUE(cluster_.AddPolicy(render::PolicyToJson(p)).ok());
+      yaml_ += render::PolicyToYaml(p) + "---\n";
+    }
+  }
+  bool Allowed(const std::string& src, const std::string& dst, int port) {
+    return cluster_.Allowed(eval::Endpoint::Pod("shop", src), eval::Endpoint::Pod("shop", dst), port,
+                            "TCP");
+  }
+  eval::Cluster cluster_;
+  std::string yaml_;
+};
+
+// Least privilege: api's policy must not open api's number (6379) on db's pods.
+TEST_F(NamedTargetPortTest, NumberOfOneBackendNotOpenedOnOtherSelectedPods) {
+  Build(/*ignore_db=*/false);
+  EXPECT_TRUE(Allowed("web-0", "api-0", 6379)) << yaml_;
+  EXPECT_TRUE(Allowed("web-0", "db-0", 5432)) << yaml_;
+  EXPECT_FALSE(Allowed("web-0", "db-0", 6379)) << yaml_;
+  EXPECT_FALSE(Allowed("web-0", "api-0", 5432)) << yaml_;
+}
+
+// Nothing breaks: db (ignored) is an endpoint of backend, and its pods are
+// governed by api's policy only; web must still reach db's grpc port.
+TEST_F(NamedTargetPortTest, EndpointGovernedByAnotherWorkloadStillReachable) {
+  Build(/*ignore_db=*/true);
+  EXPECT_TRUE(Allowed("web-0", "db-0", 5432)) << yaml_;
+  EXPECT_FALSE(Allowed("web-0", "db-0", 6379)) << yaml_;
+}
+
 }  // namespace
 }  // namespace npc::property
