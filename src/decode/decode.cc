@@ -559,13 +559,19 @@ Meta DecodeMeta(Reader& r, const dom::element& obj, Annotations* annotations) {
 Decoder::Decoder() : parser_(std::make_unique<dom::parser>()) {}
 Decoder::~Decoder() = default;
 
-StatusOr<Object> Decoder::DecodeElement(const dom::element& element, bool pod_meta_only) {
+StatusOr<Object> Decoder::DecodeElement(const dom::element& element,
+                                        const DecodeOptions& options) {
   if (!element.is_object()) return InvalidArgument("expected a Kubernetes object (a JSON map)");
   Reader r;
   Object out;
   Annotations annotations;
   out.meta = DecodeMeta(r, element, &annotations);
+  if (out.meta.kind.empty() || (out.meta.kind == "PartialObjectMetadata" &&
+                                !options.default_kind.empty())) {
+    out.meta.kind = std::string(options.default_kind);
+  }
   const std::string& kind = out.meta.kind;
+  const bool pod_meta_only = options.pod_meta_only;
   if (r.ok()) {
     if (kind == "Pod" && pod_meta_only) {
       out.value = PodMeta{out.meta.labels};
@@ -600,14 +606,9 @@ StatusOr<dom::element> Parse(dom::parser& parser, std::string_view json) {
 }
 }  // namespace
 
-StatusOr<Object> Decoder::Decode(std::string_view json) {
+StatusOr<Object> Decoder::Decode(std::string_view json, const DecodeOptions& options) {
   NPC_ASSIGN_OR_RETURN(dom::element doc, Parse(*parser_, json));
-  return DecodeElement(doc, /*pod_meta_only=*/false);
-}
-
-StatusOr<Object> Decoder::DecodePodMeta(std::string_view json) {
-  NPC_ASSIGN_OR_RETURN(dom::element doc, Parse(*parser_, json));
-  return DecodeElement(doc, /*pod_meta_only=*/true);
+  return DecodeElement(doc, options);
 }
 
 }  // namespace npc::decode

@@ -66,6 +66,13 @@ struct Object {
       value;
 };
 
+struct DecodeOptions {
+  // The kind to assume when the object carries none (items of a list do not).
+  std::string_view default_kind;
+  // Decode Pods as PodMeta only (labels and owner), whatever the payload.
+  bool pod_meta_only = false;
+};
+
 class Decoder {
  public:
   Decoder();
@@ -75,13 +82,11 @@ class Decoder {
 
   // Decodes one object. `json` need not be padded; it is copied only when its
   // buffer is too short for simdjson's padding.
-  StatusOr<Object> Decode(std::string_view json);
-
-  // Decodes a Pod as metadata only (PartialObjectMetadata or a full Pod).
-  StatusOr<Object> DecodePodMeta(std::string_view json);
+  StatusOr<Object> Decode(std::string_view json, const DecodeOptions& options = {});
 
   // Decodes an already parsed element (used by list and watch decoding).
-  StatusOr<Object> DecodeElement(const simdjson::dom::element& element, bool pod_meta_only);
+  StatusOr<Object> DecodeElement(const simdjson::dom::element& element,
+                                 const DecodeOptions& options = {});
 
  private:
   std::unique_ptr<simdjson::dom::parser> parser_;

@@ -87,9 +87,10 @@ TEST(DecodeTest, PodOwnedByAControllerIsMarked) {
 
 TEST(DecodeTest, PodMetadataOnly) {
   Decoder d;
-  auto o = d.DecodePodMeta(R"({"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1",
-    "metadata":{"name":"p","namespace":"n","labels":{"x":"y"}}})");
+  auto o = d.Decode(R"({"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1",
+    "metadata":{"name":"p","namespace":"n","labels":{"x":"y"}}})", {"Pod", true});
   ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->meta.kind, "Pod");
   EXPECT_EQ(std::get<PodMeta>(o->value).labels.at("x"), "y");
   EXPECT_FALSE(o->meta.controller.has_value());
 }
@@ -175,6 +176,15 @@ TEST(DecodeTest, WrongTypesNameTheObjectAndTheField) {
   auto not_json = d.Decode("{\"kind\": ");
   ASSERT_FALSE(not_json.ok());
   EXPECT_NE(not_json.status().message().find("invalid JSON"), std::string::npos);
+}
+
+TEST(DecodeTest, ListItemsTakeTheKindOfTheList) {
+  Decoder d;
+  auto o = d.Decode(R"({"metadata":{"name":"a","namespace":"n"},"spec":{"ports":[{"port":80}]}})",
+                    {"Service", false});
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(o->meta.kind, "Service");
+  EXPECT_EQ(std::get<Service>(o->value).ports[0].port, 80);
 }
 
 TEST(DecodeTest, UnknownKindsAreNotErrors) {
