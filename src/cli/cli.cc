@@ -12,10 +12,10 @@ namespace npc::cli {
 
 namespace {
 
-// Every sub-command, in the order `--help` lists them. The controller's `run`
-// command joins this list (NewRunCommand()) when it lands.
+// Every sub-command, in the order `--help` lists them.
 std::vector<std::unique_ptr<Command>> Commands() {
   std::vector<std::unique_ptr<Command>> commands;
+  commands.push_back(NewRunCommand());
   commands.push_back(NewGenerateCommand());
   commands.push_back(NewExplainCommand());
   commands.push_back(NewGraphCommand());
@@ -31,6 +31,7 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
   app.require_subcommand(1);
   app.footer(
       "Examples:\n"
+      "  netpol-ctrl run --kubeconfig ~/.kube/config\n"
       "  netpol-ctrl generate -f manifests/ > policies.yaml\n"
       "  netpol-ctrl explain -f manifests/ shop/deployment/api\n"
       "  netpol-ctrl graph -f manifests/ | dot -Tsvg > graph.svg\n"

@@ -39,6 +39,7 @@ class Command {
 std::unique_ptr<Command> NewGenerateCommand();
 std::unique_ptr<Command> NewExplainCommand();
 std::unique_ptr<Command> NewGraphCommand();
+std::unique_ptr<Command> NewRunCommand();
 
 // Exit codes of the offline commands.
 inline constexpr int kExitOk = 0;

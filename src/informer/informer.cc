@@ -1,0 +1,184 @@
+#include "informer/informer.h"
+
+#include <spdlog/spdlog.h>
+
+#include <random>
+#include <thread>
+#include <unordered_set>
+
+namespace npc::informer {
+namespace {
+
+std::string KeyOf(const decode::Meta& m) { return m.ns + "/" + m.name; }
+
+}  // namespace
+
+Informer::Informer(kube::Client& client, InformerOptions options, Sink& sink)
+    : client_(client), options_(std::move(options)), sink_(sink) {}
+
+std::string Informer::name() const { return kube::Info(options_.resource).GroupResource(); }
+
+InformerStats Informer::Stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+std::string Informer::last_error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_error_;
+}
+
+void Informer::SetError(const Status& s) {
+  std::lock_guard<std::mutex> lock(mu_);
+  last_error_ = s.ok() ? "" : s.ToString();
+}
+
+void Informer::Handle(kube::EventType type, std::string_view json) {
+  const auto& info = kube::Info(options_.resource);
+  decode::DecodeOptions opts;
+  opts.default_kind = info.kind;
+  opts.pod_meta_only = options_.pod_meta_only;
+  auto obj = decoder_.Decode(json, opts);
+  if (!obj.ok()) {
+    // The API server validated it; a failure here is our bug or a field of a
+    // newer API. Skip the object, say which.
+    spdlog::error("{}: cannot decode an object, skipping it: {}", name(), obj.status().message());
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.decode_errors++;
+    return;
+  }
+  std::string key = KeyOf(obj->meta);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.events++;
+  }
+  if (type == kube::EventType::kDeleted) {
+    known_.erase(key);
+    sink_.OnDelete(obj->meta);
+  } else {
+    decode::Meta identity;
+    identity.kind = obj->meta.kind;
+    identity.ns = obj->meta.ns;
+    identity.name = obj->meta.name;
+    known_[key] = std::move(identity);
+    sink_.OnUpsert(std::move(*obj));
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.objects = known_.size();
+}
+
+Status Informer::List(bool after_expiry) {
+  kube::ListOptions lo;
+  lo.label_selector = options_.label_selector;
+  lo.limit = options_.page_size;
+  if (options_.pod_meta_only) lo.accept = std::string(kube::kAcceptPartialObjectMetadataList);
+  auto list = client_.List(options_.resource, "", lo);
+  if (!list.ok()) return list.status();
+
+  std::unordered_set<std::string> seen;
+  seen.reserve(list->items.size());
+  for (const auto& item : list->items) {
+    seen.insert(item.meta.namespace_name + "/" + item.meta.name);
+    Handle(kube::EventType::kAdded, item.json);
+  }
+  // What we knew and the new list does not hold was deleted meanwhile.
+  std::vector<decode::Meta> gone;
+  for (const auto& [key, meta] : known_) {
+    if (!seen.count(key)) gone.push_back(meta);
+  }
+  for (const auto& meta : gone) {
+    known_.erase(KeyOf(meta));
+    sink_.OnDelete(meta);
+  }
+  resource_version_ = list->resource_version;
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.lists++;
+  if (after_expiry) stats_.relists_expired++;
+  stats_.objects = known_.size();
+  return Status::Ok();
+}
+
+Status Informer::WatchOnce(const std::atomic<bool>& stop, bool* expired) {
+  kube::WatchOptions wo;
+  wo.label_selector = options_.label_selector;
+  wo.resource_version = resource_version_;
+  wo.stop = &stop;
+  if (options_.pod_meta_only) wo.accept = std::string(kube::kAcceptPartialObjectMetadata);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stats_.watches++;
+  }
+  auto end = client_.Watch(options_.resource, "", wo, [&](const kube::WatchEvent& e) {
+    if (!e.resource_version.empty()) resource_version_ = std::string(e.resource_version);
+    if (e.type == kube::EventType::kBookmark) return Status::Ok();
+    Handle(e.type, e.object);
+    return Status::Ok();
+  });
+  if (end.ok()) {
+    if (!end->resource_version.empty()) resource_version_ = end->resource_version;
+    return Status::Ok();
+  }
+  *expired = end.error().IsExpired();
+  return end.status();
+}
+
+void Informer::Backoff(const std::atomic<bool>& stop, int* failures) {
+  thread_local std::mt19937 rng{std::random_device{}()};
+  auto delay = options_.backoff_initial;
+  for (int i = 1; i < *failures && delay < options_.backoff_max; ++i) delay *= 2;
+  delay = std::min(delay, options_.backoff_max);
+  // Up to 20% jitter so informers that failed together do not retry together.
+  std::uniform_int_distribution<int64_t> jitter(0, delay.count() / 5);
+  delay += std::chrono::milliseconds(jitter(rng));
+  ++*failures;
+  auto until = std::chrono::steady_clock::now() + delay;
+  while (!stop && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void Informer::Run(const std::atomic<bool>& stop) {
+  bool need_list = true;
+  bool after_expiry = false;
+  int failures = 0;
+  while (!stop) {
+    if (need_list) {
+      Status s = List(after_expiry);
+      if (!s.ok()) {
+        SetError(s);
+        spdlog::warn("{}: list failed (attempt {}), retrying: {}", name(), failures + 1,
+                     s.ToString());
+        Backoff(stop, &failures);
+        continue;
+      }
+      SetError(Status::Ok());
+      need_list = false;
+      after_expiry = false;
+      failures = 0;
+      if (!synced_.exchange(true)) spdlog::debug("{}: synced", name());
+    }
+    bool expired = false;
+    Status s = WatchOnce(stop, &expired);
+    if (stop) break;
+    if (s.ok()) {
+      failures = 0;
+      continue;  // the server closed the watch: watch again from where we are
+    }
+    if (expired) {
+      spdlog::info("{}: resourceVersion {} is too old, listing again", name(),
+                   resource_version_);
+      need_list = true;
+      after_expiry = true;
+      continue;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stats_.watch_failures++;
+    }
+    SetError(s);
+    spdlog::warn("{}: watch failed, retrying: {}", name(), s.ToString());
+    Backoff(stop, &failures);
+  }
+}
+
+}  // namespace npc::informer

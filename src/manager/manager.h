@@ -1,0 +1,55 @@
+// Manager: runs the controller against a cluster — the client, one informer
+// per resource the controller reads, the controller's workers — until told to
+// stop (controller-runtime's manager, in the shape netpol-ctrl needs).
+//
+//   ManagerOptions o;
+//   o.kube.kubeconfig = "~/.kube/config";
+//   std::atomic<bool> stop{false};      // set by a signal handler
+//   Status s = RunManager(o, stop);
+//
+// Start-up: informers list and watch; once every informer has listed its
+// resource, desired policies are computed and every key reconciled (which
+// also removes managed policies whose owner no longer exists). Shutdown: stop
+// taking work, finish in-flight reconciles, stop the watches.
+//
+// Thread-safety: RunManager blocks the calling thread; `stop` may be set from
+// any thread (or a signal handler: it is a lock-free atomic).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+#include "controller/controller.h"
+#include "kube/client.h"
+#include "kube/config.h"
+
+namespace npc::manager {
+
+struct ManagerOptions {
+  kube::ConfigOptions kube;
+  kube::ClientOptions client;
+  controller::ControllerOptions controller;
+  // Give up when the caches have not synced in this time (RBAC missing, API
+  // down); 0 waits forever.
+  std::chrono::seconds sync_timeout{0};
+  // Called once caches are synced and the workers run (tests, readiness).
+  std::function<void(controller::Controller&)> on_started;
+};
+
+// Runs until `stop` is set. Fails early for a configuration that does not
+// resolve or a client that cannot be made; later API failures are retried.
+[[nodiscard]] Status RunManager(const ManagerOptions& options, const std::atomic<bool>& stop);
+
+// The PolicyWriter that talks to the API server: server-side apply with
+// fieldManager netpol-ctrl and force, deletes, and merge patches of Pod labels.
+std::unique_ptr<controller::PolicyWriter> NewKubeWriter(kube::Client& client);
+
+// Logs what the controller does ("created NetworkPolicy shop/deployment-web
+// for Deployment/shop/web"), at info for writes and debug for the rest.
+std::unique_ptr<controller::Observer> NewLogObserver();
+
+}  // namespace npc::manager
