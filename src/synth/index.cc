@@ -244,6 +244,25 @@ bool ClusterIndex::MatchesPeer(const std::vector<PeerSelector>& peers, const Wor
 
 void ClusterIndex::NarrowPorts(const Service& svc, const HostRef& ref, Resolution* out) const {
   out->service = &svc;
+  if (svc.type == "ExternalName") {
+    // A DNS alias, usually without ports: whatever port is written, the edge
+    // exists and is reported as inexpressible (policy.cc), never unresolved.
+    const int n = ref.port_valid ? ParsePortNumber(ref.port) : 0;
+    for (const ServicePort& sp : svc.ports) {
+      if (n != 0 ? sp.port == n : (!ref.port.empty() && sp.name == ref.port)) {
+        out->ports.push_back(sp);
+      }
+    }
+    if (ref.port.empty()) {
+      out->ports = svc.ports;
+    } else if (out->ports.empty() && n != 0) {
+      ServicePort sp;
+      sp.port = n;
+      sp.target_port.num = n;
+      out->ports.push_back(sp);
+    }
+    return;
+  }
   if (ref.port.empty()) {
     out->ports = svc.ports;
     return;

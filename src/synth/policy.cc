@@ -91,30 +91,18 @@ PolicyPeer CidrPeer(std::string cidr) {
 
 std::string Protocol(const std::string& p) { return p.empty() ? "TCP" : p; }
 
-// The ports a Service's traffic arrives on at `backend`: each targetPort (the
-// port when empty); a named targetPort is resolved through the backend's
-// container ports when it declares it, else kept as a name.
-std::optional<std::vector<PolicyPort>> TargetPorts(const std::vector<ServicePort>& ports,
-                                                   const Workload& backend) {
+// The ports a Service's traffic arrives on: each targetPort (the port when
+// empty), with its protocol. A named targetPort stays a name (DESIGN.md
+// section 2): each selected pod resolves it to its own container port, so a
+// selector that spans workloads declaring the name with different numbers
+// opens exactly the right number on each pod.
+std::optional<std::vector<PolicyPort>> TargetPorts(const std::vector<ServicePort>& ports) {
   if (ports.empty()) return std::nullopt;
   std::vector<PolicyPort> out;
   for (const ServicePort& sp : ports) {
     PolicyPort pp;
     pp.protocol = Protocol(sp.protocol);
-    if (sp.target_port.empty()) {
-      pp.port.num = sp.port;
-    } else if (sp.target_port.is_num()) {
-      pp.port.num = sp.target_port.num;
-    } else {
-      pp.port.str = sp.target_port.str;
-      for (const Container& c : backend.containers) {
-        for (const ContainerPort& cp : c.ports) {
-          if (cp.name == sp.target_port.str && Protocol(cp.protocol) == pp.protocol && cp.port > 0) {
-            pp.port = IntOrString{cp.port, ""};
-          }
-        }
-      }
-    }
+    pp.port = sp.target_port.empty() ? IntOrString{sp.port, ""} : sp.target_port;
     out.push_back(pp);
   }
   return out;
@@ -143,6 +131,11 @@ class PolicyBuilder {
     Annotation(kAllowIngressFromAnnotation, ingress_);
     Annotation(kAllowEgressAnnotation, egress_);
     for (const std::string& m : ix_.scrape_warnings_[wi_]) Warn(m);
+    if (w_.kind == WorkloadKind::kPod && w_.pod_selector.empty()) {
+      Warn("bare Pod " + w_.ns + "/" + w_.name + " has no labels: the controller labels it " +
+           std::string(kBarePodLabel) + "=" + BarePodLabelValue(w_.name) +
+           "; when applying offline output, add that label");
+    }
 
     WorkloadPolicy out;
     out.workload = w_.key();
@@ -164,12 +157,27 @@ class PolicyBuilder {
     if (warnings_) warnings_->push_back(Warning{w_.key(), std::move(message)});
   }
 
+  // Egress to a hostNetwork workload cannot be written with a pod selector
+  // (its pods have node addresses): no rule, a warning that says what to do.
+  void WarnHostNetwork(const Workload& t, const std::string& role,
+                       const std::optional<std::vector<PolicyPort>>& ports) {
+    std::string on;
+    if (ports) {
+      for (const PolicyPort& p : *ports) {
+        on += (on.empty() ? " on " : ", ") + p.port.ToString() + "/" + p.protocol;
+      }
+    }
+    Warn(t.key().ToString() + " (" + role + ") uses hostNetwork: no pod selector matches its "
+         "pods, so no rule is written; to reach it" + on + ", add the node CIDRs to " +
+         std::string(kAllowEgressAnnotation));
+  }
+
   // Ingress 2: every client of a Service selecting W, and pod DNS clients.
   void IngressFromClients() {
     auto add_client = [&](uint32_t ci, const Edge& e, const std::string& what) {
       if (ci == wi_) return;  // own pods are allowed already
       const Workload& c = *ix_.workloads_[ci];
-      Add(ingress_, WorkloadPeer(c), TargetPorts(e.ports, w_),
+      Add(ingress_, WorkloadPeer(c), TargetPorts(e.ports),
           "client " + c.key().ToString() + ": " + DescribeEdge(e));
       if (c.host_network) {
         Warn("client " + c.key().ToString() + " uses hostNetwork: its traffic to " + what +
@@ -194,12 +202,12 @@ class PolicyBuilder {
       if (s.type == "LoadBalancer" || s.type == "NodePort") {
         const std::string why = "anyone: Service " + ServiceName(s) + " is type " + s.type + " (" +
                                 DescribePorts(s.ports) + ")";
-        Add(ingress_, CidrPeer("0.0.0.0/0"), TargetPorts(s.ports, w_), why);
-        Add(ingress_, CidrPeer("::/0"), TargetPorts(s.ports, w_), why);
+        Add(ingress_, CidrPeer("0.0.0.0/0"), TargetPorts(s.ports), why);
+        Add(ingress_, CidrPeer("::/0"), TargetPorts(s.ports), why);
       }
       if (cfg.ingress_controller_mode == IngressControllerMode::kAll) {
         for (const PeerSelector& ic : cfg.ingress_controller_peers) {
-          Add(ingress_, ConfigPeer(ic), TargetPorts(s.ports, w_),
+          Add(ingress_, ConfigPeer(ic), TargetPorts(s.ports),
               "ingress controllers (mode all): Service " + ServiceName(s) + " (" +
                   DescribePorts(s.ports) + ")");
         }
@@ -229,7 +237,7 @@ class PolicyBuilder {
           continue;
         }
         for (const PeerSelector& ic : ix_.config_.ingress_controller_peers) {
-          Add(ingress_, ConfigPeer(ic), TargetPorts(ports, w_),
+          Add(ingress_, ConfigPeer(ic), TargetPorts(ports),
               "ingress controllers: Ingress " + ing->ns + "/" + ing->name + " routes to Service " +
                   ServiceName(*s) + " (" + DescribePorts(ports) + ")");
         }
@@ -250,6 +258,10 @@ class PolicyBuilder {
     for (uint32_t ti : ix_.scraped_) {
       if (ti == wi_) continue;
       const Workload& t = *ix_.workloads_[ti];
+      if (t.host_network) {
+        WarnHostNetwork(t, "scrape target (prometheus.io/scrape=true)", ix_.scrape_[ti]->ports);
+        continue;
+      }
       Add(egress_, WorkloadPeer(t), ix_.scrape_[ti]->ports,
           "monitoring: scrapes " + t.key().ToString() + " (prometheus.io/scrape=true)");
     }
@@ -271,14 +283,19 @@ class PolicyBuilder {
       if (e.target) {
         const Workload* t = ix_.FindWorkload(*e.target);
         if (!t || *e.target == w_.key()) continue;
-        Add(egress_, WorkloadPeer(*t), TargetPorts(e.ports, *t), "to pod: " + DescribeEdge(e));
+        if (t->host_network) {
+          WarnHostNetwork(*t, "named by pod DNS " + e.host, TargetPorts(e.ports));
+          continue;
+        }
+        Add(egress_, WorkloadPeer(*t), TargetPorts(e.ports), "to pod: " + DescribeEdge(e));
         continue;
       }
       const uint32_t si = ix_.service_by_key_.at(e.service_ns + "/" + e.service_name);
       const Service& s = *ix_.services_[si];
       if (s.type == "ExternalName") {
-        Warn("Service " + ServiceName(s) + " is ExternalName (" + s.external_name +
-             "): traffic to it cannot be expressed as a NetworkPolicy peer and is not allowed");
+        Warn("ExternalName Service " + ServiceName(s) + " (-> " + s.external_name +
+             ") cannot be expressed in a NetworkPolicy; use " +
+             std::string(kAllowEgressAnnotation));
         continue;
       }
       if (!s.selector || s.selector->empty()) {
@@ -288,12 +305,12 @@ class PolicyBuilder {
       for (uint32_t bi : ix_.backends_[si]) {
         if (bi == wi_) continue;
         const Workload& b = *ix_.workloads_[bi];
-        Add(egress_, WorkloadPeer(b), TargetPorts(e.ports, b),
-            "backend " + b.key().ToString() + ": " + DescribeEdge(e));
         if (b.host_network) {
-          Warn("backend " + b.key().ToString() + " of Service " + ServiceName(s) +
-               " uses hostNetwork: pod selectors may not match its node address");
+          WarnHostNetwork(b, "backend of Service " + ServiceName(s), TargetPorts(e.ports));
+          continue;
         }
+        Add(egress_, WorkloadPeer(b), TargetPorts(e.ports),
+            "backend " + b.key().ToString() + ": " + DescribeEdge(e));
       }
     }
   }

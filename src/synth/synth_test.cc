@@ -13,6 +13,7 @@
 namespace npc::synth {
 namespace {
 
+using ::testing::AllOf;
 using ::testing::Contains;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
@@ -85,6 +86,13 @@ PolicyPort Tcp(int32_t n, std::string proto = "TCP") {
   PolicyPort p;
   p.protocol = std::move(proto);
   p.port.num = n;
+  return p;
+}
+
+PolicyPort NamedPort(std::string name, std::string proto = "TCP") {
+  PolicyPort p;
+  p.protocol = std::move(proto);
+  p.port.str = std::move(name);
   return p;
 }
 
@@ -169,13 +177,13 @@ TEST(PolicyTest, ClientAndBackendOnTargetPorts) {
   const WorkloadPolicy* api = Find(r, "data", "api");
   ASSERT_TRUE(web && api);
   // Egress of the client: backend pods (namespace AND pods in ONE peer), the
-  // named targetPort resolved through the backend's container port, and only
-  // the Service port the reference named.
+  // named targetPort kept as a name (each pod resolves it), and only the
+  // Service port the reference named.
   EXPECT_EQ(PortsFor(web->policy.egress, NsPods("data", {{"app", "api"}})),
-            (std::vector<PolicyPort>{Tcp(8081)}));
+            (std::vector<PolicyPort>{NamedPort("http")}));
   // Ingress of the backend: the client's whole selector, never split.
   EXPECT_EQ(PortsFor(api->policy.ingress, NsPods("shop", {{"app", "web"}, {"tier", "fe"}})),
-            (std::vector<PolicyPort>{Tcp(8081)}));
+            (std::vector<PolicyPort>{NamedPort("http")}));
   EXPECT_THAT(AllReasons(api->ingress_reasons),
               Contains("client Deployment/shop/web: container web env API_URL=\"http://api.data:8080\" "
                        "names Service data/api (port p8080 8080 -> targetPort http/TCP)"));
@@ -194,18 +202,40 @@ TEST(PolicyTest, NoPortWrittenMeansAllServicePorts) {
   s.workloads[0].containers[0].env[0].value = "api.data";
   const Result r = Synthesize(s, SynthesisConfig::Defaults());
   EXPECT_EQ(PortsFor(Find(r, "shop", "web")->policy.egress, NsPods("data", {{"app", "api"}})),
-            (std::vector<PolicyPort>{Tcp(8081), Tcp(9091)}));
+            (std::vector<PolicyPort>{NamedPort("http"), Tcp(9091)}));
 }
 
 TEST(PolicyTest, NamedTargetPortStaysNamedWhenBackendDoesNotDeclareIt) {
   Snapshot s = ClientServer();
   s.workloads[1].containers[0].ports.clear();
   const Result r = Synthesize(s, SynthesisConfig::Defaults());
-  PolicyPort named;
-  named.port.str = "http";
   EXPECT_EQ(PortsFor(Find(r, "data", "api")->policy.ingress,
                      NsPods("shop", {{"app", "web"}, {"tier", "fe"}})),
-            (std::vector<PolicyPort>{named}));
+            (std::vector<PolicyPort>{NamedPort("http")}));
+}
+
+// DESIGN.md section 2: a named targetPort is written as the name. Resolving it
+// through one backend's container ports (api's grpc is 6379) would open 6379
+// on db's pods, which the same selector picks and whose grpc is 5432.
+TEST(PolicyTest, NamedTargetPortNeverResolvedThroughOneBackend) {
+  Snapshot s;
+  Workload api = Deploy("shop", "api", {{"app", "api"}, {"tier", "backend"}});
+  api.pod_selector = Sel({{"tier", "backend"}});
+  api.containers[0].ports = {{"grpc", 6379, "TCP"}};
+  Workload db = Deploy("shop", "db", {{"app", "db"}, {"tier", "backend"}});
+  db.pod_selector = Sel({{"app", "db"}});
+  db.containers[0].ports = {{"grpc", 5432, "TCP"}};
+  Workload web = Deploy("shop", "web");
+  Env(web, "BACKEND", "backend:80");
+  s.workloads = {api, db, web};
+  s.services.push_back(Svc("shop", "backend", {{"tier", "backend"}}, {{80, Name("grpc")}}));
+  const Result r = Synthesize(s, SynthesisConfig::Defaults());
+  const std::vector<PolicyPort> grpc = {NamedPort("grpc")};
+  const auto& eg = Find(r, "shop", "web")->policy.egress;
+  EXPECT_EQ(PortsFor(eg, NsPods("shop", {{"tier", "backend"}})), grpc);
+  EXPECT_EQ(PortsFor(eg, NsPods("shop", {{"app", "db"}})), grpc);
+  EXPECT_EQ(PortsFor(Find(r, "shop", "api")->policy.ingress, NsPods("shop", {{"app", "web"}})), grpc);
+  EXPECT_EQ(PortsFor(Find(r, "shop", "db")->policy.ingress, NsPods("shop", {{"app", "web"}})), grpc);
 }
 
 TEST(PolicyTest, ClientsInOtherNamespacesAreSeparatePeers) {
@@ -216,7 +246,7 @@ TEST(PolicyTest, ClientsInOtherNamespacesAreSeparatePeers) {
   const Result r = Synthesize(s, SynthesisConfig::Defaults());
   const auto& in = Find(r, "data", "api")->policy.ingress;
   EXPECT_EQ(PortsFor(in, NsPods("shop", {{"app", "web"}, {"tier", "fe"}})),
-            (std::vector<PolicyPort>{Tcp(8081)}));
+            (std::vector<PolicyPort>{NamedPort("http")}));
   EXPECT_EQ(PortsFor(in, NsPods("shop2", {{"app", "web"}, {"tier", "fe"}})),
             (std::vector<PolicyPort>{Tcp(9091)}));
   for (const PolicyRule& rule : in) {
@@ -235,7 +265,7 @@ TEST(PolicyTest, ClientInExcludedNamespaceIsStillAllowedIn) {
   const Result r = Synthesize(s, SynthesisConfig::Defaults());
   EXPECT_EQ(Find(r, "kube-system", "agent"), nullptr);
   EXPECT_EQ(PortsFor(Find(r, "data", "api")->policy.ingress, NsPods("kube-system", {{"app", "agent"}})),
-            (std::vector<PolicyPort>{Tcp(8081)}));
+            (std::vector<PolicyPort>{NamedPort("http")}));
 }
 
 TEST(PolicyTest, SelfReferenceAddsNothingBeyondOwnPods) {
@@ -468,8 +498,70 @@ TEST(PolicyTest, SelectorlessServiceUsesEndpointAddresses) {
   const auto& eg = r.policies[0].policy.egress;
   EXPECT_EQ(PortsFor(eg, Cidr("192.168.1.10/32")), (std::vector<PolicyPort>{Tcp(15432)}));
   EXPECT_EQ(PortsFor(eg, Cidr("fd00::10/128")), (std::vector<PolicyPort>{Tcp(15432)}));
-  EXPECT_THAT(Messages(r), Contains(HasSubstr("ExternalName (api.example.com)")));
+  EXPECT_THAT(Messages(r),
+              Contains("Deployment/shop/web: ExternalName Service shop/ext (-> api.example.com) "
+                       "cannot be expressed in a NetworkPolicy; use netpol-ctrl.io/allow-egress"));
   EXPECT_EQ(r.edges.size(), 2u);
+}
+
+// An ExternalName Service has no ports: a port written in the reference must
+// not make it "unresolved"; the edge is reported as inexpressible instead.
+TEST(PolicyTest, ExternalNameWithPortWarnsAndIsNotUnresolved) {
+  Snapshot s;
+  Workload api = Deploy("a", "api");
+  Env(api, "PAY", "https://payments:443");
+  Env(api, "PAY2", "payments.a.svc:grpc");
+  s.workloads.push_back(api);
+  Service pay;
+  pay.ns = "a";
+  pay.name = "payments";
+  pay.type = "ExternalName";
+  pay.external_name = "pay.example.com";
+  s.services.push_back(pay);
+  const Result r = Synthesize(s, SynthesisConfig::Defaults());
+  EXPECT_THAT(r.unresolved, IsEmpty());
+  ASSERT_EQ(r.edges.size(), 2u);
+  EXPECT_EQ(r.edges[0].service_name, "payments");
+  EXPECT_EQ(Messages(r), (std::vector<std::string>{
+                             "Deployment/a/api: ExternalName Service a/payments (-> pay.example.com) "
+                             "cannot be expressed in a NetworkPolicy; use netpol-ctrl.io/allow-egress"}));
+  EXPECT_EQ(r.policies[0].policy.egress.size(), 2u);  // own pods, DNS: nothing for payments
+}
+
+// hostNetwork pods have node addresses: a pod selector never matches them, so
+// egress to them gets no rule, and a warning that says what would work.
+TEST(PolicyTest, HostNetworkTargetsWarnInsteadOfRules) {
+  Snapshot s;
+  Workload exporter = Deploy("monitoring", "node-exporter");
+  exporter.kind = WorkloadKind::kDaemonSet;
+  exporter.host_network = true;
+  exporter.template_annotations = {{"prometheus.io/scrape", "true"}, {"prometheus.io/port", "9100"}};
+  Workload agent = Deploy("infra", "agent");
+  agent.host_network = true;
+  Workload app = Deploy("shop", "app");
+  app.template_annotations = {{"prometheus.io/scrape", "true"}, {"prometheus.io/port", "8080"}};
+  Workload web = Deploy("shop", "web");
+  Env(web, "AGENT", "agent.infra:8126");
+  Workload prom = Deploy("monitoring", "prometheus", {{"app.kubernetes.io/name", "prometheus"}});
+  s.workloads = {exporter, agent, app, web, prom};
+  s.services.push_back(Svc("infra", "agent", {{"app", "agent"}}, {{8126, {}}}));
+  const Result r = Synthesize(s, SynthesisConfig::Defaults());
+  const auto& pe = Find(r, "monitoring", "prometheus")->policy.egress;
+  EXPECT_TRUE(PortsFor(pe, NsPods("monitoring", {{"app", "node-exporter"}})).empty());
+  EXPECT_EQ(PortsFor(pe, NsPods("shop", {{"app", "app"}})), (std::vector<PolicyPort>{Tcp(8080)}));
+  EXPECT_EQ(PortsFor(pe, NsPods("kube-system", {{"k8s-app", "kube-dns"}})),
+            (std::vector<PolicyPort>{Tcp(53), Tcp(53, "UDP")}));
+  const auto& we = Find(r, "shop", "web")->policy.egress;
+  EXPECT_TRUE(PortsFor(we, NsPods("infra", {{"app", "agent"}})).empty());
+  EXPECT_EQ(we.size(), 2u);  // own pods, DNS
+  EXPECT_THAT(Messages(r),
+              Contains("Deployment/monitoring/prometheus: DaemonSet/monitoring/node-exporter "
+                       "(scrape target (prometheus.io/scrape=true)) uses hostNetwork: no pod "
+                       "selector matches its pods, so no rule is written; to reach it on 9100/TCP, "
+                       "add the node CIDRs to netpol-ctrl.io/allow-egress"));
+  EXPECT_THAT(Messages(r), Contains(AllOf(HasSubstr("Deployment/shop/web: Deployment/infra/agent "
+                                                    "(backend of Service infra/agent) uses hostNetwork"),
+                                          HasSubstr("on 8126/TCP"))));
 }
 
 TEST(PolicyTest, PodDnsNameAllowsThatWorkload) {
@@ -540,6 +632,15 @@ TEST(NameTest, BarePodWithoutLabels) {
   EXPECT_EQ(r.policies[0].policy.name, "pod-debug");
   EXPECT_EQ(r.policies[0].policy.owner->api_version, "v1");
   EXPECT_EQ(r.policies[0].policy.pod_selector, Sel({{"netpol-ctrl.io/pod", "debug"}}));
+  // Only the controller adds that label: offline output must say so.
+  EXPECT_EQ(Messages(r), (std::vector<std::string>{
+                             "Pod/shop/debug: bare Pod shop/debug has no labels: the controller "
+                             "labels it netpol-ctrl.io/pod=debug; when applying offline output, "
+                             "add that label"}));
+  Snapshot labelled;
+  labelled.workloads.push_back(Deploy("shop", "debug"));
+  labelled.workloads.back().kind = WorkloadKind::kPod;
+  EXPECT_THAT(Synthesize(labelled, SynthesisConfig::Defaults()).warnings, IsEmpty());
 
   const std::string long_name(200, 'p');
   const std::string v = BarePodLabelValue(long_name);
