@@ -26,9 +26,12 @@ class Reader {
     return Status(error_.code(), who + ": " + error_.message());
   }
 
+  const std::string& error_path() const { return error_path_; }
+
   void Fail(const std::string& path, std::string_view what) {
     if (!ok()) return;
     error_ = InvalidArgument(path + ": " + std::string(what));
+    error_path_ = path;
   }
 
   // The child at `key`, or nullopt when absent or null.
@@ -39,6 +42,27 @@ class Reader {
     if (obj.at_key(key).get(child)) return std::nullopt;
     if (child.is_null()) return std::nullopt;
     return child;
+  }
+
+  // The child at `key` when it is an object; records an error when it is
+  // present with another type.
+  std::optional<dom::element> Sub(const dom::element& e, std::string_view key,
+                                  const std::string& path) {
+    auto c = Child(e, key);
+    if (!c) return std::nullopt;
+    if (!c->is_object()) {
+      Fail(Join(path, key), "expected an object");
+      return std::nullopt;
+    }
+    return c;
+  }
+
+  // True when a list item is an object; null items are skipped quietly, items
+  // of another type are errors.
+  bool IsObj(const dom::element& item, const std::string& path) {
+    if (item.is_object()) return true;
+    if (!item.is_null()) Fail(path, "expected an object");
+    return false;
   }
 
   std::optional<dom::object> Obj(const dom::element& e, std::string_view key,
@@ -121,9 +145,8 @@ class Reader {
     auto o = Obj(e, key, path);
     if (!o) return m;
     for (auto [k, v] : *o) {
-      std::string_view s;
-      if (v.is_null()) continue;
-      if (v.get_string().get(s)) {
+      std::string_view s;  // null decodes to "", as in Go's encoding/json
+      if (!v.is_null() && v.get_string().get(s)) {
         Fail(Join(Join(path, key), k), "expected a string");
         continue;
       }
@@ -139,8 +162,8 @@ class Reader {
     if (!a) return out;
     size_t i = 0;
     for (dom::element item : *a) {
-      std::string_view s;
-      if (item.get_string().get(s)) {
+      std::string_view s;  // null decodes to ""
+      if (!item.is_null() && item.get_string().get(s)) {
         Fail(Index(Join(path, key), i), "expected a string");
       } else {
         out.emplace_back(s);
@@ -162,6 +185,7 @@ class Reader {
 
  private:
   Status error_;
+  std::string error_path_;
 };
 
 LabelSelector DecodeSelector(Reader& r, const dom::element& sel, const std::string& path) {
@@ -171,6 +195,7 @@ LabelSelector DecodeSelector(Reader& r, const dom::element& sel, const std::stri
     size_t i = 0;
     for (dom::element e : *exprs) {
       std::string p = Reader::Index(Reader::Join(path, "matchExpressions"), i++);
+      if (!r.IsObj(e, p)) continue;
       LabelSelectorRequirement req;
       req.key = r.Str(e, "key", p);
       req.op = r.Str(e, "operator", p);
@@ -183,12 +208,8 @@ LabelSelector DecodeSelector(Reader& r, const dom::element& sel, const std::stri
 
 std::optional<LabelSelector> OptSelector(Reader& r, const dom::element& e, std::string_view key,
                                          const std::string& path) {
-  auto c = r.Child(e, key);
+  auto c = r.Sub(e, key, path);
   if (!c) return std::nullopt;
-  if (!c->is_object()) {
-    r.Fail(Reader::Join(path, key), "expected an object");
-    return std::nullopt;
-  }
   return DecodeSelector(r, *c, Reader::Join(path, key));
 }
 
@@ -200,6 +221,7 @@ Container DecodeContainer(Reader& r, const dom::element& c, const std::string& p
     size_t i = 0;
     for (dom::element e : *env) {
       std::string p = Reader::Index(Reader::Join(path, "env"), i++);
+      if (!r.IsObj(e, p)) continue;
       EnvVar v;
       v.name = r.Str(e, "name", p);
       if (auto val = r.Child(e, "value")) {
@@ -210,9 +232,9 @@ Container DecodeContainer(Reader& r, const dom::element& c, const std::string& p
           v.value = std::string(s);
         }
       }
-      if (auto from = r.Child(e, "valueFrom")) {
+      if (auto from = r.Sub(e, "valueFrom", p)) {
         std::string fp = Reader::Join(p, "valueFrom");
-        if (auto ref = r.Child(*from, "configMapKeyRef")) {
+        if (auto ref = r.Sub(*from, "configMapKeyRef", fp)) {
           std::string rp = Reader::Join(fp, "configMapKeyRef");
           v.config_map_name = r.Str(*ref, "name", rp);
           v.config_map_key = r.Str(*ref, "key", rp);
@@ -225,7 +247,9 @@ Container DecodeContainer(Reader& r, const dom::element& c, const std::string& p
     size_t i = 0;
     for (dom::element e : *env_from) {
       std::string p = Reader::Index(Reader::Join(path, "envFrom"), i++);
-      if (auto ref = r.Child(e, "configMapRef")) {
+      if (!r.IsObj(e, p)) continue;
+      // secretRef: Secrets are never read.
+      if (auto ref = r.Sub(e, "configMapRef", p)) {
         EnvFromSource s;
         s.config_map_name = r.Str(*ref, "name", Reader::Join(p, "configMapRef"));
         s.prefix = r.Str(e, "prefix", p);
@@ -239,6 +263,7 @@ Container DecodeContainer(Reader& r, const dom::element& c, const std::string& p
     size_t i = 0;
     for (dom::element e : *ports) {
       std::string p = Reader::Index(Reader::Join(path, "ports"), i++);
+      if (!r.IsObj(e, p)) continue;
       ContainerPort port;
       port.name = r.Str(e, "name", p);
       port.port = r.Int(e, "containerPort", p);
@@ -250,14 +275,14 @@ Container DecodeContainer(Reader& r, const dom::element& c, const std::string& p
   return out;
 }
 
-// Reads a PodSpec into `w` (containers, volumes, hostNetwork).
+// Reads a PodSpec into `w` (containers, ConfigMap volumes, hostNetwork).
 void DecodePodSpec(Reader& r, const dom::element& spec, const std::string& path, Workload& w) {
   for (auto [key, init] : {std::pair{"initContainers", true}, std::pair{"containers", false}}) {
     if (auto cs = r.Arr(spec, key, path)) {
       size_t i = 0;
       for (dom::element c : *cs) {
-        w.containers.push_back(
-            DecodeContainer(r, c, Reader::Index(Reader::Join(path, key), i++), init));
+        std::string p = Reader::Index(Reader::Join(path, key), i++);
+        if (r.IsObj(c, p)) w.containers.push_back(DecodeContainer(r, c, p, init));
       }
     }
   }
@@ -265,16 +290,20 @@ void DecodePodSpec(Reader& r, const dom::element& spec, const std::string& path,
     size_t i = 0;
     for (dom::element v : *vols) {
       std::string p = Reader::Index(Reader::Join(path, "volumes"), i++);
-      if (auto cm = r.Child(v, "configMap")) {
+      if (!r.IsObj(v, p)) continue;
+      if (auto cm = r.Sub(v, "configMap", p)) {
         w.config_map_volumes.push_back(r.Str(*cm, "name", Reader::Join(p, "configMap")));
       }
-      if (auto projected = r.Child(v, "projected")) {
-        std::string pp = Reader::Join(p, "projected");
-        if (auto sources = r.Arr(*projected, "sources", pp)) {
-          for (dom::element s : *sources) {
-            if (auto cm = r.Child(s, "configMap")) {
-              w.config_map_volumes.push_back(r.Str(*cm, "name", Reader::Join(pp, "sources")));
-            }
+      auto projected = r.Sub(v, "projected", p);
+      if (!projected) continue;
+      std::string pp = Reader::Join(p, "projected");
+      if (auto sources = r.Arr(*projected, "sources", pp)) {
+        size_t j = 0;
+        for (dom::element s : *sources) {
+          std::string sp = Reader::Index(Reader::Join(pp, "sources"), j++);
+          if (!r.IsObj(s, sp)) continue;
+          if (auto cm = r.Sub(s, "configMap", sp)) {
+            w.config_map_volumes.push_back(r.Str(*cm, "name", Reader::Join(sp, "configMap")));
           }
         }
       }
@@ -285,16 +314,21 @@ void DecodePodSpec(Reader& r, const dom::element& spec, const std::string& path,
 
 // Reads a PodTemplateSpec (metadata + spec) into `w`.
 void DecodeTemplate(Reader& r, const dom::element& tmpl, const std::string& path, Workload& w) {
-  if (auto md = r.Child(tmpl, "metadata")) {
+  if (auto md = r.Sub(tmpl, "metadata", path)) {
     std::string mp = Reader::Join(path, "metadata");
     w.template_labels = r.StrMap(*md, "labels", mp);
     w.template_annotations = r.StrMap(*md, "annotations", mp);
   }
-  if (auto spec = r.Child(tmpl, "spec")) DecodePodSpec(r, *spec, Reader::Join(path, "spec"), w);
+  if (auto spec = r.Sub(tmpl, "spec", path)) DecodePodSpec(r, *spec, Reader::Join(path, "spec"), w);
+}
+
+// In offline mode, a field the API server would have required.
+void Require(Reader& r, bool offline, bool present, const std::string& path) {
+  if (offline && !present) r.Fail(path, "is missing");
 }
 
 Workload DecodeWorkload(Reader& r, const dom::element& obj, const Meta& meta, WorkloadKind kind,
-                        const Annotations& annotations) {
+                        const Annotations& annotations, bool offline) {
   Workload w;
   w.kind = kind;
   w.ns = meta.ns;
@@ -302,8 +336,12 @@ Workload DecodeWorkload(Reader& r, const dom::element& obj, const Meta& meta, Wo
   w.uid = meta.uid;
   w.labels = meta.labels;
   w.annotations = annotations;
-  w.has_controller = meta.controller.has_value();
-  auto spec = r.Child(obj, "spec");
+  // Only these kinds are ever run by another workload; a Deployment owned by
+  // an operator is still a workload of its own.
+  w.has_controller = meta.controller.has_value() &&
+                     (kind == WorkloadKind::kPod || kind == WorkloadKind::kReplicaSet ||
+                      kind == WorkloadKind::kJob);
+  auto spec = r.Sub(obj, "spec", "");
   if (kind == WorkloadKind::kPod) {
     w.template_labels = meta.labels;
     w.template_annotations = annotations;
@@ -311,31 +349,41 @@ Workload DecodeWorkload(Reader& r, const dom::element& obj, const Meta& meta, Wo
     if (spec) DecodePodSpec(r, *spec, "spec", w);
     return w;
   }
+  Require(r, offline, spec.has_value(), "spec");
   if (!spec) return w;
   if (kind == WorkloadKind::kCronJob) {
-    auto job = r.Child(*spec, "jobTemplate");
-    auto job_spec = job ? r.Child(*job, "spec") : std::nullopt;
-    auto tmpl = job_spec ? r.Child(*job_spec, "template") : std::nullopt;
+    // The Jobs' selectors are generated by the server; the template labels
+    // select the same pods.
+    auto job = r.Sub(*spec, "jobTemplate", "spec");
+    Require(r, offline, job.has_value(), "spec.jobTemplate");
+    auto job_spec = job ? r.Sub(*job, "spec", "spec.jobTemplate") : std::nullopt;
+    if (job) Require(r, offline, job_spec.has_value(), "spec.jobTemplate.spec");
+    auto tmpl = job_spec ? r.Sub(*job_spec, "template", "spec.jobTemplate.spec") : std::nullopt;
+    if (job_spec) Require(r, offline, tmpl.has_value(), "spec.jobTemplate.spec.template");
     if (tmpl) DecodeTemplate(r, *tmpl, "spec.jobTemplate.spec.template", w);
     w.pod_selector.match_labels = w.template_labels;
     return w;
   }
-  if (auto tmpl = r.Child(*spec, "template")) DecodeTemplate(r, *tmpl, "spec.template", w);
+  auto tmpl = r.Sub(*spec, "template", "spec");
+  Require(r, offline, tmpl.has_value(), "spec.template");
+  if (tmpl) DecodeTemplate(r, *tmpl, "spec.template", w);
   if (auto sel = OptSelector(r, *spec, "selector", "spec")) {
     w.pod_selector = std::move(*sel);
   } else {
     // A Job's selector is generated by the server; offline, its template
-    // labels stand for it.
+    // labels select the same pods among this workload's peers. Every other
+    // kind must have one (the server never returns one without).
+    if (kind != WorkloadKind::kJob) Require(r, offline, false, "spec.selector");
     w.pod_selector.match_labels = w.template_labels;
   }
   return w;
 }
 
-Service DecodeService(Reader& r, const dom::element& obj, const Meta& meta) {
+Service DecodeService(Reader& r, const dom::element& obj, const Meta& meta, bool offline) {
   Service s;
   s.ns = meta.ns;
   s.name = meta.name;
-  auto spec = r.Child(obj, "spec");
+  auto spec = r.Sub(obj, "spec", "");
   if (!spec) return s;
   std::string type = r.Str(*spec, "type", "spec");
   if (!type.empty()) s.type = std::move(type);
@@ -350,10 +398,12 @@ Service DecodeService(Reader& r, const dom::element& obj, const Meta& meta) {
     size_t i = 0;
     for (dom::element p : *ports) {
       std::string path = Reader::Index("spec.ports", i++);
+      if (!r.IsObj(p, path)) continue;
       ServicePort port;
       port.name = r.Str(p, "name", path);
       std::string proto = r.Str(p, "protocol", path);
       if (!proto.empty()) port.protocol = std::move(proto);
+      Require(r, offline, r.Child(p, "port").has_value(), Reader::Join(path, "port"));
       port.port = r.Int(p, "port", path);
       port.target_port = r.IntOrStr(p, "targetPort", path);
       port.node_port = r.Int(p, "nodePort", path);
@@ -375,16 +425,16 @@ EndpointSlice DecodeEndpointSlice(Reader& r, const dom::element& obj, const Meta
   if (auto eps = r.Arr(obj, "endpoints", "")) {
     size_t i = 0;
     for (dom::element e : *eps) {
-      for (auto& a : r.StrList(e, "addresses", Reader::Index("endpoints", i))) {
-        s.addresses.push_back(std::move(a));
-      }
-      ++i;
+      std::string path = Reader::Index("endpoints", i++);
+      if (!r.IsObj(e, path)) continue;
+      for (auto& a : r.StrList(e, "addresses", path)) s.addresses.push_back(std::move(a));
     }
   }
   if (auto ports = r.Arr(obj, "ports", "")) {
     size_t i = 0;
     for (dom::element p : *ports) {
       std::string path = Reader::Index("ports", i++);
+      if (!r.IsObj(p, path)) continue;
       EndpointPort port;
       port.name = r.Str(p, "name", path);
       port.port = r.Int(p, "port", path);
@@ -398,12 +448,12 @@ EndpointSlice DecodeEndpointSlice(Reader& r, const dom::element& obj, const Meta
 
 std::optional<IngressBackend> DecodeIngressBackend(Reader& r, const dom::element& backend,
                                                    const std::string& path) {
-  auto svc = r.Child(backend, "service");
+  auto svc = r.Sub(backend, "service", path);
   if (!svc) return std::nullopt;  // a resource backend routes to no Service
   std::string sp = Reader::Join(path, "service");
   IngressBackend b;
   b.service_name = r.Str(*svc, "name", sp);
-  if (auto port = r.Child(*svc, "port")) {
+  if (auto port = r.Sub(*svc, "port", sp)) {
     std::string pp = Reader::Join(sp, "port");
     if (r.Child(*port, "number")) {
       b.service_port.num = r.Int(*port, "number", pp);
@@ -418,10 +468,10 @@ Ingress DecodeIngress(Reader& r, const dom::element& obj, const Meta& meta) {
   Ingress ing;
   ing.ns = meta.ns;
   ing.name = meta.name;
-  auto spec = r.Child(obj, "spec");
+  auto spec = r.Sub(obj, "spec", "");
   if (!spec) return ing;
   ing.ingress_class = r.Str(*spec, "ingressClassName", "spec");
-  if (auto def = r.Child(*spec, "defaultBackend")) {
+  if (auto def = r.Sub(*spec, "defaultBackend", "spec")) {
     if (auto b = DecodeIngressBackend(r, *def, "spec.defaultBackend")) {
       ing.backends.push_back(std::move(*b));
     }
@@ -430,16 +480,18 @@ Ingress DecodeIngress(Reader& r, const dom::element& obj, const Meta& meta) {
     size_t i = 0;
     for (dom::element rule : *rules) {
       std::string rp = Reader::Index("spec.rules", i++);
-      auto http = r.Child(rule, "http");
+      if (!r.IsObj(rule, rp)) continue;
+      auto http = r.Sub(rule, "http", rp);
       if (!http) continue;
-      if (auto paths = r.Arr(*http, "paths", Reader::Join(rp, "http"))) {
-        size_t j = 0;
-        for (dom::element p : *paths) {
-          std::string pp = Reader::Index(Reader::Join(rp, "http.paths"), j++);
-          if (auto be = r.Child(p, "backend")) {
-            if (auto b = DecodeIngressBackend(r, *be, Reader::Join(pp, "backend"))) {
-              ing.backends.push_back(std::move(*b));
-            }
+      auto paths = r.Arr(*http, "paths", Reader::Join(rp, "http"));
+      if (!paths) continue;
+      size_t j = 0;
+      for (dom::element p : *paths) {
+        std::string pp = Reader::Index(Reader::Join(rp, "http.paths"), j++);
+        if (!r.IsObj(p, pp)) continue;
+        if (auto be = r.Sub(p, "backend", pp)) {
+          if (auto b = DecodeIngressBackend(r, *be, Reader::Join(pp, "backend"))) {
+            ing.backends.push_back(std::move(*b));
           }
         }
       }
@@ -464,10 +516,11 @@ std::vector<PolicyPeer> DecodePeers(Reader& r, const dom::element& rule, std::st
   size_t i = 0;
   for (dom::element e : *list) {
     std::string p = Reader::Index(Reader::Join(path, key), i++);
+    if (!r.IsObj(e, p)) continue;
     PolicyPeer peer;
     peer.pod_selector = OptSelector(r, e, "podSelector", p);
     peer.namespace_selector = OptSelector(r, e, "namespaceSelector", p);
-    if (auto ib = r.Child(e, "ipBlock")) {
+    if (auto ib = r.Sub(e, "ipBlock", p)) {
       IPBlock block;
       block.cidr = r.Str(*ib, "cidr", Reader::Join(p, "ipBlock"));
       block.except = r.StrList(*ib, "except", Reader::Join(p, "ipBlock"));
@@ -486,6 +539,7 @@ std::vector<PolicyPort> DecodePolicyPorts(Reader& r, const dom::element& rule,
   size_t i = 0;
   for (dom::element e : *list) {
     std::string p = Reader::Index(Reader::Join(path, "ports"), i++);
+    if (!r.IsObj(e, p)) continue;
     PolicyPort port;
     std::string proto = r.Str(e, "protocol", p);
     if (!proto.empty()) port.protocol = std::move(proto);
@@ -505,7 +559,7 @@ NetworkPolicy DecodeNetworkPolicy(Reader& r, const dom::element& obj, const Meta
   np.annotations = annotations;
   np.owner = meta.controller;
   np.policy_types.clear();
-  auto spec = r.Child(obj, "spec");
+  auto spec = r.Sub(obj, "spec", "");
   if (!spec) return np;
   if (auto sel = OptSelector(r, *spec, "podSelector", "spec")) np.pod_selector = std::move(*sel);
   np.policy_types = r.StrList(*spec, "policyTypes", "spec");
@@ -516,6 +570,7 @@ NetworkPolicy DecodeNetworkPolicy(Reader& r, const dom::element& obj, const Meta
     size_t i = 0;
     for (dom::element rule : *rules) {
       std::string p = Reader::Index(Reader::Join("spec", key), i++);
+      if (!r.IsObj(rule, p)) continue;
       PolicyRule pr;
       pr.peers = DecodePeers(r, rule, peers_key, p);
       pr.ports = DecodePolicyPorts(r, rule, p);
@@ -525,11 +580,15 @@ NetworkPolicy DecodeNetworkPolicy(Reader& r, const dom::element& obj, const Meta
   return np;
 }
 
-Meta DecodeMeta(Reader& r, const dom::element& obj, Annotations* annotations) {
+// Reads apiVersion, kind and metadata. `has_metadata` tells whether the
+// object had a metadata object at all.
+Meta DecodeMeta(Reader& r, const dom::element& obj, Annotations* annotations,
+                bool* has_metadata) {
   Meta m;
   m.api_version = r.Str(obj, "apiVersion", "");
   m.kind = r.Str(obj, "kind", "");
-  auto md = r.Child(obj, "metadata");
+  auto md = r.Sub(obj, "metadata", "");
+  *has_metadata = md.has_value();
   if (!md) return m;
   m.name = r.Str(*md, "name", "metadata");
   m.ns = r.Str(*md, "namespace", "metadata");
@@ -542,7 +601,7 @@ Meta DecodeMeta(Reader& r, const dom::element& obj, Annotations* annotations) {
     size_t i = 0;
     for (dom::element o : *owners) {
       std::string p = Reader::Index("metadata.ownerReferences", i++);
-      if (!r.Bool(o, "controller", p)) continue;
+      if (!r.IsObj(o, p) || !r.Bool(o, "controller", p)) continue;
       OwnerReference ref;
       ref.api_version = r.Str(o, "apiVersion", p);
       ref.kind = r.Str(o, "kind", p);
@@ -559,41 +618,63 @@ Meta DecodeMeta(Reader& r, const dom::element& obj, Annotations* annotations) {
 Decoder::Decoder() : parser_(std::make_unique<dom::parser>()) {}
 Decoder::~Decoder() = default;
 
-StatusOr<Object> Decoder::DecodeElement(const dom::element& element,
-                                        const DecodeOptions& options) {
+StatusOr<Object> Decoder::DecodeElement(const dom::element& element, const DecodeOptions& options,
+                                        std::string* error_path) {
+  if (error_path) error_path->clear();
   if (!element.is_object()) return InvalidArgument("expected a Kubernetes object (a JSON map)");
   Reader r;
   Object out;
   Annotations annotations;
-  out.meta = DecodeMeta(r, element, &annotations);
+  bool has_metadata = false;
+  out.meta = DecodeMeta(r, element, &annotations, &has_metadata);
   if (out.meta.kind.empty() || (out.meta.kind == "PartialObjectMetadata" &&
                                 !options.default_kind.empty())) {
     out.meta.kind = std::string(options.default_kind);
   }
   const std::string& kind = out.meta.kind;
+  if (out.meta.ns.empty() && kind != "Namespace") {
+    out.meta.ns = std::string(options.default_namespace);
+  }
+  const bool offline = options.offline;
   const bool pod_meta_only = options.pod_meta_only;
+  auto require_name = [&] {
+    Require(r, offline, has_metadata, "metadata");
+    Require(r, offline, !out.meta.name.empty(), "metadata.name");
+  };
   if (r.ok()) {
     if (kind == "Pod" && pod_meta_only) {
       out.value = PodMeta{out.meta.labels};
     } else if (auto wk = ParseKind(kind)) {
-      out.value = DecodeWorkload(r, element, out.meta, *wk, annotations);
+      require_name();
+      if (r.ok()) out.value = DecodeWorkload(r, element, out.meta, *wk, annotations, offline);
     } else if (kind == "PartialObjectMetadata") {
       out.value = PodMeta{out.meta.labels};
     } else if (kind == "Service") {
-      out.value = DecodeService(r, element, out.meta);
+      require_name();
+      if (r.ok()) out.value = DecodeService(r, element, out.meta, offline);
     } else if (kind == "EndpointSlice") {
-      out.value = DecodeEndpointSlice(r, element, out.meta);
+      require_name();
+      if (r.ok()) out.value = DecodeEndpointSlice(r, element, out.meta);
     } else if (kind == "Ingress") {
-      out.value = DecodeIngress(r, element, out.meta);
+      require_name();
+      if (r.ok()) out.value = DecodeIngress(r, element, out.meta);
     } else if (kind == "ConfigMap") {
-      out.value = DecodeConfigMap(r, element, out.meta);
+      require_name();
+      if (r.ok()) out.value = DecodeConfigMap(r, element, out.meta);
     } else if (kind == "Namespace") {
-      out.value = Namespace{out.meta.name, out.meta.labels, annotations};
+      require_name();
+      Namespace ns{out.meta.name, out.meta.labels, annotations};
+      // The API server sets this label on every Namespace; offline, nobody does.
+      ns.labels[std::string(kNamespaceNameLabel)] = out.meta.name;
+      out.value = std::move(ns);
     } else if (kind == "NetworkPolicy") {
       out.value = StoredPolicy{DecodeNetworkPolicy(r, element, out.meta, annotations)};
     }
   }
-  if (!r.ok()) return r.error(out.meta);
+  if (!r.ok()) {
+    if (error_path) *error_path = r.error_path();
+    return r.error(out.meta);
+  }
   return out;
 }
 
@@ -606,9 +687,11 @@ StatusOr<dom::element> Parse(dom::parser& parser, std::string_view json) {
 }
 }  // namespace
 
-StatusOr<Object> Decoder::Decode(std::string_view json, const DecodeOptions& options) {
+StatusOr<Object> Decoder::Decode(std::string_view json, const DecodeOptions& options,
+                                 std::string* error_path) {
+  if (error_path) error_path->clear();
   NPC_ASSIGN_OR_RETURN(dom::element doc, Parse(*parser_, json));
-  return DecodeElement(doc, options);
+  return DecodeElement(doc, options, error_path);
 }
 
 }  // namespace npc::decode

@@ -13,7 +13,17 @@
 // Errors name the object and the field: `Deployment shop/web:
 // spec.template.spec.containers[0].ports[0].containerPort: expected an integer`.
 // Unknown kinds decode to `Unknown` (not an error). Missing optional fields
-// take their Kubernetes defaults (protocol TCP, namespace "").
+// take their Kubernetes defaults (protocol TCP, namespace "" unless
+// DecodeOptions::default_namespace says otherwise). A null value means the
+// same as an absent field, except inside string maps and string lists, where
+// it is "" (as Go's encoding/json reads it). Fields that the decoder descends
+// into must be objects or lists as Kubernetes defines them; anything else is
+// an error naming the field.
+//
+// What a field means is decided here only: the controller and the manifest
+// loader both read objects through this decoder, so e.g. a Job without a
+// selector, an empty Service selector or a named targetPort mean the same in
+// `generate` and in the cluster.
 //
 // Thread-safety: a Decoder holds a parser buffer; use one per thread.
 #pragma once
@@ -68,9 +78,18 @@ struct Object {
 
 struct DecodeOptions {
   // The kind to assume when the object carries none (items of a list do not).
-  std::string_view default_kind;
+  std::string_view default_kind = {};
   // Decode Pods as PodMeta only (labels and owner), whatever the payload.
   bool pod_meta_only = false;
+  // The namespace of namespaced objects that carry none (kubectl's current
+  // namespace); Namespace objects are cluster-scoped and never get one.
+  std::string_view default_namespace = {};
+  // The object was written by hand (a manifest), not read from the API
+  // server: fields the server would have required are checked, and missing
+  // ones are errors ("spec.selector: is missing"): metadata.name, a workload's
+  // spec, template (jobTemplate.spec.template) and selector (but a Job's),
+  // a Service port's number.
+  bool offline = false;
 };
 
 class Decoder {
@@ -81,12 +100,17 @@ class Decoder {
   Decoder& operator=(const Decoder&) = delete;
 
   // Decodes one object. `json` need not be padded; it is copied only when its
-  // buffer is too short for simdjson's padding.
-  StatusOr<Object> Decode(std::string_view json, const DecodeOptions& options = {});
+  // buffer is too short for simdjson's padding. On a field error, the Status
+  // reads "<Kind> <ns>/<name>: <path>: <problem>" and `error_path`, when
+  // given, receives <path> alone (e.g. "spec.ports[0].port"; "" when the
+  // error is not about one field, such as invalid JSON).
+  StatusOr<Object> Decode(std::string_view json, const DecodeOptions& options = {},
+                          std::string* error_path = nullptr);
 
   // Decodes an already parsed element (used by list and watch decoding).
   StatusOr<Object> DecodeElement(const simdjson::dom::element& element,
-                                 const DecodeOptions& options = {});
+                                 const DecodeOptions& options = {},
+                                 std::string* error_path = nullptr);
 
  private:
   std::unique_ptr<simdjson::dom::parser> parser_;
