@@ -7,17 +7,17 @@
 // Prints {"events":N,"bytes_per_event":..,"us_per_event":..,"mb_per_s":..,
 //         "allocations_per_event":..}; allocations are counted by replacing the
 // global operator new. Target: <= 20 us per 10 KB event.
+#include <simdjson.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <new>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
-#include <simdjson.h>
 
 #include "kube/watch_decoder.h"
 
@@ -30,11 +30,21 @@ void* operator new(std::size_t n) {
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
   throw std::bad_alloc();
 }
-void* operator new[](std::size_t n) { return operator new(n); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
+void* operator new[](std::size_t n) {
+  return operator new(n);
+}
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
+void operator delete[](void* p, std::size_t) noexcept {
+  std::free(p);
+}
 
 namespace {
 
@@ -74,9 +84,9 @@ Json ManagedFields(int n) {
     Json fields = Json::object();
     for (int k = 0; k < 20; ++k) {
       fields["f:metadata"]["f:labels"]["f:label-" + std::to_string(k)] = Json::object();
-      fields["f:spec"]["f:template"]["f:spec"]["f:containers"]
-            ["k:{\"name\":\"app\"}"]["f:env"]["k:{\"name\":\"ENV_" + std::to_string(k) + "\"}"] =
-                {{".", Json::object()}, {"f:name", Json::object()}, {"f:value", Json::object()}};
+      fields["f:spec"]["f:template"]["f:spec"]["f:containers"]["k:{\"name\":\"app\"}"]["f:env"]
+            ["k:{\"name\":\"ENV_" + std::to_string(k) + "\"}"] = {
+                {".", Json::object()}, {"f:name", Json::object()}, {"f:value", Json::object()}};
     }
     mf.push_back({{"manager", i == 0 ? "kubectl-client-side-apply" : "kube-controller-manager"},
                   {"operation", "Update"},
@@ -117,22 +127,21 @@ Json Labels() {
 
 Json Pod(int i) {
   Json p = {{"apiVersion", "v1"}, {"kind", "Pod"}};
-  p["metadata"] = {
-      {"name", "web-5d8f7c9b6-" + std::to_string(10000 + i)},
-      {"namespace", "shop"},
-      {"uid", "3f2a1c9e-1111-2222-3333-" + std::to_string(100000000000 + i)},
-      {"resourceVersion", std::to_string(1000 + i)},
-      {"creationTimestamp", "2026-01-01T00:00:00Z"},
-      {"labels", Labels()},
-      {"annotations", {{"kubectl.kubernetes.io/restartedAt", "2026-01-01T00:00:00Z"}}},
-      {"ownerReferences",
-       {{{"apiVersion", "apps/v1"},
-         {"kind", "ReplicaSet"},
-         {"name", "web-5d8f7c9b6"},
-         {"uid", "aaaa-bbbb"},
-         {"controller", true},
-         {"blockOwnerDeletion", true}}}},
-      {"managedFields", ManagedFields(4)}};
+  p["metadata"] = {{"name", "web-5d8f7c9b6-" + std::to_string(10000 + i)},
+                   {"namespace", "shop"},
+                   {"uid", "3f2a1c9e-1111-2222-3333-" + std::to_string(100000000000 + i)},
+                   {"resourceVersion", std::to_string(1000 + i)},
+                   {"creationTimestamp", "2026-01-01T00:00:00Z"},
+                   {"labels", Labels()},
+                   {"annotations", {{"kubectl.kubernetes.io/restartedAt", "2026-01-01T00:00:00Z"}}},
+                   {"ownerReferences",
+                    {{{"apiVersion", "apps/v1"},
+                      {"kind", "ReplicaSet"},
+                      {"name", "web-5d8f7c9b6"},
+                      {"uid", "aaaa-bbbb"},
+                      {"controller", true},
+                      {"blockOwnerDeletion", true}}}},
+                   {"managedFields", ManagedFields(4)}};
   p["spec"] = {{"containers", {ContainerJson("app", 16), ContainerJson("sidecar", 4)}},
                {"serviceAccountName", "web"},
                {"nodeName", "node-1"},
@@ -213,11 +222,16 @@ void ExtractMeta(value v, Meta* m) {
         for (auto rf : ro) {
           std::string_view rk;
           if (rf.unescaped_key().get(rk)) break;
-          if (rk == "apiVersion") ref.api_version = Str(rf.value());
-          else if (rk == "kind") ref.kind = Str(rf.value());
-          else if (rk == "name") ref.name = Str(rf.value());
-          else if (rk == "uid") ref.uid = Str(rf.value());
-          else if (rk == "controller" && rf.value().get_bool().get(ref.controller)) ref.controller = false;
+          if (rk == "apiVersion")
+            ref.api_version = Str(rf.value());
+          else if (rk == "kind")
+            ref.kind = Str(rf.value());
+          else if (rk == "name")
+            ref.name = Str(rf.value());
+          else if (rk == "uid")
+            ref.uid = Str(rf.value());
+          else if (rk == "controller" && rf.value().get_bool().get(ref.controller))
+            ref.controller = false;
         }
         m->owners.push_back(std::move(ref));
       }
@@ -251,8 +265,10 @@ void ExtractContainers(value v, std::vector<Container>* out) {
           for (auto ef : eo) {
             std::string_view ek;
             if (ef.unescaped_key().get(ek)) break;
-            if (ek == "name") kv.first = Str(ef.value());
-            else if (ek == "value") kv.second = Str(ef.value());
+            if (ek == "name")
+              kv.first = Str(ef.value());
+            else if (ek == "value")
+              kv.second = Str(ef.value());
           }
           ct.env.push_back(std::move(kv));
         }
@@ -266,8 +282,10 @@ void ExtractContainers(value v, std::vector<Container>* out) {
           for (auto pf : po) {
             std::string_view pk;
             if (pf.unescaped_key().get(pk)) break;
-            if (pk == "name") port.name = Str(pf.value());
-            else if (pk == "protocol") port.protocol = Str(pf.value());
+            if (pk == "name")
+              port.name = Str(pf.value());
+            else if (pk == "protocol")
+              port.protocol = Str(pf.value());
             else if (pk == "containerPort" && pf.value().get_int64().get(port.container_port)) {
               port.container_port = 0;
             }
@@ -352,7 +370,7 @@ int main(int argc, char** argv) {
 
   npc::kube::WatchDecoder decoder;
   simdjson::ondemand::parser parser;
-  long long events = 0;  // NOLINT(google-runtime-int)
+  long long events = 0;    // NOLINT(google-runtime-int)
   long long failures = 0;  // NOLINT(google-runtime-int)
   size_t kept = 0;
   auto run = [&] {

@@ -1,10 +1,10 @@
 #include "kube/client.h"
 
-#include <mutex>
-#include <random>
-
-#include <nlohmann/json.hpp>
 #include <simdjson.h>
+
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
 
 namespace npc::kube {
 namespace {

@@ -75,8 +75,8 @@ struct RequestOptions {
 struct ListOptions {
   std::string label_selector;
   std::string field_selector;
-  int limit = 500;                // page size; 0: no paging
-  std::string resource_version;   // empty: a consistent read
+  int limit = 500;               // page size; 0: no paging
+  std::string resource_version;  // empty: a consistent read
   std::string resource_version_match;
   std::string accept;
 };
@@ -143,8 +143,7 @@ class Client {
                                                  std::string_view name, std::string_view json,
                                                  const ApplyOptions& o = {}) = 0;
   [[nodiscard]] virtual KubeResult<Object> MergePatch(Resource r, std::string_view ns,
-                                                      std::string_view name,
-                                                      std::string_view patch,
+                                                      std::string_view name, std::string_view patch,
                                                       const RequestOptions& o = {}) = 0;
   // Returns the server's answer body (the object being deleted, or a Status).
   [[nodiscard]] virtual KubeResult<std::string> Delete(Resource r, std::string_view ns,

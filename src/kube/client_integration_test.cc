@@ -2,6 +2,8 @@
 // exports KUBECONFIG (admin, client-certificate auth, CA embedded) and
 // NPC_CLUSTER_DIR (ca.crt, server, ...), with kubectl on PATH. Each test works in
 // a namespace of its own.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -10,13 +12,10 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <set>
 #include <thread>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "kube/client.h"
 #include "kube/config.h"
@@ -56,14 +55,13 @@ void WriteFile(const std::string& path, const std::string& content) {
   fs::rename(tmp, path);  // atomic, as the kubelet does
 }
 
-std::string NetworkPolicy(const std::string& ns, const std::string& name,
-                          const std::string& app, const std::string& rv = "") {
-  Json j = {{"apiVersion", "networking.k8s.io/v1"},
-            {"kind", "NetworkPolicy"},
-            {"metadata", {{"name", name}, {"namespace", ns}}},
-            {"spec",
-             {{"podSelector", {{"matchLabels", {{"app", app}}}}},
-              {"policyTypes", {"Ingress"}}}}};
+std::string NetworkPolicy(const std::string& ns, const std::string& name, const std::string& app,
+                          const std::string& rv = "") {
+  Json j = {
+      {"apiVersion", "networking.k8s.io/v1"},
+      {"kind", "NetworkPolicy"},
+      {"metadata", {{"name", name}, {"namespace", ns}}},
+      {"spec", {{"podSelector", {{"matchLabels", {{"app", app}}}}}, {"policyTypes", {"Ingress"}}}}};
   if (!rv.empty()) j["metadata"]["resourceVersion"] = rv;
   return j.dump();
 }
@@ -116,8 +114,10 @@ class ClusterTest : public ::testing::Test {
     Sh("kubectl -n " + ns_ + " create serviceaccount " + sa);
     if (admin) {
       std::string crb = ns_ + "-" + sa;
-      Sh("kubectl create clusterrolebinding " + crb + " --clusterrole=cluster-admin "
-         "--serviceaccount=" + ns_ + ":" + sa);
+      Sh("kubectl create clusterrolebinding " + crb +
+         " --clusterrole=cluster-admin "
+         "--serviceaccount=" +
+         ns_ + ":" + sa);
       cluster_role_bindings_.push_back(crb);
     }
     return Sh("kubectl -n " + ns_ + " create token " + sa + " --duration=1h");
@@ -152,7 +152,8 @@ TEST_F(ClusterTest, NetworkPolicyLifecycle) {
   // Dry run validates without storing.
   RequestOptions dry;
   dry.dry_run = true;
-  ASSERT_TRUE(c.Create(Resource::kNetworkPolicies, ns_, NetworkPolicy(ns_, "web", "web"), dry).ok());
+  ASSERT_TRUE(
+      c.Create(Resource::kNetworkPolicies, ns_, NetworkPolicy(ns_, "web", "web"), dry).ok());
   EXPECT_EQ(c.Get(Resource::kNetworkPolicies, ns_, "web").error().reason, Reason::kNotFound);
 
   auto created = c.Create(Resource::kNetworkPolicies, ns_, NetworkPolicy(ns_, "web", "web"));
@@ -509,8 +510,9 @@ TEST_F(ClusterTest, ExpiredResourceVersionAfterCompactionIs410) {
   ASSERT_TRUE(cm.ok()) << cm.status().ToString();
   std::string old_rv = cm->meta.resource_version;
   for (int i = 1; i <= 3; ++i) {
-    ASSERT_TRUE(admin_->MergePatch(Resource::kConfigMaps, ns_, "old",
-                                   R"({"data":{"k":")" + std::to_string(i) + R"("}})")
+    ASSERT_TRUE(admin_
+                    ->MergePatch(Resource::kConfigMaps, ns_, "old",
+                                 R"({"data":{"k":")" + std::to_string(i) + R"("}})")
                     .ok());
   }
   // Compact etcd (plain HTTP on 127.0.0.1, found in the apiserver's command line)
@@ -543,8 +545,8 @@ TEST_F(ClusterTest, ExpiredResourceVersionAfterCompactionIs410) {
   // So does a watch from it.
   WatchOptions wo;
   wo.resource_version = old_rv;
-  auto end = admin_->Watch(Resource::kConfigMaps, ns_, wo,
-                           [](const WatchEvent&) { return Status::Ok(); });
+  auto end =
+      admin_->Watch(Resource::kConfigMaps, ns_, wo, [](const WatchEvent&) { return Status::Ok(); });
   ASSERT_FALSE(end.ok());
   EXPECT_TRUE(end.error().IsExpired()) << end.error().Describe();
 }

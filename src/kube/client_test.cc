@@ -2,10 +2,10 @@
 // list restarts and watch decoding, with fake time (no sleeps).
 #include "kube/client.h"
 
-#include <deque>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <deque>
 
 namespace npc::kube {
 namespace {
@@ -53,7 +53,9 @@ class FakeTransport final : public HttpTransport {
 class CountingCredentials final : public CredentialProvider {
  public:
   int refreshed = 0;
-  StatusOr<Credentials> Get() override { return Credentials{"t" + std::to_string(refreshed), {}, {}}; }
+  StatusOr<Credentials> Get() override {
+    return Credentials{"t" + std::to_string(refreshed), {}, {}};
+  }
   void OnUnauthorized(const Credentials&) override { ++refreshed; }
 };
 
@@ -75,7 +77,8 @@ class ClientTest : public ::testing::Test {
   std::unique_ptr<Client> client_;
 };
 
-const char* kNp = R"({"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"web","namespace":"shop","uid":"u-1","resourceVersion":"42","generation":3},"spec":{}})";
+const char* kNp =
+    R"({"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy","metadata":{"name":"web","namespace":"shop","uid":"u-1","resourceVersion":"42","generation":3},"spec":{}})";
 
 TEST_F(ClientTest, GetParsesMetadataAndBuildsThePath) {
   transport_->script.push_back({200, kNp});
@@ -94,18 +97,21 @@ TEST_F(ClientTest, GetParsesMetadataAndBuildsThePath) {
 }
 
 TEST_F(ClientTest, AcceptHeaderIsSettable) {
-  transport_->script.push_back({200, R"({"kind":"PartialObjectMetadata","metadata":{"name":"p"}})"});
+  transport_->script.push_back(
+      {200, R"({"kind":"PartialObjectMetadata","metadata":{"name":"p"}})"});
   RequestOptions o;
   o.accept = std::string(kAcceptPartialObjectMetadata);
   ASSERT_TRUE(client_->Get(Resource::kPods, "ns", "p", o).ok());
-  EXPECT_THAT(transport_->seen[0].headers,
-              ::testing::Contains(
-                  "Accept: application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"));
+  EXPECT_THAT(
+      transport_->seen[0].headers,
+      ::testing::Contains("Accept: application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"));
 }
 
 TEST_F(ClientTest, RetriesTooManyRequestsWithServerDelay) {
-  transport_->script.push_back({429, R"({"kind":"Status","reason":"TooManyRequests","code":429})", 2});
-  transport_->script.push_back({429, R"({"kind":"Status","reason":"TooManyRequests","code":429})", 5});
+  transport_->script.push_back(
+      {429, R"({"kind":"Status","reason":"TooManyRequests","code":429})", 2});
+  transport_->script.push_back(
+      {429, R"({"kind":"Status","reason":"TooManyRequests","code":429})", 5});
   transport_->script.push_back({201, kNp});
   auto o = client_->Create(Resource::kNetworkPolicies, "shop", kNp);
   ASSERT_TRUE(o.ok()) << o.status().ToString();
@@ -116,7 +122,8 @@ TEST_F(ClientTest, RetriesTooManyRequestsWithServerDelay) {
 
 TEST_F(ClientTest, RetriesAreBounded) {
   for (int i = 0; i < 20; ++i) {
-    transport_->script.push_back({503, R"({"kind":"Status","reason":"ServiceUnavailable","code":503})", 1});
+    transport_->script.push_back(
+        {503, R"({"kind":"Status","reason":"ServiceUnavailable","code":503})", 1});
   }
   auto o = client_->Get(Resource::kPods, "ns", "p");
   ASSERT_FALSE(o.ok());
@@ -125,21 +132,25 @@ TEST_F(ClientTest, RetriesAreBounded) {
 }
 
 TEST_F(ClientTest, UnsafeRequestsAreNotRetriedOn5xx) {
-  transport_->script.push_back({503, R"({"kind":"Status","reason":"ServiceUnavailable","code":503})", 1});
+  transport_->script.push_back(
+      {503, R"({"kind":"Status","reason":"ServiceUnavailable","code":503})", 1});
   auto o = client_->Create(Resource::kConfigMaps, "ns", "{}");
   ASSERT_FALSE(o.ok());
   EXPECT_EQ(transport_->seen.size(), 1u);
 }
 
 TEST_F(ClientTest, UnauthorizedRefreshesCredentialsOnce) {
-  transport_->script.push_back({401, R"({"kind":"Status","reason":"Unauthorized","code":401,"message":"Unauthorized"})"});
+  transport_->script.push_back(
+      {401, R"({"kind":"Status","reason":"Unauthorized","code":401,"message":"Unauthorized"})"});
   transport_->script.push_back({200, kNp});
   ASSERT_TRUE(client_->Get(Resource::kNetworkPolicies, "shop", "web").ok());
   EXPECT_EQ(creds_->refreshed, 1);
   EXPECT_THAT(transport_->seen[1].headers, ::testing::Contains("Authorization: Bearer t1"));
 
-  transport_->script.push_back({401, R"({"kind":"Status","reason":"Unauthorized","code":401,"message":"Unauthorized"})"});
-  transport_->script.push_back({401, R"({"kind":"Status","reason":"Unauthorized","code":401,"message":"Unauthorized"})"});
+  transport_->script.push_back(
+      {401, R"({"kind":"Status","reason":"Unauthorized","code":401,"message":"Unauthorized"})"});
+  transport_->script.push_back(
+      {401, R"({"kind":"Status","reason":"Unauthorized","code":401,"message":"Unauthorized"})"});
   auto o = client_->Get(Resource::kNetworkPolicies, "shop", "web");
   ASSERT_FALSE(o.ok());
   EXPECT_EQ(o.status().code(), StatusCode::kUnauthenticated);
@@ -152,8 +163,8 @@ std::string Page(const std::string& cont, const std::string& rv, std::vector<std
     if (!items.empty()) items += ',';
     items += R"({"metadata":{"name":")" + n + R"(","resourceVersion":"1"}})";
   }
-  return R"({"kind":"ConfigMapList","metadata":{"resourceVersion":")" + rv +
-         R"(","continue":")" + cont + R"("},"items":[)" + items + "]}";
+  return R"({"kind":"ConfigMapList","metadata":{"resourceVersion":")" + rv + R"(","continue":")" +
+         cont + R"("},"items":[)" + items + "]}";
 }
 
 TEST_F(ClientTest, ListFollowsContinue) {
@@ -219,9 +230,12 @@ TEST_F(ClientTest, WatchDeliversEventsAndReturnsTheLastVersion) {
 
 TEST_F(ClientTest, WatchErrorEventEndsWithExpired) {
   transport_->script.push_back(
-      {200, "", std::nullopt,
+      {200,
+       "",
+       std::nullopt,
        {R"({"type":"ERROR","object":{"kind":"Status","code":410,"reason":"Expired","message":"too old resource version"}})"}});
-  auto end = client_->Watch(Resource::kPods, "", {}, [](const WatchEvent&) { return Status::Ok(); });
+  auto end =
+      client_->Watch(Resource::kPods, "", {}, [](const WatchEvent&) { return Status::Ok(); });
   ASSERT_FALSE(end.ok());
   EXPECT_TRUE(end.error().IsExpired());
   EXPECT_EQ(end.status().code(), StatusCode::kExpired);
@@ -229,7 +243,9 @@ TEST_F(ClientTest, WatchErrorEventEndsWithExpired) {
 
 TEST_F(ClientTest, WatchHandlerErrorEndsTheWatch) {
   transport_->script.push_back(
-      {200, "", std::nullopt,
+      {200,
+       "",
+       std::nullopt,
        {R"({"type":"ADDED","object":{"metadata":{"resourceVersion":"1"}}})",
         R"({"type":"ADDED","object":{"metadata":{"resourceVersion":"2"}}})"}});
   int n = 0;

@@ -1,5 +1,10 @@
 #include "kube/config.h"
 
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <yaml-cpp/yaml.h>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -7,11 +12,6 @@
 #include <fstream>
 #include <map>
 #include <sstream>
-
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <yaml-cpp/yaml.h>
 
 namespace npc::kube {
 namespace {
@@ -138,8 +138,8 @@ std::string Resolve(const std::string& path, const std::string& kubeconfig_file)
 // Fills *pem from either `<key>` (a file) or `<key>-data` (base64 PEM), checking it.
 Status LoadPem(const YAML::Node& node, const std::string& key, const Entry& entry,
                const std::string& where, bool is_key, std::string* pem, std::string* origin) {
-  NPC_ASSIGN_OR_RETURN(std::string data, GetString(node, (key + "-data").c_str(), entry.file,
-                                                   where));
+  NPC_ASSIGN_OR_RETURN(std::string data,
+                       GetString(node, (key + "-data").c_str(), entry.file, where));
   NPC_ASSIGN_OR_RETURN(std::string path, GetString(node, key.c_str(), entry.file, where));
   std::string field;
   if (!data.empty()) {
@@ -193,9 +193,9 @@ Status LoadExec(const YAML::Node& n, const Entry& e, const std::string& where, R
   NPC_ASSIGN_OR_RETURN(x.api_version, GetString(n, "apiVersion", e.file, where));
   if (x.api_version != "client.authentication.k8s.io/v1" &&
       x.api_version != "client.authentication.k8s.io/v1beta1") {
-    return FieldError(e.file, where + ".apiVersion",
-                      "\"" + x.api_version +
-                          "\" is not supported (client.authentication.k8s.io/v1 or v1beta1)");
+    return FieldError(
+        e.file, where + ".apiVersion",
+        "\"" + x.api_version + "\" is not supported (client.authentication.k8s.io/v1 or v1beta1)");
   }
   NPC_ASSIGN_OR_RETURN(x.command, GetString(n, "command", e.file, where));
   if (x.command.empty()) return FieldError(e.file, where + ".command", "missing");
@@ -226,8 +226,7 @@ Status LoadUser(const Entry& e, const std::string& name, RestConfig* c) {
       LoadPem(n, "client-certificate", e, where, false, &c->client_cert_pem, nullptr));
   NPC_RETURN_IF_ERROR(LoadPem(n, "client-key", e, where, true, &c->client_key_pem, nullptr));
   if (c->client_cert_pem.empty() != c->client_key_pem.empty()) {
-    return FieldError(e.file, where,
-                      "client-certificate and client-key must be set together");
+    return FieldError(e.file, where, "client-certificate and client-key must be set together");
   }
   NPC_ASSIGN_OR_RETURN(c->token, GetString(n, "token", e.file, where));
   NPC_ASSIGN_OR_RETURN(std::string token_file, GetString(n, "tokenFile", e.file, where));
@@ -261,7 +260,9 @@ std::string Keys(const std::map<std::string, Entry>& m) {
   return s.empty() ? "none" : s;
 }
 
-const char* RealGetenv(const char* name) { return std::getenv(name); }
+const char* RealGetenv(const char* name) {
+  return std::getenv(name);
+}
 
 }  // namespace
 
@@ -367,9 +368,9 @@ StatusOr<RestConfig> LoadKubeconfig(const std::vector<std::string>& files,
     if (cluster.empty()) return FieldError(ce.file, where + ".cluster", "missing");
     auto cl = m.clusters.find(cluster);
     if (cl == m.clusters.end()) {
-      return FieldError(ce.file, where + ".cluster",
-                        "cluster " + Quote(cluster) + " not found (clusters: " +
-                            Keys(m.clusters) + ")");
+      return FieldError(
+          ce.file, where + ".cluster",
+          "cluster " + Quote(cluster) + " not found (clusters: " + Keys(m.clusters) + ")");
     }
     NPC_RETURN_IF_ERROR(LoadCluster(cl->second, cluster, &c));
     if (!user.empty()) {

@@ -1,10 +1,10 @@
 #include "kube/config.h"
 
-#include <map>
-#include <string>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <map>
+#include <string>
 
 namespace npc::kube {
 namespace {
@@ -63,8 +63,8 @@ TEST(KubeconfigTest, ExecPlugin) {
 TEST(KubeconfigTest, MergeFirstFileWins) {
   auto c = LoadKubeconfig({Data("merge-a.yaml"), Data("merge-b.yaml")}, "");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  EXPECT_EQ(c->context, "a");                       // current-context from a
-  EXPECT_EQ(c->server, "https://a.example:6443");   // context "a" and cluster "shared" from a
+  EXPECT_EQ(c->context, "a");                      // current-context from a
+  EXPECT_EQ(c->server, "https://a.example:6443");  // context "a" and cluster "shared" from a
   EXPECT_TRUE(c->insecure_skip_tls_verify);
 
   auto b = LoadKubeconfig({Data("merge-a.yaml"), Data("merge-b.yaml")}, "b");
@@ -103,17 +103,15 @@ INSTANTIATE_TEST_SUITE_P(
                    {"clusters[\"c\"].cluster.certificate-authority", "does-not-exist.crt",
                     "No such file"}},
         BrokenCase{"broken-bad-cert.yaml",
-                   {"users[\"u\"].user.client-certificate-data",
-                    "does not hold a PEM certificate", "OpenSSL"}},
+                   {"users[\"u\"].user.client-certificate-data", "does not hold a PEM certificate",
+                    "OpenSSL"}},
         BrokenCase{"broken-bad-base64.yaml",
                    {"clusters[\"c\"].cluster.certificate-authority-data", "not valid base64"}},
         BrokenCase{"broken-missing-cluster.yaml",
                    {"contexts[\"x\"].context.cluster", "cluster \"ghost\" not found"}},
         BrokenCase{"broken-no-server.yaml", {"clusters[\"c\"].cluster.server", "missing"}},
-        BrokenCase{"broken-exec-version.yaml",
-                   {"users[\"u\"].user.exec.apiVersion", "v1alpha1"}},
-        BrokenCase{"broken-key-without-cert.yaml",
-                   {"users[\"u\"].user", "must be set together"}}),
+        BrokenCase{"broken-exec-version.yaml", {"users[\"u\"].user.exec.apiVersion", "v1alpha1"}},
+        BrokenCase{"broken-key-without-cert.yaml", {"users[\"u\"].user", "must be set together"}}),
     [](const ::testing::TestParamInfo<BrokenCase>& param_info) {
       std::string name = param_info.param.file;
       name = name.substr(0, name.find('.'));
@@ -164,8 +162,8 @@ TEST(ResolveConfigTest, ExplicitKubeconfigBeatsEnvironment) {
 
 TEST(ResolveConfigTest, KubeconfigListMergesAndSkipsMissing) {
   FakeEnv env;
-  env.vars["KUBECONFIG"] = Data("missing.yaml") + ":" + Data("merge-b.yaml") + ":" +
-                           Data("merge-a.yaml");
+  env.vars["KUBECONFIG"] =
+      Data("missing.yaml") + ":" + Data("merge-b.yaml") + ":" + Data("merge-a.yaml");
   auto c = ResolveConfig(Opts(env.Fn(), "", "a"));
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->server, "https://only-b.example:6443");  // context "a" from merge-b

@@ -11,10 +11,9 @@
 #include <charconv>
 #include <cstring>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 extern char** environ;
 
@@ -22,8 +21,8 @@ namespace npc::kube {
 namespace {
 
 std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' ||
-                        s.back() == '\t')) {
+  while (!s.empty() &&
+         (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) {
     s.pop_back();
   }
   size_t i = 0;
@@ -322,8 +321,9 @@ StatusOr<TimeSource::WallTime> ParseRfc3339(std::string_view s) {
   std::chrono::year_month_day ymd{std::chrono::year(y), std::chrono::month(mo),
                                   std::chrono::day(d)};
   if (!ymd.ok()) return InvalidArgument("\"" + std::string(s) + "\" is not a valid date");
-  return TimeSource::WallTime(std::chrono::sys_days(ymd) + std::chrono::hours(h) + std::chrono::minutes(mi) +
-                             std::chrono::seconds(sec) - std::chrono::minutes(offset_min));
+  return TimeSource::WallTime(std::chrono::sys_days(ymd) + std::chrono::hours(h) +
+                              std::chrono::minutes(mi) + std::chrono::seconds(sec) -
+                              std::chrono::minutes(offset_min));
 }
 
 std::unique_ptr<CredentialProvider> MakeStaticCredentials(Credentials c) {

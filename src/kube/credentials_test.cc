@@ -1,10 +1,10 @@
 #include "kube/credentials.h"
 
-#include <filesystem>
-#include <fstream>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
 
 namespace npc::kube {
 namespace {

@@ -1,7 +1,6 @@
 #include "kube/errors.h"
 
 #include <charconv>
-
 #include <nlohmann/json.hpp>
 
 namespace npc::kube {
@@ -114,8 +113,8 @@ StatusCode StatusCodeForReason(Reason r) {
 
 std::optional<int> ParseRetryAfter(std::string_view v) {
   while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r' ||
-                        v.back() == '\n')) {
+  while (!v.empty() &&
+         (v.back() == ' ' || v.back() == '\t' || v.back() == '\r' || v.back() == '\n')) {
     v.remove_suffix(1);
   }
   int n = 0;

@@ -40,15 +40,15 @@ enum class Reason {
   kNotAcceptable,
   kUnsupportedMediaType,
   kRequestEntityTooLarge,
-  kTooManyRequests,  // 429
-  kServerTimeout,    // 500/504 "the server could not finish in time"
-  kTimeout,          // 504 "Timeout"
-  kInternalError,    // 500
+  kTooManyRequests,     // 429
+  kServerTimeout,       // 500/504 "the server could not finish in time"
+  kTimeout,             // 504 "Timeout"
+  kInternalError,       // 500
   kServiceUnavailable,  // 503
-  kTransport,        // connection refused, reset, DNS, ...: never reached the server
-  kTls,              // TLS handshake or certificate verification failed
-  kCancelled,        // the caller stopped the request
-  kDeadline,         // the client-side timeout elapsed
+  kTransport,           // connection refused, reset, DNS, ...: never reached the server
+  kTls,                 // TLS handshake or certificate verification failed
+  kCancelled,           // the caller stopped the request
+  kDeadline,            // the client-side timeout elapsed
 };
 
 std::string_view ReasonName(Reason r);
@@ -65,13 +65,15 @@ struct KubeError {
   std::string message;
   std::vector<StatusCause> causes;
   std::optional<int> retry_after_seconds;  // from the header or details.retryAfterSeconds
-  std::string kind;  // details.kind
-  std::string name;  // details.name
+  std::string kind;                        // details.kind
+  std::string name;                        // details.name
   // Set for failures raised on this side (a watch handler's error): ToStatus keeps it.
   std::optional<StatusCode> local_code;
 
   // True for 410 with reason Expired or Gone: list again, then watch from the new version.
-  [[nodiscard]] bool IsExpired() const { return reason == Reason::kExpired || reason == Reason::kGone; }
+  [[nodiscard]] bool IsExpired() const {
+    return reason == Reason::kExpired || reason == Reason::kGone;
+  }
   // "Invalid (422): NetworkPolicy.networking.k8s.io \"x\" is invalid: ... [spec.x: Required value]"
   [[nodiscard]] std::string Describe() const;
   // The npc::Status a caller without Kubernetes knowledge acts on.
@@ -82,7 +84,7 @@ struct KubeError {
 template <typename T>
 class [[nodiscard]] KubeResult {
  public:
-  KubeResult(T value) : v_(std::move(value)) {}         // NOLINT(google-explicit-constructor)
+  KubeResult(T value) : v_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
   KubeResult(KubeError error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return v_.index() == 0; }

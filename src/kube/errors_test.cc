@@ -38,24 +38,28 @@ TEST(ParseStatusTest, InvalidWithCauses) {
 
 TEST(ParseStatusTest, TooManyRequestsRetryAfter) {
   KubeError header = ParseStatus(429, R"({"kind":"Status","reason":"TooManyRequests",
-      "message":"slow down","details":{"retryAfterSeconds":3},"code":429})", 7);
+      "message":"slow down","details":{"retryAfterSeconds":3},"code":429})",
+                                 7);
   EXPECT_EQ(header.reason, Reason::kTooManyRequests);
   EXPECT_EQ(header.retry_after_seconds, 7);  // the header wins
   EXPECT_EQ(header.ToStatus().code(), StatusCode::kResourceExhausted);
   KubeError body = ParseStatus(429, R"({"kind":"Status","reason":"TooManyRequests",
-      "details":{"retryAfterSeconds":3},"code":429})", std::nullopt);
+      "details":{"retryAfterSeconds":3},"code":429})",
+                               std::nullopt);
   EXPECT_EQ(body.retry_after_seconds, 3);
 }
 
 TEST(ParseStatusTest, ExpiredAndGone) {
   KubeError expired = ParseStatus(410, R"j({"kind":"Status","reason":"Expired",
-      "message":"too old resource version: 1 (500)","code":410})j", std::nullopt);
+      "message":"too old resource version: 1 (500)","code":410})j",
+                                  std::nullopt);
   EXPECT_EQ(expired.reason, Reason::kExpired);
   EXPECT_TRUE(expired.IsExpired());
   EXPECT_EQ(expired.ToStatus().code(), StatusCode::kExpired);
   // An ERROR watch event: no HTTP code from the transport, the code comes from the body.
   KubeError gone = ParseStatus(0, R"({"kind":"Status","status":"Failure","code":410,
-      "message":"too old"})", std::nullopt);
+      "message":"too old"})",
+                               std::nullopt);
   EXPECT_EQ(gone.http_code, 410);
   EXPECT_EQ(gone.reason, Reason::kGone);
   EXPECT_TRUE(gone.IsExpired());

@@ -47,11 +47,8 @@ std::optional<std::chrono::milliseconds> RetryPolicy::NextDelay(int retry, const
       // Only when the server asked for it: a plain 500 is usually a real bug.
       retriable = idem == Idempotency::kSafe && e.retry_after_seconds.has_value();
       break;
-    case Reason::kTransport:
-      retriable = idem == Idempotency::kSafe;
-      break;
-    default:
-      break;
+    case Reason::kTransport: retriable = idem == Idempotency::kSafe; break;
+    default: break;
   }
   if (!retriable) return std::nullopt;
   std::chrono::milliseconds d;

@@ -48,7 +48,7 @@ class TokenBucket {
   const TimeSource& time_;
   WaitHook hook_;
   std::mutex mu_;
-  double tokens_;              // may go negative: tokens promised to waiting callers
+  double tokens_;               // may go negative: tokens promised to waiting callers
   TimeSource::TimePoint last_;  // when tokens_ was last brought up to date
 };
 

@@ -1,8 +1,8 @@
 #include "kube/flow_control.h"
 
-#include <vector>
-
 #include <gtest/gtest.h>
+
+#include <vector>
 
 namespace npc::kube {
 namespace {
@@ -13,7 +13,8 @@ using std::chrono::seconds;
 TEST(TokenBucketTest, BurstThenSteadyRate) {
   FakeTimeSource time;
   std::vector<TokenBucket::Duration> waits;
-  TokenBucket b({.qps = 10, .burst = 3}, time, [&](TokenBucket::Duration d) { waits.push_back(d); });
+  TokenBucket b({.qps = 10, .burst = 3}, time,
+                [&](TokenBucket::Duration d) { waits.push_back(d); });
   EXPECT_EQ(b.Wait(), TokenBucket::Duration::zero());
   EXPECT_EQ(b.Wait(), TokenBucket::Duration::zero());
   EXPECT_EQ(b.Wait(), TokenBucket::Duration::zero());
@@ -54,8 +55,7 @@ TEST(RetryPolicyTest, TooManyRequestsFollowsRetryAfterForAnyRequest) {
   RetryPolicy p;
   EXPECT_EQ(p.NextDelay(1, Err(Reason::kTooManyRequests, 3), Idempotency::kUnsafe), seconds(3));
   EXPECT_EQ(p.NextDelay(1, Err(Reason::kTooManyRequests, 0), Idempotency::kSafe), seconds(1));
-  EXPECT_EQ(p.NextDelay(1, Err(Reason::kTooManyRequests, 3600), Idempotency::kSafe),
-            p.max_delay);
+  EXPECT_EQ(p.NextDelay(1, Err(Reason::kTooManyRequests, 3600), Idempotency::kSafe), p.max_delay);
 }
 
 TEST(RetryPolicyTest, ServerErrorsOnlyWithRetryAfterAndOnlyWhenSafe) {

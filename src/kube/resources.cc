@@ -21,8 +21,7 @@ constexpr std::array<ResourceInfo, 17> kTable{{
     {Resource::kNetworkPolicies, "networking.k8s.io", "v1", "networkpolicies", "NetworkPolicy",
      true},
     {Resource::kIngresses, "networking.k8s.io", "v1", "ingresses", "Ingress", true},
-    {Resource::kEndpointSlices, "discovery.k8s.io", "v1", "endpointslices", "EndpointSlice",
-     true},
+    {Resource::kEndpointSlices, "discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true},
     {Resource::kLeases, "coordination.k8s.io", "v1", "leases", "Lease", true},
     {Resource::kEventsV1, "events.k8s.io", "v1", "events", "Event", true},
 }};
@@ -54,9 +53,13 @@ std::string ResourceInfo::GroupResource() const {
   return s;
 }
 
-const ResourceInfo& Info(Resource r) { return kTable[static_cast<size_t>(r)]; }
+const ResourceInfo& Info(Resource r) {
+  return kTable[static_cast<size_t>(r)];
+}
 
-std::span<const ResourceInfo> AllResources() { return kTable; }
+std::span<const ResourceInfo> AllResources() {
+  return kTable;
+}
 
 const ResourceInfo* FindByKind(std::string_view api_version, std::string_view kind) {
   for (const ResourceInfo& info : kTable) {

@@ -4,7 +4,9 @@
 
 namespace npc::kube {
 
-void RealTimeSource::SleepFor(Duration d) const { std::this_thread::sleep_for(d); }
+void RealTimeSource::SleepFor(Duration d) const {
+  std::this_thread::sleep_for(d);
+}
 
 const RealTimeSource& RealTimeSource::Get() {
   static const RealTimeSource source;

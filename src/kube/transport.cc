@@ -1,5 +1,6 @@
 #include "kube/transport.h"
 
+#include <curl/curl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -7,8 +8,6 @@
 #include <array>
 #include <cstring>
 #include <mutex>
-
-#include <curl/curl.h>
 
 namespace npc::kube {
 namespace {
@@ -96,8 +95,8 @@ int OnSocket(void* user, curl_socket_t fd, curlsocktype purpose) {
 }
 
 // Splits "https://host:port/rest" into "host" and "port" (brackets kept for IPv6).
-bool SplitAuthority(std::string_view url, std::string_view* scheme_end_host,
-                    std::string_view* port, size_t* host_begin, size_t* host_end) {
+bool SplitAuthority(std::string_view url, std::string_view* scheme_end_host, std::string_view* port,
+                    size_t* host_begin, size_t* host_end) {
   size_t s = url.find("://");
   if (s == std::string_view::npos) return false;
   size_t begin = s + 3;
@@ -138,10 +137,15 @@ class CurlTransport final : public HttpTransport {
 
   KubeResult<HttpResponse> Do(const HttpRequest& req) override {
     CURL* h = Acquire();
-    Transfer t{&req, h, {}, false, false, o_.keepalive_probes,
-               static_cast<int>((o_.keepalive_idle + o_.keepalive_interval * o_.keepalive_probes)
-                                    .count() *
-                                1000)};
+    Transfer t{
+        &req,
+        h,
+        {},
+        false,
+        false,
+        o_.keepalive_probes,
+        static_cast<int>((o_.keepalive_idle + o_.keepalive_interval * o_.keepalive_probes).count() *
+                         1000)};
     char errbuf[CURL_ERROR_SIZE] = {0};
     std::string url = req.url;
     std::string connect_to;
@@ -150,8 +154,8 @@ class CurlTransport final : public HttpTransport {
       std::string_view host, port;
       size_t hb = 0, he = 0;
       if (SplitAuthority(req.url, &host, &port, &hb, &he)) {
-        connect_to = o_.tls_server_name + ":" + std::string(port) + ":" + std::string(host) +
-                     ":" + std::string(port);
+        connect_to = o_.tls_server_name + ":" + std::string(port) + ":" + std::string(host) + ":" +
+                     std::string(port);
         url = req.url.substr(0, hb) + o_.tls_server_name + req.url.substr(he);
       }
     }
@@ -159,8 +163,7 @@ class CurlTransport final : public HttpTransport {
     for (const std::string& hd : req.headers) {
       headers.reset(curl_slist_append(headers.release(), hd.c_str()));
     }
-    if (!req.body.empty() || req.method == "POST" || req.method == "PUT" ||
-        req.method == "PATCH") {
+    if (!req.body.empty() || req.method == "POST" || req.method == "PUT" || req.method == "PATCH") {
       headers.reset(curl_slist_append(headers.release(), "Expect:"));
     }
     Slist connect_list;
@@ -215,10 +218,10 @@ class CurlTransport final : public HttpTransport {
       curl_blob ca{const_cast<char*>(o_.ca_pem.data()), o_.ca_pem.size(), CURL_BLOB_NOCOPY};
       curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &ca);
     }
-    const std::string* cert = req.client_cert_pem != nullptr ? req.client_cert_pem
-                                                             : &o_.client_cert_pem;
-    const std::string* key = req.client_key_pem != nullptr ? req.client_key_pem
-                                                           : &o_.client_key_pem;
+    const std::string* cert =
+        req.client_cert_pem != nullptr ? req.client_cert_pem : &o_.client_cert_pem;
+    const std::string* key =
+        req.client_key_pem != nullptr ? req.client_key_pem : &o_.client_key_pem;
     if (!cert->empty() && !key->empty()) {
       curl_blob cb{const_cast<char*>(cert->data()), cert->size(), CURL_BLOB_COPY};
       curl_blob kb{const_cast<char*>(key->data()), key->size(), CURL_BLOB_COPY};
@@ -252,12 +255,12 @@ class CurlTransport final : public HttpTransport {
       case CURLE_SSL_ENGINE_INITFAILED: {
         std::string ca = o_.ca_pem.empty() ? std::string("the system trust store")
                                            : "the CA from " + o_.ca_origin;
-        return LocalError(Reason::kTls, "TLS with " + req.url + " failed: " + detail +
-                                            " (server certificate checked against " + ca +
-                                            (o_.tls_server_name.empty()
-                                                 ? std::string()
-                                                 : ", for name " + o_.tls_server_name) +
-                                            ")");
+        return LocalError(
+            Reason::kTls,
+            "TLS with " + req.url + " failed: " + detail + " (server certificate checked against " +
+                ca +
+                (o_.tls_server_name.empty() ? std::string() : ", for name " + o_.tls_server_name) +
+                ")");
       }
       case CURLE_OPERATION_TIMEDOUT:
         return LocalError(Reason::kDeadline, req.method + " " + req.url + ": " + detail);

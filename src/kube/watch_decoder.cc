@@ -1,9 +1,9 @@
 #include "kube/watch_decoder.h"
 
+#include <simdjson.h>
+
 #include <array>
 #include <cstring>
-
-#include <simdjson.h>
 
 namespace npc::kube {
 namespace {
@@ -51,7 +51,9 @@ void JsonStreamSplitter::Reset() {
   in_string_ = false;
 }
 
-bool JsonStreamSplitter::HasPartialObject() const { return depth_ > 0; }
+bool JsonStreamSplitter::HasPartialObject() const {
+  return depth_ > 0;
+}
 
 Status JsonStreamSplitter::Feed(std::string_view chunk, const ObjectFn& on_object) {
   if (chunk.empty()) return Status::Ok();
@@ -104,8 +106,7 @@ Status JsonStreamSplitter::Feed(std::string_view chunk, const ObjectFn& on_objec
           result = on_object(std::string_view(b + obj_start_, i + 1 - obj_start_));
         }
         break;
-      case kSpace:
-        break;
+      case kSpace: break;
       default:
         if (depth_ == 0) {
           result = InvalidArgument("JSON stream: unexpected byte '" + std::string(1, b[i]) +
@@ -156,8 +157,7 @@ WatchDecoder::WatchDecoder(size_t max_object_bytes)
 WatchDecoder::~WatchDecoder() = default;
 
 Status WatchDecoder::Feed(std::string_view chunk, const EventFn& on_event) {
-  return splitter_.Feed(chunk,
-                        [&](std::string_view text) { return Decode(text, on_event); });
+  return splitter_.Feed(chunk, [&](std::string_view text) { return Decode(text, on_event); });
 }
 
 namespace {
@@ -196,13 +196,14 @@ simdjson::error_code FindResourceVersion(simdjson::ondemand::object obj, std::st
 Status WatchDecoder::Decode(std::string_view text, const EventFn& on_event) {
   // text is inside the splitter's buffer, which keeps kJsonPadding bytes past its end.
   simdjson::ondemand::document doc;
-  if (auto ec = impl_->parser.iterate(text.data(), text.size(), text.size() + kJsonPadding)
-                    .get(doc);
+  if (auto ec =
+          impl_->parser.iterate(text.data(), text.size(), text.size() + kJsonPadding).get(doc);
       ec) {
     return Malformed("an event that is not JSON", ec);
   }
   simdjson::ondemand::object ev;
-  if (auto ec = doc.get_object().get(ev); ec) return Malformed("an event that is not an object", ec);
+  if (auto ec = doc.get_object().get(ev); ec)
+    return Malformed("an event that is not an object", ec);
   std::string_view type;
   bool have_type = false;
   std::string_view object;

@@ -1,11 +1,11 @@
 #include "kube/watch_decoder.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <random>
 #include <string>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 namespace npc::kube {
 namespace {
@@ -23,8 +23,8 @@ struct Seen {
 };
 
 std::string Event(std::string_view type, std::string_view object) {
-  return std::string(R"({"type":")") + std::string(type) + R"(","object":)" +
-         std::string(object) + "}\n";
+  return std::string(R"({"type":")") + std::string(type) + R"(","object":)" + std::string(object) +
+         "}\n";
 }
 
 // Objects that break naive splitters: braces and quotes inside strings, escaped
@@ -119,9 +119,9 @@ TEST(WatchDecoderTest, OneByteChunks) {
   std::string stream = Stream(&want);
   WatchDecoder d;
   for (char c : stream) {
-    ASSERT_TRUE(
-        d.Feed(std::string_view(&c, 1), [&](const WatchEvent& e) { return Collect(&got, e); })
-            .ok());
+    ASSERT_TRUE(d.Feed(std::string_view(&c, 1), [&](const WatchEvent& e) {
+                   return Collect(&got, e);
+                 }).ok());
   }
   EXPECT_EQ(got, want);
 }
@@ -142,9 +142,9 @@ TEST(WatchDecoderTest, VeryLargeObjectInRandomChunks) {
   while (pos < stream.size()) {
     size_t n = std::uniform_int_distribution<size_t>(1, 70000)(rng);
     n = std::min(n, stream.size() - pos);
-    ASSERT_TRUE(d.Feed(std::string_view(stream).substr(pos, n),
-                       [&](const WatchEvent& e) { return Collect(&got, e); })
-                    .ok());
+    ASSERT_TRUE(d.Feed(std::string_view(stream).substr(pos, n), [&](const WatchEvent& e) {
+                   return Collect(&got, e);
+                 }).ok());
     pos += n;
   }
   ASSERT_EQ(got.size(), 2u);
@@ -184,9 +184,8 @@ TEST(WatchDecoderTest, RejectsGarbage) {
   }
   {
     WatchDecoder d(/*max_object_bytes=*/100);
-    EXPECT_FALSE(d.Feed(R"({"type":"ADDED","object":{"data":")" + std::string(200, 'x'),
-                        ignore)
-                     .ok());
+    EXPECT_FALSE(
+        d.Feed(R"({"type":"ADDED","object":{"data":")" + std::string(200, 'x'), ignore).ok());
   }
 }
 
