@@ -83,11 +83,10 @@ ClusterIndex::ClusterIndex(const Snapshot& snapshot, const SynthesisConfig& conf
   }
   std::sort(workloads_.begin(), workloads_.end(),
             [](const Workload* a, const Workload* b) { return a->key() < b->key(); });
-  workloads_.erase(std::unique(workloads_.begin(), workloads_.end(),
-                               [](const Workload* a, const Workload* b) {
-                                 return a->key() == b->key();
-                               }),
-                   workloads_.end());
+  workloads_.erase(
+      std::unique(workloads_.begin(), workloads_.end(),
+                  [](const Workload* a, const Workload* b) { return a->key() == b->key(); }),
+      workloads_.end());
   const size_t nw = workloads_.size();
   std::unordered_map<std::string, std::vector<uint32_t>> by_label;
   for (uint32_t i = 0; i < nw; ++i) {
@@ -194,7 +193,7 @@ ClusterIndex::ClusterIndex(const Snapshot& snapshot, const SynthesisConfig& conf
         if (it != workload_by_key_.end()) pod_clients_[it->second].emplace_back(ci, ei);
       } else {
         service_clients_[service_by_key_.at(Key(e.service_ns, e.service_name))].emplace_back(ci,
-                                                                                              ei);
+                                                                                             ei);
       }
     }
   }
@@ -274,8 +273,8 @@ void ClusterIndex::NarrowPorts(const Service& svc, const HostRef& ref, Resolutio
   }
   const int n = ParsePortNumber(ref.port);
   for (const ServicePort& sp : svc.ports) {
-    const bool match = n != 0 ? sp.port == n || (svc.headless && sp.target_port.num == n)
-                              : sp.name == ref.port;
+    const bool match =
+        n != 0 ? sp.port == n || (svc.headless && sp.target_port.num == n) : sp.name == ref.port;
     if (match) out->ports.push_back(sp);
   }
   if (!out->ports.empty()) return;
@@ -294,8 +293,8 @@ void ClusterIndex::NarrowPorts(const Service& svc, const HostRef& ref, Resolutio
     if (!sp.name.empty()) list += sp.name + " ";
     list += std::to_string(sp.port) + "/" + sp.protocol;
   }
-  out->why = (n != 0 ? "port " : "port name ") + ref.port + " is not a port of Service " +
-             svc.ns + "/" + svc.name + " (ports: " + (list.empty() ? "none" : list) + ")";
+  out->why = (n != 0 ? "port " : "port name ") + ref.port + " is not a port of Service " + svc.ns +
+             "/" + svc.name + " (ports: " + (list.empty() ? "none" : list) + ")";
 }
 
 void ClusterIndex::ResolveHost(std::string_view client_ns, const HostRef& ref,
@@ -378,8 +377,7 @@ void ClusterIndex::ResolveHost(std::string_view client_ns, const HostRef& ref,
     if (const Service* svc = FindService(labels[1], labels[0])) {
       NarrowPorts(*svc, ref, out);
     } else if (known_namespaces_.contains(std::string(labels[1]))) {
-      out->why = "no Service " + std::string(labels[0]) + " in namespace " +
-                 std::string(labels[1]);
+      out->why = "no Service " + std::string(labels[0]) + " in namespace " + std::string(labels[1]);
     }
     return;
   }
@@ -396,8 +394,8 @@ void ClusterIndex::ResolveHost(std::string_view client_ns, const HostRef& ref,
       }
       if (it->second.size() > 3) where += ", ...";
       out->why = "no Service " + std::string(h) + " in namespace " + std::string(client_ns) +
-                 " (a short name only reaches the client's own namespace; did you mean " +
-                 where + "?)";
+                 " (a short name only reaches the client's own namespace; did you mean " + where +
+                 "?)";
     }
   }
 }
@@ -501,9 +499,10 @@ void ClusterIndex::ScanWorkload(uint32_t wi) {
   // Canonical order; one edge per (Service, ports, where it was read).
   std::vector<Edge>& edges = edges_[wi];
   std::sort(edges.begin(), edges.end(), EdgeLess);
-  edges.erase(std::unique(edges.begin(), edges.end(),
-                          [](const Edge& a, const Edge& b) { return !EdgeLess(a, b) && !EdgeLess(b, a); }),
-              edges.end());
+  edges.erase(
+      std::unique(edges.begin(), edges.end(),
+                  [](const Edge& a, const Edge& b) { return !EdgeLess(a, b) && !EdgeLess(b, a); }),
+      edges.end());
   std::vector<Unresolved>& un = unresolved_[wi];
   std::sort(un.begin(), un.end(), UnresolvedLess);
   un.erase(std::unique(un.begin(), un.end(),

@@ -26,8 +26,8 @@ struct Grant {
 
 using Grants = std::map<PolicyPeer, Grant>;
 
-void Add(Grants& grants, const PolicyPeer& peer, const std::optional<std::vector<PolicyPort>>& ports,
-         const std::string& reason) {
+void Add(Grants& grants, const PolicyPeer& peer,
+         const std::optional<std::vector<PolicyPort>>& ports, const std::string& reason) {
   Grant& g = grants[peer];
   if (!ports || ports->empty()) {
     g.all_ports = true;
@@ -54,8 +54,7 @@ void Emit(const Grants& grants, std::vector<PolicyRule>* rules,
     out.emplace_back(std::move(rule),
                      std::vector<std::string>(group.second.begin(), group.second.end()));
   }
-  std::sort(out.begin(), out.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [rule, why] : out) {
     rules->push_back(std::move(rule));
     reasons->push_back(std::move(why));
@@ -89,7 +88,9 @@ PolicyPeer CidrPeer(std::string cidr) {
   return p;
 }
 
-std::string Protocol(const std::string& p) { return p.empty() ? "TCP" : p; }
+std::string Protocol(const std::string& p) {
+  return p.empty() ? "TCP" : p;
+}
 
 // The ports a Service's traffic arrives on: each targetPort (the port when
 // empty), with its protocol. A named targetPort stays a name (DESIGN.md
@@ -108,7 +109,9 @@ std::optional<std::vector<PolicyPort>> TargetPorts(const std::vector<ServicePort
   return out;
 }
 
-std::string ServiceName(const Service& s) { return s.ns + "/" + s.name; }
+std::string ServiceName(const Service& s) {
+  return s.ns + "/" + s.name;
+}
 
 }  // namespace
 
@@ -167,9 +170,10 @@ class PolicyBuilder {
         on += (on.empty() ? " on " : ", ") + p.port.ToString() + "/" + p.protocol;
       }
     }
-    Warn(t.key().ToString() + " (" + role + ") uses hostNetwork: no pod selector matches its "
-         "pods, so no rule is written; to reach it" + on + ", add the node CIDRs to " +
-         std::string(kAllowEgressAnnotation));
+    Warn(t.key().ToString() + " (" + role +
+         ") uses hostNetwork: no pod selector matches its "
+         "pods, so no rule is written; to reach it" +
+         on + ", add the node CIDRs to " + std::string(kAllowEgressAnnotation));
   }
 
   // Ingress 2: every client of a Service selecting W, and pod DNS clients.
@@ -225,9 +229,8 @@ class PolicyBuilder {
         if (std::find(sel.begin(), sel.end(), si) == sel.end()) continue;
         std::vector<ServicePort> ports;
         for (const ServicePort& sp : s->ports) {
-          if (b.service_port.empty() ||
-              (b.service_port.is_num() ? sp.port == *b.service_port.num
-                                       : sp.name == b.service_port.str)) {
+          if (b.service_port.empty() || (b.service_port.is_num() ? sp.port == *b.service_port.num
+                                                                 : sp.name == b.service_port.str)) {
             ports.push_back(sp);
           }
         }
@@ -392,8 +395,8 @@ class PolicyBuilder {
         pp.port.num = ep.port;
         ports.push_back(pp);
       }
-      AddAddresses(*slice, ports, "API server (annotation " +
-                                      std::string(kAllowApiServerAnnotation) + ")");
+      AddAddresses(*slice, ports,
+                   "API server (annotation " + std::string(kAllowApiServerAnnotation) + ")");
     }
   }
 

@@ -60,8 +60,12 @@ Service Svc(std::string ns, std::string name, Labels selector,
   return s;
 }
 
-IntOrString Num(int32_t n) { return IntOrString{n, ""}; }
-IntOrString Name(std::string s) { return IntOrString{std::nullopt, std::move(s)}; }
+IntOrString Num(int32_t n) {
+  return IntOrString{n, ""};
+}
+IntOrString Name(std::string s) {
+  return IntOrString{std::nullopt, std::move(s)};
+}
 
 LabelSelector Sel(Labels l) {
   LabelSelector s;
@@ -167,7 +171,8 @@ Snapshot ClientServer() {
   api.containers[0].ports.push_back(ContainerPort{"http", 8081, "TCP"});
   s.workloads.push_back(api);
   s.workloads.push_back(Deploy("data", "other"));
-  s.services.push_back(Svc("data", "api", {{"app", "api"}}, {{8080, Name("http")}, {9090, Num(9091)}}));
+  s.services.push_back(
+      Svc("data", "api", {{"app", "api"}}, {{8080, Name("http")}, {9090, Num(9091)}}));
   return s;
 }
 
@@ -184,9 +189,10 @@ TEST(PolicyTest, ClientAndBackendOnTargetPorts) {
   // Ingress of the backend: the client's whole selector, never split.
   EXPECT_EQ(PortsFor(api->policy.ingress, NsPods("shop", {{"app", "web"}, {"tier", "fe"}})),
             (std::vector<PolicyPort>{NamedPort("http")}));
-  EXPECT_THAT(AllReasons(api->ingress_reasons),
-              Contains("client Deployment/shop/web: container web env API_URL=\"http://api.data:8080\" "
-                       "names Service data/api (port p8080 8080 -> targetPort http/TCP)"));
+  EXPECT_THAT(
+      AllReasons(api->ingress_reasons),
+      Contains("client Deployment/shop/web: container web env API_URL=\"http://api.data:8080\" "
+               "names Service data/api (port p8080 8080 -> targetPort http/TCP)"));
   // Nothing for the workload the Service does not select.
   const WorkloadPolicy* other = Find(r, "data", "other");
   ASSERT_TRUE(other);
@@ -234,8 +240,10 @@ TEST(PolicyTest, NamedTargetPortNeverResolvedThroughOneBackend) {
   const auto& eg = Find(r, "shop", "web")->policy.egress;
   EXPECT_EQ(PortsFor(eg, NsPods("shop", {{"tier", "backend"}})), grpc);
   EXPECT_EQ(PortsFor(eg, NsPods("shop", {{"app", "db"}})), grpc);
-  EXPECT_EQ(PortsFor(Find(r, "shop", "api")->policy.ingress, NsPods("shop", {{"app", "web"}})), grpc);
-  EXPECT_EQ(PortsFor(Find(r, "shop", "db")->policy.ingress, NsPods("shop", {{"app", "web"}})), grpc);
+  EXPECT_EQ(PortsFor(Find(r, "shop", "api")->policy.ingress, NsPods("shop", {{"app", "web"}})),
+            grpc);
+  EXPECT_EQ(PortsFor(Find(r, "shop", "db")->policy.ingress, NsPods("shop", {{"app", "web"}})),
+            grpc);
 }
 
 TEST(PolicyTest, ClientsInOtherNamespacesAreSeparatePeers) {
@@ -264,8 +272,9 @@ TEST(PolicyTest, ClientInExcludedNamespaceIsStillAllowedIn) {
   s.workloads.push_back(sys);
   const Result r = Synthesize(s, SynthesisConfig::Defaults());
   EXPECT_EQ(Find(r, "kube-system", "agent"), nullptr);
-  EXPECT_EQ(PortsFor(Find(r, "data", "api")->policy.ingress, NsPods("kube-system", {{"app", "agent"}})),
-            (std::vector<PolicyPort>{NamedPort("http")}));
+  EXPECT_EQ(
+      PortsFor(Find(r, "data", "api")->policy.ingress, NsPods("kube-system", {{"app", "agent"}})),
+      (std::vector<PolicyPort>{NamedPort("http")}));
 }
 
 TEST(PolicyTest, SelfReferenceAddsNothingBeyondOwnPods) {
@@ -301,7 +310,8 @@ TEST(PolicyTest, VarExpansionAndConfigMaps) {
   s.services.push_back(Svc("data", "queue", {{"app", "queue"}}, {{5672, {}}}));
   s.services.push_back(Svc("data", "mail", {{"app", "mail"}}, {{25, {}}}));
   s.services.push_back(Svc("data", "late", {{"app", "late"}}, {{1, {}}}));
-  for (const char* n : {"db", "cache", "queue", "mail", "late"}) s.workloads.push_back(Deploy("data", n));
+  for (const char* n : {"db", "cache", "queue", "mail", "late"})
+    s.workloads.push_back(Deploy("data", n));
   Workload app = Deploy("data", "app");
   Env(app, "EARLY", "$(LATE_HOST):1");  // LATE_HOST is defined later: stays literal
   Env(app, "DB_HOST", "db");
@@ -317,8 +327,10 @@ TEST(PolicyTest, VarExpansionAndConfigMaps) {
   app.containers[0].args = {"--queue=$(CFG_queue)", "$$(DB_URL)"};
   app.config_map_volumes = {"files"};
   s.workloads.push_back(app);
-  s.config_maps.push_back(ConfigMap{"data", "settings", {{"cache", "cache:6379"}, {"queue", "queue:5672"}}});
-  s.config_maps.push_back(ConfigMap{"data", "files", {{"app.ini", "[smtp]\nurl = smtp://mail:25\n"}}});
+  s.config_maps.push_back(
+      ConfigMap{"data", "settings", {{"cache", "cache:6379"}, {"queue", "queue:5672"}}});
+  s.config_maps.push_back(
+      ConfigMap{"data", "files", {{"app.ini", "[smtp]\nurl = smtp://mail:25\n"}}});
 
   SynthesisConfig config = SynthesisConfig::Defaults();
   Result r = Synthesize(s, config);
@@ -334,7 +346,8 @@ TEST(PolicyTest, VarExpansionAndConfigMaps) {
                      "queue <- envFrom configmap settings key queue",
                  }));
   const WorkloadPolicy* p = Find(r, "data", "app");
-  EXPECT_EQ(PortsFor(p->policy.egress, NsPods("data", {{"app", "mail"}})), (std::vector<PolicyPort>{Tcp(25)}));
+  EXPECT_EQ(PortsFor(p->policy.egress, NsPods("data", {{"app", "mail"}})),
+            (std::vector<PolicyPort>{Tcp(25)}));
   EXPECT_TRUE(PortsFor(p->policy.egress, NsPods("data", {{"app", "late"}})).empty());
 
   config.read_config_maps = false;
@@ -364,7 +377,8 @@ const PolicyPeer kNginx = NsPods("ingress-nginx", {{"app.kubernetes.io/name", "i
 
 TEST(PolicyTest, IngressControllersOnlyForExposedWorkloads) {
   const Result r = Synthesize(Exposed(), SynthesisConfig::Defaults());
-  EXPECT_EQ(PortsFor(Find(r, "shop", "web")->policy.ingress, kNginx), (std::vector<PolicyPort>{Tcp(8080)}));
+  EXPECT_EQ(PortsFor(Find(r, "shop", "web")->policy.ingress, kNginx),
+            (std::vector<PolicyPort>{Tcp(8080)}));
   EXPECT_TRUE(PortsFor(Find(r, "shop", "admin")->policy.ingress, kNginx).empty());
   EXPECT_THAT(AllReasons(Find(r, "shop", "web")->ingress_reasons),
               Contains(HasSubstr("Ingress shop/main routes to Service shop/web")));
@@ -376,7 +390,8 @@ TEST(PolicyTest, IngressControllersModeAll) {
   const Result r = Synthesize(Exposed(), config);
   EXPECT_EQ(PortsFor(Find(r, "shop", "web")->policy.ingress, kNginx),
             (std::vector<PolicyPort>{Tcp(8080), Tcp(8081)}));
-  EXPECT_EQ(PortsFor(Find(r, "shop", "admin")->policy.ingress, kNginx), (std::vector<PolicyPort>{Tcp(9000)}));
+  EXPECT_EQ(PortsFor(Find(r, "shop", "admin")->policy.ingress, kNginx),
+            (std::vector<PolicyPort>{Tcp(9000)}));
 }
 
 TEST(PolicyTest, IngressToMissingServicePortWarns) {
@@ -418,8 +433,10 @@ TEST(PolicyTest, MonitoringScrapePortsBothWays) {
   s.workloads = {a, b, c, d, prom};
   const Result r = Synthesize(s, SynthesisConfig::Defaults());
   const PolicyPeer mon = NsPods("monitoring", {{"app.kubernetes.io/name", "prometheus"}});
-  EXPECT_EQ(PortsFor(Find(r, "shop", "a")->policy.ingress, mon), (std::vector<PolicyPort>{Tcp(9102)}));
-  EXPECT_EQ(PortsFor(Find(r, "shop", "b")->policy.ingress, mon), (std::vector<PolicyPort>{Tcp(9100)}));
+  EXPECT_EQ(PortsFor(Find(r, "shop", "a")->policy.ingress, mon),
+            (std::vector<PolicyPort>{Tcp(9102)}));
+  EXPECT_EQ(PortsFor(Find(r, "shop", "b")->policy.ingress, mon),
+            (std::vector<PolicyPort>{Tcp(9100)}));
   EXPECT_TRUE(PortsFor(Find(r, "shop", "c")->policy.ingress, mon).empty());
   EXPECT_TRUE(PortsFor(Find(r, "shop", "d")->policy.ingress, mon).empty());
   EXPECT_THAT(Messages(r), Contains(HasSubstr("Deployment/shop/c: prometheus.io/scrape is true")));
@@ -436,7 +453,8 @@ TEST(PolicyTest, AnnotationsAddPeers) {
   Workload w = Deploy("shop", "web");
   w.annotations = {
       {"netpol-ctrl.io/allow-ingress-from", "batch, monitoring/app=grafana&tier=ui:3000"},
-      {"netpol-ctrl.io/allow-egress", "10.0.0.1/8:443, 203.0.113.5:5432/TCP, bogus!, 10.0.0.0/8:80"},
+      {"netpol-ctrl.io/allow-egress",
+       "10.0.0.1/8:443, 203.0.113.5:5432/TCP, bogus!, 10.0.0.0/8:80"},
       {"netpol-ctrl.io/allow-api-server", "true"},
   };
   s.workloads.push_back(w);
@@ -491,8 +509,10 @@ TEST(PolicyTest, SelectorlessServiceUsesEndpointAddresses) {
   ext.type = "ExternalName";
   ext.external_name = "api.example.com";
   s.services.push_back(ext);
-  EndpointSlice e4{"shop", "legacy-db-abc", "legacy-db", "IPv4", {"192.168.1.10"}, {{"p5432", 15432, "TCP"}}};
-  EndpointSlice e6{"shop", "legacy-db-def", "legacy-db", "IPv6", {"fd00::10"}, {{"p5432", 15432, "TCP"}}};
+  EndpointSlice e4{"shop", "legacy-db-abc",  "legacy-db",
+                   "IPv4", {"192.168.1.10"}, {{"p5432", 15432, "TCP"}}};
+  EndpointSlice e6{"shop", "legacy-db-def", "legacy-db",
+                   "IPv6", {"fd00::10"},    {{"p5432", 15432, "TCP"}}};
   s.endpoint_slices = {e4, e6};
   const Result r = Synthesize(s, SynthesisConfig::Defaults());
   const auto& eg = r.policies[0].policy.egress;
@@ -522,9 +542,10 @@ TEST(PolicyTest, ExternalNameWithPortWarnsAndIsNotUnresolved) {
   EXPECT_THAT(r.unresolved, IsEmpty());
   ASSERT_EQ(r.edges.size(), 2u);
   EXPECT_EQ(r.edges[0].service_name, "payments");
-  EXPECT_EQ(Messages(r), (std::vector<std::string>{
-                             "Deployment/a/api: ExternalName Service a/payments (-> pay.example.com) "
-                             "cannot be expressed in a NetworkPolicy; use netpol-ctrl.io/allow-egress"}));
+  EXPECT_EQ(Messages(r),
+            (std::vector<std::string>{
+                "Deployment/a/api: ExternalName Service a/payments (-> pay.example.com) "
+                "cannot be expressed in a NetworkPolicy; use netpol-ctrl.io/allow-egress"}));
   EXPECT_EQ(r.policies[0].policy.egress.size(), 2u);  // own pods, DNS: nothing for payments
 }
 
@@ -535,7 +556,8 @@ TEST(PolicyTest, HostNetworkTargetsWarnInsteadOfRules) {
   Workload exporter = Deploy("monitoring", "node-exporter");
   exporter.kind = WorkloadKind::kDaemonSet;
   exporter.host_network = true;
-  exporter.template_annotations = {{"prometheus.io/scrape", "true"}, {"prometheus.io/port", "9100"}};
+  exporter.template_annotations = {{"prometheus.io/scrape", "true"},
+                                   {"prometheus.io/port", "9100"}};
   Workload agent = Deploy("infra", "agent");
   agent.host_network = true;
   Workload app = Deploy("shop", "app");
@@ -559,9 +581,10 @@ TEST(PolicyTest, HostNetworkTargetsWarnInsteadOfRules) {
                        "(scrape target (prometheus.io/scrape=true)) uses hostNetwork: no pod "
                        "selector matches its pods, so no rule is written; to reach it on 9100/TCP, "
                        "add the node CIDRs to netpol-ctrl.io/allow-egress"));
-  EXPECT_THAT(Messages(r), Contains(AllOf(HasSubstr("Deployment/shop/web: Deployment/infra/agent "
-                                                    "(backend of Service infra/agent) uses hostNetwork"),
-                                          HasSubstr("on 8126/TCP"))));
+  EXPECT_THAT(Messages(r),
+              Contains(AllOf(HasSubstr("Deployment/shop/web: Deployment/infra/agent "
+                                       "(backend of Service infra/agent) uses hostNetwork"),
+                             HasSubstr("on 8126/TCP"))));
 }
 
 TEST(PolicyTest, PodDnsNameAllowsThatWorkload) {
@@ -570,7 +593,8 @@ TEST(PolicyTest, PodDnsNameAllowsThatWorkload) {
   Env(w, "PEER", "10-1-2-3.data.pod.cluster.local:7000");
   s.workloads.push_back(w);
   s.workloads.push_back(Deploy("data", "node"));
-  s.pod_addresses.push_back(PodAddress{"data", "10.1.2.3", {WorkloadKind::kDeployment, "data", "node"}});
+  s.pod_addresses.push_back(
+      PodAddress{"data", "10.1.2.3", {WorkloadKind::kDeployment, "data", "node"}});
   const Result r = Synthesize(s, SynthesisConfig::Defaults());
   EXPECT_EQ(PortsFor(Find(r, "shop", "web")->policy.egress, NsPods("data", {{"app", "node"}})),
             (std::vector<PolicyPort>{Tcp(7000)}));
@@ -595,7 +619,8 @@ TEST(SkipTest, EveryKindOfSkip) {
   owned.kind = WorkloadKind::kPod;
   owned.has_controller = true;
   s.workloads.push_back(owned);
-  s.workloads.push_back(Deploy("ingress-nginx", "controller", {{"app.kubernetes.io/name", "ingress-nginx"}}));
+  s.workloads.push_back(
+      Deploy("ingress-nginx", "controller", {{"app.kubernetes.io/name", "ingress-nginx"}}));
   s.workloads.push_back(Deploy("dns", "resolver", {{"role", "dns"}}));
   s.workloads.push_back(Deploy("shop", "web"));
   SynthesisConfig config = SynthesisConfig::Defaults();
@@ -608,14 +633,15 @@ TEST(SkipTest, EveryKindOfSkip) {
   EXPECT_EQ(r.policies[0].policy.name, "deployment-web");
   std::vector<std::string> skipped;
   for (const Skipped& k : r.skipped) skipped.push_back(k.workload.ToString() + ": " + k.why);
-  EXPECT_EQ(skipped, (std::vector<std::string>{
-                         "Deployment/dns/resolver: a configured DNS server",
-                         "Deployment/ingress-nginx/controller: a configured ingress controller",
-                         "Deployment/kube-system/coredns: namespace kube-system is excluded",
-                         "Deployment/quiet/x: namespace quiet is annotated netpol-ctrl.io/ignore=true",
-                         "Deployment/shop/host: hostNetwork pods are not subject to NetworkPolicy",
-                         "Deployment/shop/ignored: annotated netpol-ctrl.io/ignore=true",
-                     }));
+  EXPECT_EQ(skipped,
+            (std::vector<std::string>{
+                "Deployment/dns/resolver: a configured DNS server",
+                "Deployment/ingress-nginx/controller: a configured ingress controller",
+                "Deployment/kube-system/coredns: namespace kube-system is excluded",
+                "Deployment/quiet/x: namespace quiet is annotated netpol-ctrl.io/ignore=true",
+                "Deployment/shop/host: hostNetwork pods are not subject to NetworkPolicy",
+                "Deployment/shop/ignored: annotated netpol-ctrl.io/ignore=true",
+            }));
 }
 
 // --- Bare pods, names ------------------------------------------------------------
@@ -677,10 +703,13 @@ TEST(NameTest, PolicyNameLengthAndHash) {
 
 TEST(DefaultDenyTest, OnePerManagedNamespace) {
   Snapshot s;
-  s.namespaces = {{"shop", {}, {}}, {"empty", {}, {}}, {"kube-system", {}, {}},
+  s.namespaces = {{"shop", {}, {}},
+                  {"empty", {}, {}},
+                  {"kube-system", {}, {}},
                   {"quiet", {}, {{"netpol-ctrl.io/ignore", "true"}}}};
   s.workloads.push_back(Deploy("shop", "web"));
-  s.workloads.push_back(Deploy("ingress-nginx", "c", {{"app.kubernetes.io/name", "ingress-nginx"}}));
+  s.workloads.push_back(
+      Deploy("ingress-nginx", "c", {{"app.kubernetes.io/name", "ingress-nginx"}}));
   SynthesisConfig config = SynthesisConfig::Defaults();
   EXPECT_THAT(Synthesize(s, config).default_deny, IsEmpty());
   config.default_deny = true;
@@ -711,7 +740,8 @@ std::string Dump(const Result& r) {
       o << ")";
     }
   };
-  auto rules = [&](const std::vector<PolicyRule>& rs, const std::vector<std::vector<std::string>>& why) {
+  auto rules = [&](const std::vector<PolicyRule>& rs,
+                   const std::vector<std::vector<std::string>>& why) {
     for (size_t i = 0; i < rs.size(); ++i) {
       o << "  rule\n";
       for (const auto& p : rs[i].peers) {
@@ -721,7 +751,8 @@ std::string Dump(const Result& r) {
         if (p.pod_selector) sel(*p.pod_selector);
         o << "} ip{" << (p.ip_block ? p.ip_block->cidr : "") << "}\n";
       }
-      for (const auto& p : rs[i].ports) o << "    port " << p.protocol << " " << p.port.ToString() << "\n";
+      for (const auto& p : rs[i].ports)
+        o << "    port " << p.protocol << " " << p.port.ToString() << "\n";
       for (const auto& w : why[i]) o << "    why " << w << "\n";
     }
   };
@@ -737,9 +768,11 @@ std::string Dump(const Result& r) {
     o << "edge " << e.client.ToString() << " " << e.service_ns << "/" << e.service_name << " "
       << e.host << " " << e.source.field << " " << e.ports.size() << "\n";
   }
-  for (const auto& u : r.unresolved) o << "unresolved " << u.client.ToString() << " " << u.host << " " << u.why << "\n";
+  for (const auto& u : r.unresolved)
+    o << "unresolved " << u.client.ToString() << " " << u.host << " " << u.why << "\n";
   for (const auto& k : r.skipped) o << "skipped " << k.workload.ToString() << " " << k.why << "\n";
-  for (const auto& w : r.warnings) o << "warning " << w.workload.ToString() << " " << w.message << "\n";
+  for (const auto& w : r.warnings)
+    o << "warning " << w.workload.ToString() << " " << w.message << "\n";
   for (const auto& d : r.default_deny) o << "deny " << d.ns << "\n";
   return o.str();
 }
@@ -747,25 +780,29 @@ std::string Dump(const Result& r) {
 Snapshot RandomCluster(uint32_t seed) {
   std::mt19937 rng(seed);
   Snapshot s;
-  const std::vector<std::string> nss = {"a", "b", "c", "kube-system", "ingress-nginx", "monitoring"};
+  const std::vector<std::string> nss = {"a",         "b", "c", "kube-system", "ingress-nginx",
+                                        "monitoring"};
   for (const auto& n : nss) s.namespaces.push_back(Namespace{n, {}, {}});
   for (int i = 0; i < 60; ++i) {
     const std::string ns = nss[rng() % nss.size()];
     Workload w = Deploy(ns, "w" + std::to_string(i), {{"app", "w" + std::to_string(i % 20)}});
-    if (rng() % 3 == 0) w.pod_selector.match_expressions.push_back({"tier", "NotIn", {"z", "y", "z"}});
+    if (rng() % 3 == 0)
+      w.pod_selector.match_expressions.push_back({"tier", "NotIn", {"z", "y", "z"}});
     for (int k = 0; k < 3; ++k) {
       const int t = static_cast<int>(rng() % 30);
       Env(w, "E" + std::to_string(k),
-          "http://s" + std::to_string(t) + "." + nss[rng() % nss.size()] + ":" + std::to_string(80 + rng() % 3) +
-              ",s" + std::to_string(t) + ":81");
+          "http://s" + std::to_string(t) + "." + nss[rng() % nss.size()] + ":" +
+              std::to_string(80 + rng() % 3) + ",s" + std::to_string(t) + ":81");
     }
-    if (rng() % 5 == 0) w.template_annotations = {{"prometheus.io/scrape", "true"}, {"prometheus.io/port", "9090"}};
+    if (rng() % 5 == 0)
+      w.template_annotations = {{"prometheus.io/scrape", "true"}, {"prometheus.io/port", "9090"}};
     if (rng() % 7 == 0) w.annotations = {{"netpol-ctrl.io/allow-egress", "10.0.0.0/8:443"}};
     s.workloads.push_back(w);
   }
   for (int i = 0; i < 30; ++i) {
-    Service svc = Svc(nss[rng() % 3], "s" + std::to_string(i), {{"app", "w" + std::to_string(rng() % 20)}},
-                      {{80, Num(8080)}, {81, Name("http")}});
+    Service svc =
+        Svc(nss[rng() % 3], "s" + std::to_string(i), {{"app", "w" + std::to_string(rng() % 20)}},
+            {{80, Num(8080)}, {81, Name("http")}});
     if (i % 9 == 0) svc.type = "LoadBalancer";
     s.services.push_back(svc);
   }

@@ -4,9 +4,12 @@
 // - an npc::Snapshot (namespaces, workloads of several kinds with overlapping
 //   labels and multi-key selectors, Services with named and numbered target
 //   ports, references to Services in every form DESIGN.md section 2 lists,
-//   ConfigMaps, Ingresses, LoadBalancer/NodePort Services, scrape annotations,
-//   DNS pods in kube-system, an ingress controller in ingress-nginx and
-//   Prometheus in an ignored `monitoring` namespace), fed to synthesis;
+//   ConfigMaps, Ingresses, LoadBalancer/NodePort Services, selector-less
+//   Services with EndpointSlices, ExternalName Services, scrape annotations,
+//   the annotations allow-egress, allow-ingress-from and allow-api-server,
+//   ignored namespaces, pods of unknown controllers, default-deny, DNS pods in
+//   kube-system, an ingress controller in ingress-nginx and a managed
+//   Prometheus in `monitoring`), fed to synthesis;
 // - the pods that run it (one or two per workload, with the template's labels
 //   and container ports, and an IP each), fed to the evaluator;
 // - the INTENT of DESIGN.md section 6, computed from the generator's own
@@ -37,9 +40,10 @@ namespace npc::property {
 // A port an intent allows, resolved against the destination pod.
 struct PortSpec {
   std::string protocol = "TCP";
-  bool any = false;              // every port of every protocol
-  std::optional<int> number;     // a number ...
-  std::string name;              // ... or a container port name of the destination
+  bool any = false;           // every port of every protocol
+  std::optional<int> number;  // a number ...
+  std::string name;           // ... or a container port name of the destination
+  std::optional<int> end;     // with `number`: the range number..end
   // Both set: the design allows either reading (the scrape port taken from a
   // container port named `metrics` may be written by name or by number). A
   // flow both readings allow is intended; one only, may go either way.
@@ -47,11 +51,12 @@ struct PortSpec {
 };
 
 struct PeerSpec {
-  enum class Kind { kSelected, kPeerSelector, kAnyone };
+  enum class Kind { kSelected, kPeerSelector, kAnyone, kIpBlock };
   Kind kind = Kind::kSelected;
   std::string ns;             // kSelected: pods of `ns` matching `pods`
   eval::Selector namespaces;  // kPeerSelector: pods matching `pods` in matching namespaces
   eval::Selector pods;
+  std::string cidr;  // kIpBlock: every address in it, pods' and external ones
 };
 
 struct IntentRule {
@@ -60,6 +65,8 @@ struct IntentRule {
   std::string why;
 };
 
+// A managed workload's intent, or (id "default-deny/<ns>", empty selector, no
+// rules) the isolation of every pod of a namespace by the default-deny policy.
 struct WorkloadIntent {
   std::string id;  // "Deployment/ns/name"
   std::string ns;

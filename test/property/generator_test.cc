@@ -29,14 +29,16 @@ json SelectorJson(const eval::Selector& s) {
 json PeersJson(const PeerSpec& p) {
   switch (p.kind) {
     case PeerSpec::Kind::kAnyone:
-      return json::array({{{"ipBlock", {{"cidr", "0.0.0.0/0"}}}}, {{"ipBlock", {{"cidr", "::/0"}}}}});
+      return json::array(
+          {{{"ipBlock", {{"cidr", "0.0.0.0/0"}}}}, {{"ipBlock", {{"cidr", "::/0"}}}}});
     case PeerSpec::Kind::kSelected:
       return json::array(
           {{{"namespaceSelector", {{"matchLabels", {{"kubernetes.io/metadata.name", p.ns}}}}},
             {"podSelector", SelectorJson(p.pods)}}});
     case PeerSpec::Kind::kPeerSelector:
-      return json::array(
-          {{{"namespaceSelector", SelectorJson(p.namespaces)}, {"podSelector", SelectorJson(p.pods)}}});
+      return json::array({{{"namespaceSelector", SelectorJson(p.namespaces)},
+                           {"podSelector", SelectorJson(p.pods)}}});
+    case PeerSpec::Kind::kIpBlock: return json::array({{{"ipBlock", {{"cidr", p.cidr}}}}});
   }
   return json::array();
 }
@@ -51,6 +53,7 @@ json RulesJson(const std::vector<IntentRule>& rules, const char* peers_key) {
         port["port"] = p.name;
       } else if (p.number) {
         port["port"] = *p.number;
+        if (p.end) port["endPort"] = *p.end;
       }
       rule["ports"].push_back(port);
     }
@@ -107,9 +110,30 @@ TEST(GeneratorTest, CoversTheFeatures) {
       }
       if (w.annotations.contains("netpol-ctrl.io/ignore")) seen["ignored workload"]++;
       if (w.template_annotations.contains("prometheus.io/scrape")) seen["scraped"]++;
+      if (w.has_controller) seen["pod of another controller"]++;
+      for (const Annotations* a : {&w.annotations, &w.template_annotations}) {
+        for (const char* k : {"netpol-ctrl.io/allow-egress", "netpol-ctrl.io/allow-ingress-from",
+                              "netpol-ctrl.io/allow-api-server"}) {
+          if (a->contains(k)) seen[k]++;
+        }
+      }
+    }
+    if (c.config.default_deny) seen["default deny"]++;
+    for (const Namespace& n : c.snapshot.namespaces) {
+      if (n.annotations.contains("netpol-ctrl.io/ignore")) seen["ignored namespace"]++;
+    }
+    for (const WorkloadIntent& in : c.intents) {
+      if (in.id == "Deployment/monitoring/prometheus") seen["managed prometheus"]++;
+      for (const IntentRule& r : in.egress) {
+        if (r.why.starts_with("scrapes ")) seen["prometheus egress to scrape target"]++;
+      }
+    }
+    for (const EndpointSlice& e : c.snapshot.endpoint_slices) {
+      seen[e.service_name == "kubernetes" ? "api server slice" : "selector-less endpoints"]++;
     }
     for (const Service& s : c.snapshot.services) {
       seen["service " + s.type]++;
+      if (!s.selector && s.type != "ExternalName") seen["selector-less service"]++;
       if (s.headless) seen["headless"]++;
       if (s.ports.size() > 1) seen["multi-port service"]++;
       for (const ServicePort& sp : s.ports) {
@@ -128,7 +152,8 @@ TEST(GeneratorTest, CoversTheFeatures) {
     // Overlap: a pod governed by two managed workloads.
     for (const eval::Pod& p : c.pods) {
       int n = 0;
-      for (const WorkloadIntent& in : c.intents) n += in.ns == p.ns && in.selector.Matches(p.labels);
+      for (const WorkloadIntent& in : c.intents)
+        n += in.ns == p.ns && in.selector.Matches(p.labels);
       if (n > 1) seen["overlapping governance"]++;
     }
     eval::Matrix m = IntendedMatrix(c);
@@ -137,6 +162,9 @@ TEST(GeneratorTest, CoversTheFeatures) {
         if (!m.Judged(s, d)) continue;
         for (size_t k = 0; k < m.probes().size(); ++k) {
           if (m.at(s, d, k) == eval::Cell::kEither) seen["either cell"]++;
+          if (!m.endpoints()[s].is_pod() || !m.endpoints()[d].is_pod()) {
+            if (m.at(s, d, k) == eval::Cell::kAllowed) seen["external flow"]++;
+          }
           if (m.endpoints()[s].ns != m.endpoints()[d].ns && m.endpoints()[s].ns.starts_with("ns") &&
               m.endpoints()[d].ns.starts_with("ns") && m.at(s, d, k) == eval::Cell::kAllowed) {
             seen["cross-namespace app flow"]++;
@@ -145,21 +173,59 @@ TEST(GeneratorTest, CoversTheFeatures) {
       }
     }
   }
-  for (const char* feature :
-       {"kind Deployment", "kind StatefulSet", "kind CronJob", "kind Pod", "selector expressions",
-        "multi-key selector", "ignored workload", "scraped", "service ClusterIP",
-        "service NodePort", "service LoadBalancer", "headless", "multi-port service",
-        "named targetPort", "numbered targetPort", "ingress", "ref env ", "ref from configmap",
-        "ref envFrom", "ref (expanded)", "ref args", "ref command", "ref volume",
-        "ref initContainer", "ref .svc.cluster.local", "ref http://", "ref member-0.",
-        "ref prefix", "ref names nothing", "overlapping governance", "either cell",
-        "cross-namespace app flow"}) {
+  for (const char* feature : {"kind Deployment",
+                              "kind StatefulSet",
+                              "kind CronJob",
+                              "kind Pod",
+                              "selector expressions",
+                              "multi-key selector",
+                              "ignored workload",
+                              "scraped",
+                              "service ClusterIP",
+                              "service NodePort",
+                              "service LoadBalancer",
+                              "headless",
+                              "multi-port service",
+                              "named targetPort",
+                              "numbered targetPort",
+                              "ingress",
+                              "ref env ",
+                              "ref from configmap",
+                              "ref envFrom",
+                              "ref (expanded)",
+                              "ref args",
+                              "ref command",
+                              "ref volume",
+                              "ref initContainer",
+                              "ref .svc.cluster.local",
+                              "ref http://",
+                              "ref member-0.",
+                              "ref prefix",
+                              "ref names nothing",
+                              "overlapping governance",
+                              "either cell",
+                              "cross-namespace app flow",
+                              "service ExternalName",
+                              "selector-less service",
+                              "selector-less endpoints",
+                              "api server slice",
+                              "netpol-ctrl.io/allow-egress",
+                              "netpol-ctrl.io/allow-ingress-from",
+                              "netpol-ctrl.io/allow-api-server",
+                              "default deny",
+                              "ignored namespace",
+                              "pod of another controller",
+                              "managed prometheus",
+                              "prometheus egress to scrape target",
+                              "external flow"}) {
     EXPECT_GT(seen[feature], 0) << feature;
   }
 }
 
-// Basic facts of the intent, whatever the case: managed pods reach DNS on 53
-// and reach no external address; unmanaged pods are unrestricted.
+// Basic facts of the intent, whatever the case: pods that a workload policy
+// governs reach DNS on 53; a pod reaches an external address only when it is
+// unrestricted or an annotation (an ipBlock) intends it; pods isolated by
+// default-deny alone reach nothing.
 TEST(IntentTest, DnsAndExternalFacts) {
   for (uint64_t seed = 1; seed <= 200; ++seed) {
     GeneratedCase c = Generate(seed);
@@ -170,15 +236,26 @@ TEST(IntentTest, DnsAndExternalFacts) {
     size_t udp53 = 0;
     while (!(c.probes[udp53].port == 53 && c.probes[udp53].protocol == "UDP")) ++udp53;
     for (size_t i = 0; i < n_pods; ++i) {
-      bool managed = false;
+      bool governed = false;
+      bool workload = false;
+      bool ip_block = false;
       for (const WorkloadIntent& in : c.intents) {
-        managed = managed || (in.ns == c.pods[i].ns && in.selector.Matches(c.pods[i].labels));
+        if (in.ns != c.pods[i].ns || !in.selector.Matches(c.pods[i].labels)) continue;
+        governed = true;
+        workload = workload || !in.id.starts_with("default-deny/");
+        for (const IntentRule& r : in.egress)
+          ip_block = ip_block || r.peer.kind == PeerSpec::Kind::kIpBlock;
       }
       if (i == dns) continue;
-      EXPECT_EQ(m.at(i, dns, udp53), eval::Cell::kAllowed) << "seed " << seed << " pod " << i;
+      EXPECT_EQ(m.at(i, dns, udp53),
+                governed && !workload ? eval::Cell::kDenied : eval::Cell::kAllowed)
+          << "seed " << seed << " pod " << i;
+      if (ip_block) continue;
       for (size_t k = 0; k < c.probes.size(); ++k) {
-        EXPECT_EQ(m.at(i, n_pods, k), managed ? eval::Cell::kDenied : eval::Cell::kAllowed)
-            << "seed " << seed << " " << c.pods[i].name << " " << c.probes[k].ToString();
+        for (size_t e = n_pods; e < m.endpoints().size(); ++e) {
+          EXPECT_EQ(m.at(i, e, k), governed ? eval::Cell::kDenied : eval::Cell::kAllowed)
+              << "seed " << seed << " " << c.pods[i].name << " " << c.probes[k].ToString();
+        }
       }
     }
   }
