@@ -218,6 +218,7 @@ StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions option
   if (!address) return server;
   NPC_ASSIGN_OR_RETURN(server->listen_fd_, Listen(*address, original));
   server->port_ = BoundPort(server->listen_fd_);
+  server->enabled_ = true;
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_NONBLOCK | O_CLOEXEC) != 0) {
     return Internal("http server: pipe: " + ErrnoText(errno));  // ~HttpServer closes listen_fd_
@@ -242,6 +243,7 @@ void HttpServer::Stop() {
   char byte = 1;
   (void)!write(wake_write_fd_, &byte, 1);
   thread_.join();
+  CloseFd(listen_fd_);
 }
 
 void HttpServer::Loop() {

@@ -23,7 +23,8 @@
 //
 // Thread-safety: port(), enabled() and Stop() are safe from any thread but a
 // handler. Stop() returns promptly (it wakes the poll loop; it does not wait
-// for clients), closes every connection, and is idempotent.
+// for clients), closes the listening socket and every connection, and is
+// idempotent. port() keeps reporting the port it had.
 #pragma once
 
 #include <atomic>
@@ -97,7 +98,7 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  bool enabled() const { return listen_fd_ >= 0; }
+  bool enabled() const { return enabled_; }
   // The bound port (the real one when 0 was asked for); 0 when disabled.
   uint16_t port() const { return port_; }
 
@@ -121,7 +122,8 @@ class HttpServer {
   int listen_fd_ = -1;
   int wake_read_fd_ = -1;
   int wake_write_fd_ = -1;
-  uint16_t port_ = 0;
+  bool enabled_ = false;  // set before the thread starts, then constant
+  uint16_t port_ = 0;     // likewise
   std::atomic<bool> stopping_{false};
   std::mutex stop_mu_;  // serializes Stop()
   std::thread thread_;

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
+#include <cstdint>
 #include <cstdlib>
 #include <limits>
 
@@ -338,7 +339,12 @@ std::string FormatValue(double v) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
   char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  // Integers as integers while exact; else the shortest round-tripping %g form.
+  if (std::abs(v) < 9007199254740992.0 && v == std::trunc(v)) {
+    auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), static_cast<int64_t>(v));
+    return std::string(buf, end);
+  }
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v, std::chars_format::general);
   if (ec != std::errc()) return "NaN";  // cannot happen with 64 bytes
   return std::string(buf, end);
 }

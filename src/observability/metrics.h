@@ -204,7 +204,8 @@ class Registry {
 inline constexpr std::string_view kExpositionContentType = "text/plain; version=0.0.4; charset=utf-8";
 
 // Exposition helpers, public for tests and for code writing its own samples.
-// A sample value: "+Inf", "-Inf", "NaN", else the shortest exact decimal ("0.25", "3", "1e+21").
+// A sample value: "+Inf", "-Inf", "NaN"; an integer below 2^53 as an integer ("3"); else
+// the shortest round-tripping %g form ("0.25", "0.0005", "1e-05", "1e+21").
 std::string FormatValue(double v);
 // HELP text: backslash and newline escaped.
 std::string EscapeHelp(std::string_view help);
