@@ -404,8 +404,10 @@ int main(int argc, char** argv) {
   double bytes = static_cast<double>(stream.size()) * rounds;
   std::printf(
       "{\"events\":%lld,\"bytes_per_event\":%.0f,\"us_per_event\":%.2f,\"mb_per_s\":%.1f,"
-      "\"allocations_per_event\":%.1f,\"target_us_per_event\":20,\"checksum\":%zu}\n",
+      "\"allocations_per_event\":%.1f,\"target_us_per_event\":20,\"simdjson\":\"%s\","
+      "\"checksum\":%zu}\n",
       events, bytes / static_cast<double>(events), secs * 1e6 / static_cast<double>(events),
-      bytes / secs / 1e6, static_cast<double>(allocs) / static_cast<double>(events), kept);
+      bytes / secs / 1e6, static_cast<double>(allocs) / static_cast<double>(events),
+      simdjson::get_active_implementation()->name().c_str(), kept);
   return 0;
 }

@@ -2,16 +2,18 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
+#include <optional>
 
 namespace npc::kube {
 namespace {
 
 static_assert(kJsonPadding >= simdjson::SIMDJSON_PADDING);
 
-// Byte classes outside strings.
-enum : unsigned char { kOther = 0, kOpen, kClose, kQuote, kSpace };
+// Byte classes outside strings; those below kOpen never change the nesting.
+enum : unsigned char { kOther = 0, kSpace, kOpen, kClose, kQuote };
 
 constexpr std::array<unsigned char, 256> MakeClasses() {
   std::array<unsigned char, 256> t{};
@@ -27,6 +29,15 @@ constexpr std::array<unsigned char, 256> MakeClasses() {
   return t;
 }
 constexpr std::array<unsigned char, 256> kClass = MakeClasses();
+
+// Inside strings only '"' and '\\' matter.
+constexpr std::array<unsigned char, 256> MakeStringClasses() {
+  std::array<unsigned char, 256> t{};
+  t['"'] = 1;
+  t['\\'] = 1;
+  return t;
+}
+constexpr std::array<unsigned char, 256> kStringClass = MakeStringClasses();
 
 }  // namespace
 
@@ -46,46 +57,52 @@ void JsonStreamSplitter::Reserve(size_t n) {
 }
 
 void JsonStreamSplitter::Reset() {
-  size_ = scan_ = obj_start_ = str_start_ = 0;
+  size_ = scan_ = obj_start_ = 0;
   depth_ = 0;
   in_string_ = false;
+  escape_ = false;
+  newline_from_ = 0;
 }
 
 bool JsonStreamSplitter::HasPartialObject() const {
-  return depth_ > 0;
+  return depth_ > 0 || size_ > scan_;
 }
 
-Status JsonStreamSplitter::Feed(std::string_view chunk, const ObjectFn& on_object) {
-  if (chunk.empty()) return Status::Ok();
-  Reserve(size_ + chunk.size());
-  std::memcpy(buf_.get() + size_, chunk.data(), chunk.size());
-  size_ += chunk.size();
-
+Status JsonStreamSplitter::ScanCarefully(size_t* pos, const ObjectFn& on_object) {
   const char* b = buf_.get();
-  size_t i = scan_;
+  const auto* u = reinterpret_cast<const unsigned char*>(b);
+  const size_t n = size_;
+  size_t i = *pos;
   Status result;
-  while (i < size_) {
+  while (i < n) {
     if (in_string_) {
-      const void* q = std::memchr(b + i, '"', size_ - i);
-      if (q == nullptr) {
-        i = size_;
-        break;
+      if (escape_) {  // the byte after a backslash never ends the string
+        escape_ = false;
+        ++i;
+        continue;
       }
-      size_t qi = static_cast<const char*>(q) - b;
-      size_t backslashes = 0;
-      while (qi - backslashes - 1 > str_start_ && b[qi - backslashes - 1] == '\\') ++backslashes;
-      i = qi + 1;
-      if (backslashes % 2 == 0) in_string_ = false;
+      while (i < n && kStringClass[u[i]] == 0) ++i;
+      if (i == n) break;
+      if (u[i] == '\\') {
+        escape_ = true;
+      } else {
+        in_string_ = false;
+      }
+      ++i;
       continue;
     }
-    switch (kClass[static_cast<unsigned char>(b[i])]) {
+    if (depth_ > 0) {
+      while (i < n && kClass[u[i]] < kOpen) ++i;  // numbers, literals, ':' ',' whitespace
+      if (i == n) break;
+    }
+    bool closed = false;
+    switch (kClass[u[i]]) {
       case kQuote:
         if (depth_ == 0) {
           result = InvalidArgument("JSON stream: a top-level value that is not an object");
           break;
         }
         in_string_ = true;
-        str_start_ = i;
         break;
       case kOpen:
         if (depth_ == 0) {
@@ -104,33 +121,81 @@ Status JsonStreamSplitter::Feed(std::string_view chunk, const ObjectFn& on_objec
         }
         if (--depth_ == 0) {
           result = on_object(std::string_view(b + obj_start_, i + 1 - obj_start_));
+          closed = true;
         }
         break;
       case kSpace: break;
       default:
-        if (depth_ == 0) {
-          result = InvalidArgument("JSON stream: unexpected byte '" + std::string(1, b[i]) +
-                                   "' between objects");
-        }
+        result = InvalidArgument("JSON stream: unexpected byte '" + std::string(1, b[i]) +
+                                 "' between objects");
         break;
     }
-    if (!result.ok()) return result;
     ++i;
+    if (!result.ok() || closed) break;
+  }
+  *pos = i;
+  return result;
+}
+
+Status JsonStreamSplitter::Feed(std::string_view chunk, const ObjectFn& on_object,
+                                const LineFn& try_line) {
+  if (chunk.empty()) return Status::Ok();
+  Reserve(size_ + chunk.size());
+  std::memcpy(buf_.get() + size_, chunk.data(), chunk.size());
+  size_ += chunk.size();
+
+  const char* b = buf_.get();
+  const auto* u = reinterpret_cast<const unsigned char*>(b);
+  const size_t n = size_;
+  size_t i = scan_;
+  while (i < n) {
+    if (depth_ == 0 && try_line) {
+      // Fast path: a raw newline is always whitespace between values (JSON escapes
+      // it inside strings), and the API server ends every event with one. Offer
+      // the line to try_line, which accepts it only if it is exactly one object.
+      while (i < n && kClass[u[i]] == kSpace) ++i;
+      if (i == n) break;
+      if (u[i] == '{') {
+        size_t from = std::max(i, newline_from_);
+        const void* nl = std::memchr(b + from, '\n', n - from);
+        if (nl != nullptr) {
+          size_t e = static_cast<size_t>(static_cast<const char*>(nl) - b);
+          size_t end = e;
+          while (end > i && kClass[u[end - 1]] == kSpace) --end;
+          std::optional<Status> r = try_line(std::string_view(b + i, end - i));
+          if (r.has_value()) {
+            if (!r->ok()) return *r;
+            i = e + 1;
+            continue;
+          }
+          // Not exactly one object (several, or one spread over lines): scan it.
+        } else {
+          newline_from_ = n;
+          // Without a newline, wait unless an object may have just ended
+          // (streams that do not separate objects by newlines).
+          size_t last = n;
+          while (last > i && kClass[u[last - 1]] == kSpace) --last;
+          if (u[last - 1] != '}') break;
+        }
+      }
+    }
+    Status s = ScanCarefully(&i, on_object);
+    if (!s.ok()) return s;
   }
   // Everything before the unfinished object (or all that was scanned) is done.
   size_t consumed = depth_ > 0 ? obj_start_ : i;
-  if (depth_ > 0 && i - obj_start_ > max_object_bytes_) {
+  if (n - consumed > max_object_bytes_) {
     return InvalidArgument("JSON stream: an object larger than " +
                            std::to_string(max_object_bytes_) + " bytes");
   }
   // Drop what is done, keep the unfinished object at the front.
   if (consumed > 0) {
-    size_t rest = size_ - consumed;
+    size_t rest = n - consumed;
     if (rest > 0) std::memmove(buf_.get(), buf_.get() + consumed, rest);
     size_ = rest;
     i -= consumed;
     if (depth_ > 0) obj_start_ -= consumed;
-    if (in_string_) str_start_ -= consumed;
+    newline_from_ = newline_from_ > consumed ? newline_from_ - consumed : 0;
   }
   scan_ = i;
   return Status::Ok();
@@ -157,7 +222,9 @@ WatchDecoder::WatchDecoder(size_t max_object_bytes)
 WatchDecoder::~WatchDecoder() = default;
 
 Status WatchDecoder::Feed(std::string_view chunk, const EventFn& on_event) {
-  return splitter_.Feed(chunk, [&](std::string_view text) { return Decode(text, on_event); });
+  return splitter_.Feed(
+      chunk, [&](std::string_view text) { return *Decode(text, on_event, false); },
+      [&](std::string_view line) { return Decode(line, on_event, true); });
 }
 
 namespace {
@@ -193,40 +260,49 @@ simdjson::error_code FindResourceVersion(simdjson::ondemand::object obj, std::st
 
 }  // namespace
 
-Status WatchDecoder::Decode(std::string_view text, const EventFn& on_event) {
+std::optional<Status> WatchDecoder::Decode(std::string_view text, const EventFn& on_event,
+                                           bool tentative) {
+  // Syntax errors on a tentative line only mean "not exactly one object here".
+  auto bad = [tentative](std::string_view what, simdjson::error_code ec) -> std::optional<Status> {
+    if (tentative) return std::nullopt;
+    return Malformed(what, ec);
+  };
   // text is inside the splitter's buffer, which keeps kJsonPadding bytes past its end.
   simdjson::ondemand::document doc;
   if (auto ec =
           impl_->parser.iterate(text.data(), text.size(), text.size() + kJsonPadding).get(doc);
       ec) {
-    return Malformed("an event that is not JSON", ec);
+    return bad("an event that is not JSON", ec);
   }
   simdjson::ondemand::object ev;
-  if (auto ec = doc.get_object().get(ev); ec)
-    return Malformed("an event that is not an object", ec);
+  if (auto ec = doc.get_object().get(ev); ec) return bad("an event that is not an object", ec);
   std::string_view type;
   bool have_type = false;
   std::string_view object;
   std::string_view rv;
   for (auto field : ev) {
     std::string_view key;
-    if (auto ec = field.unescaped_key().get(key); ec) return Malformed("bad key", ec);
+    if (auto ec = field.unescaped_key().get(key); ec) return bad("bad key", ec);
     if (key == "type") {
-      if (auto ec = field.value().get_string().get(type); ec) return Malformed("bad type", ec);
+      if (auto ec = field.value().get_string().get(type); ec) return bad("bad type", ec);
       have_type = true;
     } else if (key == "object") {
       simdjson::ondemand::value v;
-      if (auto ec = field.value().get(v); ec) return Malformed("bad object", ec);
+      if (auto ec = field.value().get(v); ec) return bad("bad object", ec);
       const char* start = nullptr;
-      if (auto ec = v.current_location().get(start); ec) return Malformed("bad object", ec);
+      if (auto ec = v.current_location().get(start); ec) return bad("bad object", ec);
       simdjson::ondemand::object obj;
-      if (auto ec = v.get_object().get(obj); ec) return Malformed("object is not an object", ec);
-      if (auto ec = FindResourceVersion(obj, &rv); ec) return Malformed("bad object", ec);
+      if (auto ec = v.get_object().get(obj); ec) return bad("object is not an object", ec);
+      if (auto ec = FindResourceVersion(obj, &rv); ec) return bad("bad object", ec);
       const char* end = nullptr;
-      if (auto ec = doc.current_location().get(end); ec) return Malformed("bad object", ec);
+      if (auto ec = doc.current_location().get(end); ec) return bad("bad object", ec);
       while (end > start && end[-1] != '}') --end;
       object = std::string_view(start, static_cast<size_t>(end - start));
     }
+  }
+  // Past the event's closing brace there must be nothing left.
+  if (const char* after = nullptr; doc.current_location().get(after) != simdjson::OUT_OF_BOUNDS) {
+    return bad("trailing data after an event", simdjson::TRAILING_CONTENT);
   }
   if (!have_type) return Malformed("an event without a type");
   if (object.data() == nullptr) return Malformed("an event without an object");

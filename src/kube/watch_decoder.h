@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "common/status.h"
@@ -45,15 +46,26 @@ class JsonStreamSplitter {
   JsonStreamSplitter(const JsonStreamSplitter&) = delete;
   JsonStreamSplitter& operator=(const JsonStreamSplitter&) = delete;
 
+  // Fast path for newline-delimited streams: offered each complete line that
+  // starts with '{'; returns nullopt when the line is not exactly one complete
+  // object (the splitter then scans it byte by byte), else the result of
+  // handling it as one object.
+  using LineFn = std::function<std::optional<Status>(std::string_view)>;
+
   // Appends bytes. Fails (and must be Reset before reuse) on anything other than
   // whitespace between top-level objects, or on an object above the size limit.
-  Status Feed(std::string_view chunk, const ObjectFn& on_object);
+  // With try_line, an object not followed by a newline may wait for the next
+  // chunk unless the chunk ends right after it (the API server ends each event
+  // with a newline).
+  Status Feed(std::string_view chunk, const ObjectFn& on_object, const LineFn& try_line = nullptr);
   // True while an object has started but not ended: a stream that closes now was cut.
   [[nodiscard]] bool HasPartialObject() const;
   void Reset();
 
  private:
   void Reserve(size_t n);
+  // Scans from *pos until one object ends (handing it to on_object) or the data does.
+  Status ScanCarefully(size_t* pos, const ObjectFn& on_object);
 
   std::unique_ptr<char[]> buf_;
   size_t size_ = 0;
@@ -62,9 +74,10 @@ class JsonStreamSplitter {
   // Scanner state; positions are offsets into buf_.
   size_t scan_ = 0;       // next byte to look at
   size_t obj_start_ = 0;  // start of the current object, when depth_ > 0
-  size_t str_start_ = 0;  // the opening quote, when in_string_
   int depth_ = 0;
   bool in_string_ = false;
+  bool escape_ = false;      // in a string, right after a backslash
+  size_t newline_from_ = 0;  // no '\n' before this offset (fast path)
 };
 
 enum class EventType { kAdded, kModified, kDeleted, kBookmark, kError };
@@ -97,7 +110,9 @@ class WatchDecoder {
 
  private:
   struct Impl;
-  Status Decode(std::string_view text, const EventFn& on_event);
+  // Parses one event and hands it to on_event. With `tentative`, returns nullopt
+  // instead of an error when `text` is not exactly one complete JSON object.
+  std::optional<Status> Decode(std::string_view text, const EventFn& on_event, bool tentative);
 
   JsonStreamSplitter splitter_;
   std::unique_ptr<Impl> impl_;

@@ -153,6 +153,29 @@ TEST(WatchDecoderTest, VeryLargeObjectInRandomChunks) {
   EXPECT_EQ(got[1].rv, "9");
 }
 
+TEST(WatchDecoderTest, PrettyPrintedAndUnseparatedEvents) {
+  // Newlines inside objects, several objects on one line, none after the last.
+  std::string stream =
+      "{\n  \"type\": \"ADDED\",\n  \"object\": {\"metadata\": {\n"
+      "    \"resourceVersion\": \"5\"}}\n}\n"
+      R"({"type":"MODIFIED","object":{"metadata":{"resourceVersion":"6"}}}{"type":"DELETED",)"
+      "\n"
+      R"("object":{"metadata":{"resourceVersion":"7"}}}{"type":"ADDED","object":{"a":"\n"}})";
+  for (size_t cut = 0; cut <= stream.size(); ++cut) {
+    std::vector<Seen> got;
+    WatchDecoder d;
+    auto fn = [&](const WatchEvent& e) { return Collect(&got, e); };
+    ASSERT_TRUE(d.Feed(std::string_view(stream).substr(0, cut), fn).ok()) << cut;
+    ASSERT_TRUE(d.Feed(std::string_view(stream).substr(cut), fn).ok()) << cut;
+    ASSERT_EQ(got.size(), 4u) << "split at " << cut;
+    EXPECT_EQ(got[0].rv, "5");
+    EXPECT_EQ(got[1].rv, "6");
+    EXPECT_EQ(got[2].rv, "7");
+    EXPECT_EQ(got[3].object, R"({"a":"\n"})");
+    EXPECT_FALSE(d.HasPartialEvent());
+  }
+}
+
 TEST(WatchDecoderTest, PartialEventIsReported) {
   WatchDecoder d;
   int n = 0;
