@@ -55,7 +55,8 @@ Status Invalid(const std::string& where, const std::string& what) {
   return InvalidArgument(where + ": " + what);
 }
 
-Status CheckKeys(const json& obj, const std::string& where, std::initializer_list<const char*> allowed) {
+Status CheckKeys(const json& obj, const std::string& where,
+                 std::initializer_list<const char*> allowed) {
   if (!obj.is_object()) return Invalid(where, "must be an object");
   for (const auto& [k, v] : obj.items()) {
     bool known = false;
@@ -65,7 +66,9 @@ Status CheckKeys(const json& obj, const std::string& where, std::initializer_lis
   return Status::Ok();
 }
 
-bool ValidProtocol(const std::string& p) { return p == "TCP" || p == "UDP" || p == "SCTP"; }
+bool ValidProtocol(const std::string& p) {
+  return p == "TCP" || p == "UDP" || p == "SCTP";
+}
 
 StatusOr<internal::Port> ParsePort(const json& j, const std::string& where) {
   NPC_RETURN_IF_ERROR(CheckKeys(j, where, {"protocol", "port", "endPort"}));
@@ -120,7 +123,8 @@ StatusOr<internal::Peer> ParsePeer(const json& j, const std::string& where) {
     }
     const json& b = j["ipBlock"];
     NPC_RETURN_IF_ERROR(CheckKeys(b, where + ".ipBlock", {"cidr", "except"}));
-    if (!b.contains("cidr") || !b["cidr"].is_string()) return Invalid(where, "ipBlock.cidr required");
+    if (!b.contains("cidr") || !b["cidr"].is_string())
+      return Invalid(where, "ipBlock.cidr required");
     auto cidr = Cidr::Parse(b["cidr"].get<std::string>());
     if (!cidr) return Invalid(where, "bad CIDR " + b["cidr"].get<std::string>());
     internal::IpBlock block{*cidr, {}};
@@ -131,7 +135,8 @@ StatusOr<internal::Peer> ParsePeer(const json& j, const std::string& where) {
         auto ex = Cidr::Parse(e.get<std::string>());
         if (!ex) return Invalid(where, "bad CIDR in except " + e.get<std::string>());
         if (!cidr->Contains(*ex) || ex->prefix <= cidr->prefix) {
-          return Invalid(where, "except " + e.get<std::string>() + " is not strictly inside the cidr");
+          return Invalid(where,
+                         "except " + e.get<std::string>() + " is not strictly inside the cidr");
         }
         block.except.push_back(*ex);
       }
@@ -192,7 +197,8 @@ StatusOr<internal::Policy> ParsePolicy(const json& obj) {
   const json& md = obj["metadata"];
   p.ns = md.value("namespace", "");
   p.name = md.value("name", "");
-  if (p.ns.empty() || p.name.empty()) return InvalidArgument("metadata.namespace and name required");
+  if (p.ns.empty() || p.name.empty())
+    return InvalidArgument("metadata.namespace and name required");
   const std::string where = p.ns + "/" + p.name + " spec";
   if (!obj.contains("spec")) return Invalid(where, "missing");
   const json& spec = obj["spec"];
@@ -277,7 +283,8 @@ bool ParseV6Groups(std::string_view s, std::vector<uint16_t>& words) {
   size_t start = 0;
   while (true) {
     size_t colon = s.find(':', start);
-    std::string_view part = s.substr(start, colon == std::string_view::npos ? s.npos : colon - start);
+    std::string_view part =
+        s.substr(start, colon == std::string_view::npos ? s.npos : colon - start);
     if (colon == std::string_view::npos && part.find('.') != std::string_view::npos) {
       uint8_t v4[4];
       if (!ParseV4(part, v4)) return false;
@@ -417,7 +424,8 @@ bool Cidr::Contains(const IpAddress& ip) const {
 }
 
 bool Cidr::Contains(const Cidr& other) const {
-  return other.base.v6 == base.v6 && other.prefix >= prefix && PrefixEqual(base, other.base, prefix);
+  return other.base.v6 == base.v6 && other.prefix >= prefix &&
+         PrefixEqual(base, other.base, prefix);
 }
 
 // ---------------------------------------------------------------------------
@@ -473,7 +481,9 @@ Status Cluster::AddPolicy(const json& object) {
   return Status::Ok();
 }
 
-size_t Cluster::policy_count() const { return policies_.size(); }
+size_t Cluster::policy_count() const {
+  return policies_.size();
+}
 
 const Pod* Cluster::FindPod(std::string_view ns, std::string_view name) const {
   for (const Pod& p : pods_) {
@@ -487,7 +497,7 @@ std::optional<Cluster::Resolved> Cluster::Resolve(const Endpoint& e) const {
   if (e.is_pod()) {
     for (size_t i = 0; i < pods_.size(); ++i) {
       if (pods_[i].ns == e.ns && pods_[i].name == e.name) {
-        r.pod = &pods_[i];
+        r.pod = pods_[i].host_network ? nullptr : &pods_[i];  // its node's address only
         r.ip = pod_ips_[i];
         r.has_ip = true;
         return r;
@@ -633,7 +643,8 @@ Matrix Matrix::Compute(const Cluster& cluster, std::vector<Probe> probes,
   std::vector<Cluster::Resolved> resolved;
   for (size_t i = 0; i < cluster.pods_.size(); ++i) {
     endpoints.push_back(Endpoint::Pod(cluster.pods_[i].ns, cluster.pods_[i].name));
-    resolved.push_back({&cluster.pods_[i], cluster.pod_ips_[i], true});
+    const Pod* pod = cluster.pods_[i].host_network ? nullptr : &cluster.pods_[i];
+    resolved.push_back({pod, cluster.pod_ips_[i], true});
   }
   for (const std::string& ip : external_ips) {
     endpoints.push_back(Endpoint::External(ip));
@@ -714,10 +725,10 @@ std::vector<std::string> Matrix::Diff(const Matrix& expected, size_t limit) cons
           ++more;
           continue;
         }
-        out.push_back(endpoints_[s].ToString() + " -> " + endpoints_[d].ToString() + " " +
-                      probes_[k].ToString() + ": " +
-                      (got == Cell::kAllowed ? "allowed, expected denied"
-                                             : "denied, expected allowed"));
+        out.push_back(
+            endpoints_[s].ToString() + " -> " + endpoints_[d].ToString() + " " +
+            probes_[k].ToString() + ": " +
+            (got == Cell::kAllowed ? "allowed, expected denied" : "denied, expected allowed"));
       }
     }
   }

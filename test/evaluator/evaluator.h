@@ -32,6 +32,10 @@
 //   ingress and egress alike, and never matches an external destination.
 //   Protocol defaults to TCP. A port entry with no port matches every port
 //   of its protocol.
+// - A hostNetwork pod (Pod::host_network) has its node's address and is
+//   subject to no policy: no policy selects it, no pod or namespace selector
+//   matches it as a peer, and named ports never resolve on it. As a peer it is
+//   its IP, like an external endpoint, which only ipBlocks match.
 // - Traffic of a pod to itself is evaluated like any other flow (Matrix
 //   leaves it out, since CNIs disagree about loopback).
 // - Every namespace carries the label kubernetes.io/metadata.name: <name>.
@@ -48,13 +52,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "common/status.h"
 
@@ -117,6 +120,7 @@ struct Pod {
   LabelMap labels;
   std::string ip;
   std::vector<PodPort> ports;
+  bool host_network = false;  // `ip` is its node's address
 };
 
 // One end of a flow: a pod of the cluster, or an external IP.
@@ -125,7 +129,9 @@ struct Endpoint {
   std::string name;  // pod name
   std::string ip;    // external endpoints only
 
-  static Endpoint Pod(std::string ns, std::string name) { return {std::move(ns), std::move(name), ""}; }
+  static Endpoint Pod(std::string ns, std::string name) {
+    return {std::move(ns), std::move(name), ""};
+  }
   static Endpoint External(std::string ip) { return {"", "", std::move(ip)}; }
   [[nodiscard]] bool is_pod() const { return !name.empty(); }
   [[nodiscard]] std::string ToString() const { return is_pod() ? ns + "/" + name : ip; }

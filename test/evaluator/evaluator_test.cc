@@ -11,8 +11,12 @@ namespace {
 
 using nlohmann::json;
 
-Endpoint P(const std::string& ns, const std::string& name) { return Endpoint::Pod(ns, name); }
-Endpoint X(const std::string& ip) { return Endpoint::External(ip); }
+Endpoint P(const std::string& ns, const std::string& name) {
+  return Endpoint::Pod(ns, name);
+}
+Endpoint X(const std::string& ip) {
+  return Endpoint::External(ip);
+}
 
 json Policy(const std::string& ns, const std::string& name, const std::string& spec) {
   return json{{"apiVersion", "networking.k8s.io/v1"},
@@ -21,7 +25,9 @@ json Policy(const std::string& ns, const std::string& name, const std::string& s
               {"spec", json::parse(spec)}};
 }
 
-void MustAdd(Cluster& c, Pod p) { ASSERT_TRUE(c.AddPod(std::move(p)).ok()); }
+void MustAdd(Cluster& c, Pod p) {
+  ASSERT_TRUE(c.AddPod(std::move(p)).ok());
+}
 void MustAdd(Cluster& c, const json& policy) {
   Status s = c.AddPolicy(policy);
   ASSERT_TRUE(s.ok()) << s.ToString();
@@ -91,12 +97,18 @@ TEST(SelectorTest, MatchLabelsAndExpressions) {
 }
 
 TEST(SelectorTest, RejectsBadOperators) {
-  EXPECT_FALSE(Selector::FromJson(json::parse(
-      R"({"matchExpressions": [{"key": "a", "operator": "in", "values": ["x"]}]})")).ok());
-  EXPECT_FALSE(Selector::FromJson(json::parse(
-      R"({"matchExpressions": [{"key": "a", "operator": "In"}]})")).ok());
-  EXPECT_FALSE(Selector::FromJson(json::parse(
-      R"({"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]})")).ok());
+  EXPECT_FALSE(
+      Selector::FromJson(
+          json::parse(R"({"matchExpressions": [{"key": "a", "operator": "in", "values": ["x"]}]})"))
+          .ok());
+  EXPECT_FALSE(
+      Selector::FromJson(json::parse(R"({"matchExpressions": [{"key": "a", "operator": "In"}]})"))
+          .ok());
+  EXPECT_FALSE(
+      Selector::FromJson(
+          json::parse(
+              R"({"matchExpressions": [{"key": "a", "operator": "Exists", "values": ["x"]}]})"))
+          .ok());
   EXPECT_FALSE(Selector::FromJson(json::parse(R"({"matchLabel": {"a": "b"}})")).ok());
 }
 
@@ -271,7 +283,8 @@ class DefaultsTest : public ::testing::Test {
 };
 
 TEST_F(DefaultsTest, DefaultDenyIngress) {
-  MustAdd(c_, Policy("ns", "default-deny-ingress", R"({"podSelector": {}, "policyTypes": ["Ingress"]})"));
+  MustAdd(c_, Policy("ns", "default-deny-ingress",
+                     R"({"podSelector": {}, "policyTypes": ["Ingress"]})"));
   EXPECT_FALSE(c_.Allowed(P("ns", "a"), P("ns", "b"), 80, "TCP"));
   EXPECT_FALSE(c_.Allowed(P("other", "c"), P("ns", "b"), 80, "TCP"));
   EXPECT_FALSE(c_.Allowed(X("203.0.113.7"), P("ns", "a"), 80, "TCP"));
@@ -280,7 +293,8 @@ TEST_F(DefaultsTest, DefaultDenyIngress) {
 }
 
 TEST_F(DefaultsTest, AllowAllIngressOverridesDeny) {
-  MustAdd(c_, Policy("ns", "default-deny-ingress", R"({"podSelector": {}, "policyTypes": ["Ingress"]})"));
+  MustAdd(c_, Policy("ns", "default-deny-ingress",
+                     R"({"podSelector": {}, "policyTypes": ["Ingress"]})"));
   MustAdd(c_, Policy("ns", "allow-all-ingress",
                      R"({"podSelector": {}, "ingress": [{}], "policyTypes": ["Ingress"]})"));
   EXPECT_TRUE(c_.Allowed(P("other", "c"), P("ns", "b"), 80, "TCP"));
@@ -288,7 +302,8 @@ TEST_F(DefaultsTest, AllowAllIngressOverridesDeny) {
 }
 
 TEST_F(DefaultsTest, DefaultDenyEgress) {
-  MustAdd(c_, Policy("ns", "default-deny-egress", R"({"podSelector": {}, "policyTypes": ["Egress"]})"));
+  MustAdd(c_,
+          Policy("ns", "default-deny-egress", R"({"podSelector": {}, "policyTypes": ["Egress"]})"));
   EXPECT_FALSE(c_.Allowed(P("ns", "a"), P("ns", "b"), 80, "TCP"));
   EXPECT_FALSE(c_.Allowed(P("ns", "a"), P("other", "c"), 53, "UDP"));
   EXPECT_FALSE(c_.Allowed(P("ns", "a"), X("203.0.113.7"), 443, "TCP"));
@@ -297,7 +312,8 @@ TEST_F(DefaultsTest, DefaultDenyEgress) {
 }
 
 TEST_F(DefaultsTest, AllowAllEgress) {
-  MustAdd(c_, Policy("ns", "default-deny-egress", R"({"podSelector": {}, "policyTypes": ["Egress"]})"));
+  MustAdd(c_,
+          Policy("ns", "default-deny-egress", R"({"podSelector": {}, "policyTypes": ["Egress"]})"));
   MustAdd(c_, Policy("ns", "allow-all-egress",
                      R"({"podSelector": {}, "egress": [{}], "policyTypes": ["Egress"]})"));
   EXPECT_TRUE(c_.Allowed(P("ns", "a"), X("203.0.113.7"), 443, "TCP"));
@@ -372,7 +388,7 @@ TEST_F(DefaultsTest, FlowNeedsEgressAndIngress) {
   MustAdd(c_, Policy("ns", "b-in", R"({"podSelector": {"matchLabels": {"app": "b"}},
       "ingress": [{"ports": [{"port": 8080}]}]})"));
   EXPECT_TRUE(c_.Allowed(P("ns", "a"), P("ns", "b"), 8080, "TCP"));
-  EXPECT_FALSE(c_.Allowed(P("ns", "a"), P("ns", "b"), 9090, "TCP"));  // ingress says no
+  EXPECT_FALSE(c_.Allowed(P("ns", "a"), P("ns", "b"), 9090, "TCP"));     // ingress says no
   EXPECT_FALSE(c_.Allowed(P("ns", "a"), P("other", "c"), 8080, "TCP"));  // egress says no
   Verdict v = c_.Explain(P("ns", "a"), P("ns", "b"), 9090, "TCP");
   EXPECT_TRUE(v.egress_allowed);
@@ -428,7 +444,8 @@ TEST(PortsTest, ProtocolOnlyEntryCoversEveryPort) {
   Cluster c;
   c.AddNamespace("ns");
   MustAdd(c, Pod{"ns", "a", {{"app", "a"}}, "10.0.0.1", {}});
-  MustAdd(c, Policy("ns", "p", R"({"podSelector": {}, "ingress": [{"ports": [{"protocol": "UDP"}]}]})"));
+  MustAdd(c, Policy("ns", "p",
+                    R"({"podSelector": {}, "ingress": [{"ports": [{"protocol": "UDP"}]}]})"));
   EXPECT_TRUE(c.Allowed(X("203.0.113.7"), P("ns", "a"), 1, "UDP"));
   EXPECT_TRUE(c.Allowed(X("203.0.113.7"), P("ns", "a"), 65535, "UDP"));
   EXPECT_FALSE(c.Allowed(X("203.0.113.7"), P("ns", "a"), 53, "TCP"));
@@ -468,6 +485,36 @@ TEST(IpBlockTest, AnyoneNeedsBothFamilies) {
   EXPECT_FALSE(c.Allowed(X("2001:db8::7"), P("ns", "lb"), 443, "TCP"));
 }
 
+// A hostNetwork pod is its node's address: policies neither select it nor
+// match it by selector; only an ipBlock of the node's address reaches it.
+TEST(HostNetworkTest, OnlyIpBlocksMatchAndNoPolicySelectsIt) {
+  Cluster c;
+  c.AddNamespace("monitoring");
+  MustAdd(c, Pod{"monitoring", "prom", {{"app", "prom"}}, "10.0.0.1", {}});
+  Pod exporter{
+      "monitoring", "exporter", {{"app", "exporter"}}, "172.18.0.2", {{"metrics", 9100, "TCP"}}};
+  exporter.host_network = true;
+  MustAdd(c, exporter);
+  // Selects every pod of the namespace, denies everything, and lets prom
+  // reach the exporter by selector and by named port: none of it applies.
+  MustAdd(c, Policy("monitoring", "p", R"({"podSelector": {}, "policyTypes": ["Ingress", "Egress"],
+      "egress": [{"to": [{"podSelector": {"matchLabels": {"app": "exporter"}}}]},
+                 {"ports": [{"port": "metrics"}]}]})"));
+  EXPECT_FALSE(c.Allowed(P("monitoring", "prom"), P("monitoring", "exporter"), 9100, "TCP"));
+  EXPECT_TRUE(
+      c.Allowed(P("monitoring", "exporter"), X("203.0.113.7"), 443, "TCP"));  // not isolated
+  MustAdd(c, Policy("monitoring", "q", R"({"podSelector": {"matchLabels": {"app": "prom"}},
+      "policyTypes": ["Egress"],
+      "egress": [{"to": [{"ipBlock": {"cidr": "172.18.0.0/24"}}], "ports": [{"port": 9100}]}]})"));
+  EXPECT_TRUE(c.Allowed(P("monitoring", "prom"), P("monitoring", "exporter"), 9100, "TCP"));
+  EXPECT_FALSE(c.Allowed(P("monitoring", "prom"), P("monitoring", "exporter"), 9101, "TCP"));
+  // The matrix judges it the same way.
+  const Matrix m = Matrix::Compute(c, {{9100, "TCP"}, {443, "TCP"}});
+  EXPECT_EQ(m.at(0, 1, 0), Cell::kAllowed);
+  EXPECT_EQ(m.at(0, 1, 1), Cell::kDenied);
+  EXPECT_EQ(m.at(1, 0, 1), Cell::kDenied);  // prom's ingress is isolated by p
+}
+
 // ---------------------------------------------------------------------------
 // Validation: malformed policies are refused, not misjudged.
 
@@ -504,8 +551,9 @@ TEST(ValidationTest, AcceptsListsAndOrderedJson) {
   MustAdd(c, Pod{"ns", "a", {{"app", "a"}}, "10.0.0.1", {}});
   json list = {{"apiVersion", "v1"},
                {"kind", "List"},
-               {"items", {Policy("ns", "p1", R"({"podSelector": {}, "policyTypes": ["Ingress"]})"),
-                          Policy("ns", "p2", R"({"podSelector": {}, "policyTypes": ["Egress"]})")}}};
+               {"items",
+                {Policy("ns", "p1", R"({"podSelector": {}, "policyTypes": ["Ingress"]})"),
+                 Policy("ns", "p2", R"({"podSelector": {}, "policyTypes": ["Egress"]})")}}};
   ASSERT_TRUE(c.AddPolicy(list).ok());
   nlohmann::ordered_json ordered = Policy("ns", "p3", R"({"podSelector": {}, "ingress": [{}]})");
   ASSERT_TRUE(c.AddPolicy(ordered).ok());
@@ -559,8 +607,8 @@ TEST(MatrixTest, ComputeAgreesWithAllowedAndDiffReads) {
   EXPECT_EQ(m.at(2, 0, 1), Cell::kAllowed);
 
   Matrix expected(m.endpoints(), probes);
-  expected.set(0, 1, 1, Cell::kAllowed);    // a wrong expectation
-  expected.set(2, 0, 0, Cell::kEither);     // accepts whatever is there
+  expected.set(0, 1, 1, Cell::kAllowed);  // a wrong expectation
+  expected.set(2, 0, 0, Cell::kEither);   // accepts whatever is there
   expected.set(0, 2, 0, Cell::kAllowed);
   expected.set(0, 2, 1, Cell::kAllowed);
   expected.set(0, 2, 2, Cell::kAllowed);

@@ -23,6 +23,7 @@ constexpr const char* kExternalV6 = "2001:db8::7";
 constexpr const char* kApiServerIp = "192.0.2.10";
 constexpr const char* kLegacyIp = "198.51.100.5";
 constexpr int kApiServerPort = 6443;
+constexpr const char* kNodeCidr = "172.18.0.0/24";  // hostNetwork pods' addresses
 
 class Rng {
  public:
@@ -171,6 +172,21 @@ class Builder {
                                  {{"app.kubernetes.io/name", "prometheus"}});
     prom.containers.push_back({"prometheus", false, {}, {}, {}, {}, {{"web", 9090, "TCP"}}});
     if (rng_.Chance(0.5)) prom.annotations[std::string(kAllowApiServerAnnotation)] = "true";
+    const size_t prom_index = out_.snapshot.workloads.size() - 1;
+    // node-exporter on the nodes' network, scraped: no pod selector reaches
+    // it; the node CIDR in allow-egress does (netpol-ctrl's warning says so).
+    if (rng_.Chance(0.5)) {
+      Workload& ne = NewWorkload(WorkloadKind::kDaemonSet, "monitoring", "node-exporter",
+                                 {{"app", "node-exporter"}});
+      ne.host_network = true;
+      ne.template_annotations = {{"prometheus.io/scrape", "true"}, {"prometheus.io/port", "9100"}};
+      ne.containers.push_back({"node-exporter", false, {}, {}, {}, {}, {{"metrics", 9100, "TCP"}}});
+      if (rng_.Chance(0.5)) {
+        const std::string v = std::string(kNodeCidr) + ":9100";
+        out_.snapshot.workloads[prom_index].annotations[std::string(kAllowEgressAnnotation)] = v;
+        annotated_egress_[prom_index].push_back({v, Block(kNodeCidr), {Port(9100)}});
+      }
+    }
   }
 
   void AppWorkload(const std::string& ns, int index) {
@@ -656,6 +672,10 @@ class Builder {
             p.ports.push_back({cp.name, cp.port, cp.protocol});
         }
         p.ip = "10.244." + std::to_string(counter / 250) + "." + std::to_string(counter % 250 + 1);
+        if (w.host_network) {
+          p.host_network = true;
+          p.ip = "172.18.0." + std::to_string(counter % 250 + 1);
+        }
         ++counter;
         out_.pods.push_back(std::move(p));
       }
@@ -674,7 +694,7 @@ class Builder {
   }
 
   bool Managed(const Workload& w) const {
-    if (w.has_controller || NamespaceIgnored(w.ns)) return false;
+    if (w.has_controller || w.host_network || NamespaceIgnored(w.ns)) return false;
     if (!IsApp(w.ns) && w.ns != "monitoring") return false;
     auto it = w.annotations.find(std::string(kIgnoreAnnotation));
     return it == w.annotations.end() || it->second != "true";
@@ -785,10 +805,11 @@ class Builder {
           in.ingress.push_back({FromConfig(m), ports, "monitoring"});
         }
       }
-      // A monitoring workload reaches every scrape target, managed or not.
+      // A monitoring workload reaches every scrape target, managed or not;
+      // not hostNetwork ones, which no pod selector can match.
       if (IsMonitoring(wls[i])) {
         for (size_t t = 0; t < wls.size(); ++t) {
-          if (t == i || wls[t].has_controller) continue;
+          if (t == i || wls[t].has_controller || wls[t].host_network) continue;
           if (std::vector<PortSpec> ports = ScrapePorts(wls[t]); !ports.empty()) {
             in.egress.push_back({PodsOf(t), ports, "scrapes " + wls[t].key().ToString()});
           }
@@ -889,8 +910,8 @@ class Builder {
       if (std::find(ex.begin(), ex.end(), n.name) != ex.end() || NamespaceIgnored(n.name)) continue;
       bool unmanaged_workload = false;
       for (const Workload& w : wls) {
-        unmanaged_workload =
-            unmanaged_workload || (w.ns == n.name && !w.has_controller && !Managed(w));
+        unmanaged_workload = unmanaged_workload || (w.ns == n.name && !w.has_controller &&
+                                                    !w.host_network && !Managed(w));
       }
       if (unmanaged_workload) continue;
       WorkloadIntent deny;
@@ -1082,7 +1103,9 @@ eval::Matrix IntendedMatrix(const GeneratedCase& c) {
   std::vector<std::string> ips;
   for (const eval::Pod& p : c.pods) {
     endpoints.push_back(eval::Endpoint::Pod(p.ns, p.name));
-    pods.push_back(&p);
+    // A hostNetwork pod is its node's address: no intent governs it, and as a
+    // peer it is an address (only ipBlocks match it, no named port resolves).
+    pods.push_back(p.host_network ? nullptr : &p);
     ips.push_back(p.ip);
   }
   for (const std::string& ip : c.external_ips) {

@@ -111,6 +111,7 @@ TEST(GeneratorTest, CoversTheFeatures) {
       if (w.annotations.contains("netpol-ctrl.io/ignore")) seen["ignored workload"]++;
       if (w.template_annotations.contains("prometheus.io/scrape")) seen["scraped"]++;
       if (w.has_controller) seen["pod of another controller"]++;
+      if (w.host_network) seen["hostNetwork"]++;
       for (const Annotations* a : {&w.annotations, &w.template_annotations}) {
         for (const char* k : {"netpol-ctrl.io/allow-egress", "netpol-ctrl.io/allow-ingress-from",
                               "netpol-ctrl.io/allow-api-server"}) {
@@ -162,6 +163,10 @@ TEST(GeneratorTest, CoversTheFeatures) {
         if (!m.Judged(s, d)) continue;
         for (size_t k = 0; k < m.probes().size(); ++k) {
           if (m.at(s, d, k) == eval::Cell::kEither) seen["either cell"]++;
+          if (d < c.pods.size() && s < c.pods.size() && c.pods[d].host_network &&
+              c.pods[s].ns == "monitoring" && m.at(s, d, k) == eval::Cell::kAllowed) {
+            seen["hostNetwork reached"]++;
+          }
           if (!m.endpoints()[s].is_pod() || !m.endpoints()[d].is_pod()) {
             if (m.at(s, d, k) == eval::Cell::kAllowed) seen["external flow"]++;
           }
@@ -217,7 +222,9 @@ TEST(GeneratorTest, CoversTheFeatures) {
                               "pod of another controller",
                               "managed prometheus",
                               "prometheus egress to scrape target",
-                              "external flow"}) {
+                              "external flow",
+                              "hostNetwork",
+                              "hostNetwork reached"}) {
     EXPECT_GT(seen[feature], 0) << feature;
   }
 }
@@ -236,6 +243,7 @@ TEST(IntentTest, DnsAndExternalFacts) {
     size_t udp53 = 0;
     while (!(c.probes[udp53].port == 53 && c.probes[udp53].protocol == "UDP")) ++udp53;
     for (size_t i = 0; i < n_pods; ++i) {
+      if (c.pods[i].host_network) continue;  // its node's address: no policy applies
       bool governed = false;
       bool workload = false;
       bool ip_block = false;
