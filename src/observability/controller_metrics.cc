@@ -20,10 +20,9 @@ ControllerMetrics::ControllerMetrics(Registry& r, const BuildInfo& build)
       reconcile_duration(r.AddHistogram(
           "netpol_ctrl_reconcile_duration_seconds", "Time to reconcile one key.",
           {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10})),
-      queue_depth(r.AddCollector("netpol_ctrl_workqueue_depth",
-                                 "Keys waiting in the work queue.", MetricType::kGauge)),
-      queue_adds(r.AddCounter("netpol_ctrl_workqueue_adds_total",
-                              "Keys added to the work queue.")),
+      queue_depth(r.AddCollector("netpol_ctrl_workqueue_depth", "Keys waiting in the work queue.",
+                                 MetricType::kGauge)),
+      queue_adds(r.AddCounter("netpol_ctrl_workqueue_adds_total", "Keys added to the work queue.")),
       queue_retries(r.AddCounter("netpol_ctrl_workqueue_retries_total",
                                  "Keys put back in the work queue to retry after a failure.")),
       watch_restarts(r.AddCounterFamily("netpol_ctrl_watch_restarts_total",
@@ -37,21 +36,21 @@ ControllerMetrics::ControllerMetrics(Registry& r, const BuildInfo& build)
           "netpol_ctrl_api_requests_total",
           "Kubernetes API requests, by verb and HTTP status code (<error>: no answer).",
           {"verb", "code"})),
-      rate_limiter_wait(r.AddHistogram(
-          "netpol_ctrl_client_rate_limiter_wait_seconds",
-          "Time API requests waited for the client-side rate limiter.",
-          {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60})),
-      managed_policies(r.AddGauge("netpol_ctrl_managed_policies",
-                                  "NetworkPolicies the controller manages.")),
-      unresolved_references(r.AddGauge(
-          "netpol_ctrl_unresolved_references",
-          "References (peers, ports) the last synthesis could not resolve.")),
+      rate_limiter_wait(
+          r.AddHistogram("netpol_ctrl_client_rate_limiter_wait_seconds",
+                         "Time API requests waited for the client-side rate limiter.",
+                         {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60})),
+      managed_policies(
+          r.AddGauge("netpol_ctrl_managed_policies", "NetworkPolicies the controller manages.")),
+      unresolved_references(
+          r.AddGauge("netpol_ctrl_unresolved_references",
+                     "References (peers, ports) the last synthesis could not resolve.")),
       is_leader(r.AddGauge("netpol_ctrl_leader_is_leader",
                            "1 when this replica holds the leader lease, else 0.")),
-      build_info(r.AddGaugeFamily("netpol_ctrl_build_info",
-                                  "Always 1; labels name the build.", {"version", "compiler"})),
-      writes(r.AddCounterFamily("netpol_ctrl_writes_total",
-                                "Writes to the API server, by action.", {"action"})) {
+      build_info(r.AddGaugeFamily("netpol_ctrl_build_info", "Always 1; labels name the build.",
+                                  {"version", "compiler"})),
+      writes(r.AddCounterFamily("netpol_ctrl_writes_total", "Writes to the API server, by action.",
+                                {"action"})) {
   for (std::string_view result : {"unchanged", "written", "error"}) reconciles.WithLabels({result});
   for (std::string_view action : {"create", "update", "delete", "label"}) {
     writes.WithLabels({action});
@@ -65,7 +64,9 @@ void ControllerMetrics::ObserveReconcile(std::string_view result,
   reconcile_duration.Observe(took);
 }
 
-void ControllerMetrics::ObserveWrite(std::string_view action) { writes.WithLabels({action}).Inc(); }
+void ControllerMetrics::ObserveWrite(std::string_view action) {
+  writes.WithLabels({action}).Inc();
+}
 
 void ControllerMetrics::ObserveApiRequest(std::string_view verb, int code) {
   std::string c = code > 0 ? std::to_string(code) : "<error>";

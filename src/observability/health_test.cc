@@ -9,8 +9,8 @@
 namespace npc::observability {
 namespace {
 
-using ::testing::HasSubstr;
 using std::chrono::seconds;
+using ::testing::HasSubstr;
 
 TEST(HealthChecks, NoChecksIsHealthy) {
   HealthChecks checks;

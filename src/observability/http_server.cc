@@ -19,28 +19,21 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-std::string ErrnoText(int err) { return std::strerror(err); }
+std::string ErrnoText(int err) {
+  return std::strerror(err);
+}
 
 std::string_view Reason(int status) {
   switch (status) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Unknown";
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 503: return "Service Unavailable";
+    default: return "Unknown";
   }
 }
 
@@ -204,15 +197,14 @@ struct HttpServer::Connection {
   std::string out;
   size_t sent = 0;
   SteadyClock::time_point deadline;
+  bool refused = false;  // over max_connections: gets 503, does not count
 };
 
 HttpServer::HttpServer(HttpServerOptions options, Routes routes)
     : options_(std::move(options)), routes_(std::move(routes)) {}
 
-StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options,
-                                                        Routes routes) {
-  NPC_ASSIGN_OR_RETURN(std::optional<BindAddress> address,
-                       ParseBindAddress(options.bind_address));
+StatusOr<std::unique_ptr<HttpServer>> HttpServer::Start(HttpServerOptions options, Routes routes) {
+  NPC_ASSIGN_OR_RETURN(std::optional<BindAddress> address, ParseBindAddress(options.bind_address));
   std::string original = options.bind_address;
   std::unique_ptr<HttpServer> server(new HttpServer(std::move(options), std::move(routes)));
   if (!address) return server;
@@ -256,8 +248,8 @@ void HttpServer::Loop() {
     fds.push_back({wake_read_fd_, POLLIN, 0});
     bool accepting = now >= accept_paused_until;
     if (accepting) fds.push_back({listen_fd_, POLLIN, 0});
-    SteadyClock::time_point wake_at = accepting ? SteadyClock::time_point::max()
-                                                : accept_paused_until;
+    SteadyClock::time_point wake_at =
+        accepting ? SteadyClock::time_point::max() : accept_paused_until;
     for (const auto& [fd, c] : conns) {
       short events = c.state == Connection::State::kWriting ? POLLOUT : POLLIN;
       fds.push_back({fd, events, 0});
@@ -312,14 +304,23 @@ bool HttpServer::Accept(std::map<int, Connection>& conns) {
       if (errno == EINTR || errno == ECONNABORTED) continue;
       return errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM;
     }
-    if (conns.size() >= options_.max_connections) {
-      SendAndForget(fd, Plain(503, "too many connections\n"));
-      close(fd);
+    size_t serving = static_cast<size_t>(
+        std::count_if(conns.begin(), conns.end(), [](const auto& e) { return !e.second.refused; }));
+    bool refuse = serving >= options_.max_connections;
+    if (refuse && conns.size() >= 2 * options_.max_connections) {
+      close(fd);  // even the refusals are at their limit
       continue;
     }
     Connection& c = conns[fd];
     c.fd = fd;
     c.deadline = SteadyClock::now() + options_.io_timeout;
+    if (refuse) {
+      // Answered through the normal write-then-drain path, so the request
+      // bytes we never read do not turn the close into a reset.
+      c.refused = true;
+      c.deadline = std::min(c.deadline, SteadyClock::now() + std::chrono::seconds(1));
+      Respond(c, Plain(503, "too many connections\n"), false);
+    }
   }
 }
 

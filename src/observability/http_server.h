@@ -81,10 +81,10 @@ struct BindAddress {
 [[nodiscard]] StatusOr<std::optional<BindAddress>> ParseBindAddress(std::string_view address);
 
 struct HttpServerOptions {
-  std::string bind_address;  // see ParseBindAddress; "0" disables the server
-  size_t max_request_bytes = 8192;                   // request line + headers
-  std::chrono::milliseconds io_timeout{5000};        // per connection, start to finish
-  size_t max_connections = 64;                       // open at once
+  std::string bind_address;                    // see ParseBindAddress; "0" disables the server
+  size_t max_request_bytes = 8192;             // request line + headers
+  std::chrono::milliseconds io_timeout{5000};  // per connection, start to finish
+  size_t max_connections = 64;                 // open at once
 };
 
 class HttpServer {

@@ -1,13 +1,12 @@
 #include "observability/http_server.h"
 
 #include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include <atomic>
 #include <string>
@@ -95,8 +94,8 @@ TEST(ParseBindAddress, AcceptsTheUsualForms) {
 }
 
 TEST(ParseBindAddress, RejectsMalformed) {
-  for (std::string_view bad : {"", "8080", ":", ":65536", ":-1", ":80x", "[::1:80", "[::1]",
-                               "::1:80", "host:"}) {
+  for (std::string_view bad :
+       {"", "8080", ":", ":65536", ":-1", ":80x", "[::1:80", "[::1]", "::1:80", "host:"}) {
     auto r = ParseBindAddress(bad);
     EXPECT_FALSE(r.ok()) << bad;
     if (!r.ok()) {
@@ -116,8 +115,8 @@ TEST(HttpServer, DisabledAddressServesNothing) {
 TEST(HttpServer, AddressInUseFails) {
   auto first = HttpServer::Start({.bind_address = "127.0.0.1:0"}, {});
   ASSERT_TRUE(first.ok());
-  auto second = HttpServer::Start(
-      {.bind_address = "127.0.0.1:" + std::to_string((*first)->port())}, {});
+  auto second =
+      HttpServer::Start({.bind_address = "127.0.0.1:" + std::to_string((*first)->port())}, {});
   ASSERT_FALSE(second.ok());
   EXPECT_THAT(second.status().message(), HasSubstr("in use"));
 }
@@ -184,8 +183,8 @@ TEST_F(HttpServerTest, UnknownPathIs404) {
 }
 
 TEST_F(HttpServerTest, NonGetIs405WithAllow) {
-  std::string r = Exchange(server_->port(),
-                           "POST /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello");
+  std::string r =
+      Exchange(server_->port(), "POST /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello");
   EXPECT_THAT(r, StartsWith("HTTP/1.1 405 Method Not Allowed\r\n"));
   EXPECT_THAT(r, HasSubstr("\r\nAllow: GET, HEAD\r\n"));
   EXPECT_THAT(Exchange(server_->port(), "DELETE /healthz HTTP/1.1\r\n\r\n"),
@@ -233,9 +232,8 @@ TEST(HttpServerStop, ReturnsWithAClientConnectedAndClosesTheListener) {
   HealthChecks ok;
   // A client could hold its connection for an hour: Stop must not wait for it
   // (if it did, the test would hang until the ctest TIMEOUT fails it).
-  auto s = HttpServer::Start(
-      {.bind_address = "127.0.0.1:0", .io_timeout = std::chrono::hours(1)},
-      {{"/healthz", HealthHandler(ok)}});
+  auto s = HttpServer::Start({.bind_address = "127.0.0.1:0", .io_timeout = std::chrono::hours(1)},
+                             {{"/healthz", HealthHandler(ok)}});
   ASSERT_TRUE(s.ok());
   HttpServer& server = **s;
   EXPECT_THAT(Get(server.port(), "/healthz"), StartsWith("HTTP/1.1 200 OK\r\n"));

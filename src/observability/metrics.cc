@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <cstdio>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 
@@ -49,12 +49,9 @@ void CheckBounds(std::string_view name, const std::vector<double>& bounds) {
 
 std::string_view TypeName(MetricType t) {
   switch (t) {
-    case MetricType::kCounter:
-      return "counter";
-    case MetricType::kGauge:
-      return "gauge";
-    case MetricType::kHistogram:
-      return "histogram";
+    case MetricType::kCounter: return "counter";
+    case MetricType::kGauge: return "gauge";
+    case MetricType::kHistogram: return "histogram";
   }
   return "untyped";
 }
@@ -108,9 +105,10 @@ Histogram::Histogram(std::vector<double> bounds)
 
 void Histogram::Observe(double v) {
   // First bound >= v: buckets are inclusive upper bounds. NaN lands in +Inf.
-  size_t i = std::isnan(v) ? bounds_.size()
-                           : static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) -
-                                                 bounds_.begin());
+  size_t i = std::isnan(v)
+                 ? bounds_.size()
+                 : static_cast<size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) -
+                                       bounds_.begin());
   std::lock_guard lock(mu_);
   ++counts_[i];
   sum_ += v;
@@ -226,7 +224,8 @@ Registry::Entry& Registry::Add(std::string name, std::string help, MetricType ty
   for (size_t i = 0; i < label_names.size(); ++i) {
     const std::string& l = label_names[i];
     if (!IsLabelName(l)) Die(name, "invalid label name \"" + l + "\"");
-    if (type == MetricType::kHistogram && l == "le") Die(name, "histograms cannot use label \"le\"");
+    if (type == MetricType::kHistogram && l == "le")
+      Die(name, "histograms cannot use label \"le\"");
     for (size_t j = 0; j < i; ++j) {
       if (label_names[j] == l) Die(name, "duplicate label name \"" + l + "\"");
     }

@@ -3,8 +3,11 @@
 //
 //   observability::Registry registry;
 //   Counter& restarts = registry.AddCounter("app_restarts_total", "Restarts.");
-//   auto& requests = registry.AddCounterFamily("app_requests_total", "Requests.", {"verb", "code"});
-//   Histogram& took = registry.AddHistogram("app_duration_seconds", "Time.", DefaultBuckets());
+//   auto& requests = registry.AddCounterFamily("app_requests_total", "Requests.",
+//                                              {"verb", "code"});
+//   Histogram& took = registry.AddHistogram("app_duration_seconds", "Time.",
+//                                           DefaultBuckets());
+//
 //   restarts.Inc();
 //   requests.WithLabels({"get", "200"}).Inc();
 //   took.Observe(std::chrono::milliseconds(12));
@@ -83,8 +86,8 @@ class Histogram {
   void Observe(std::chrono::duration<double> d) { Observe(d.count()); }
 
   struct Snapshot {
-    std::vector<double> bounds;      // as given, without +Inf
-    std::vector<uint64_t> counts;    // per bucket, NOT cumulative; one more than bounds (+Inf)
+    std::vector<double> bounds;    // as given, without +Inf
+    std::vector<uint64_t> counts;  // per bucket, NOT cumulative; one more than bounds (+Inf)
     double sum = 0;
     uint64_t count = 0;
   };
@@ -201,7 +204,8 @@ class Registry {
 };
 
 // The Content-Type of Registry::Expose() output.
-inline constexpr std::string_view kExpositionContentType = "text/plain; version=0.0.4; charset=utf-8";
+inline constexpr std::string_view kExpositionContentType =
+    "text/plain; version=0.0.4; charset=utf-8";
 
 // Exposition helpers, public for tests and for code writing its own samples.
 // A sample value: "+Inf", "-Inf", "NaN"; an integer below 2^53 as an integer ("3"); else

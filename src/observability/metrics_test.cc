@@ -199,8 +199,18 @@ using RegistryDeathTest = ::testing::Test;
 
 TEST_F(RegistryDeathTest, RegistrationMistakesAbortNamingTheMetric) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
-  EXPECT_DEATH({ Registry r; r.AddCounter("bad-name", "x"); }, "bad-name.*invalid metric name");
-  EXPECT_DEATH({ Registry r; r.AddCounter("1abc", "x"); }, "invalid metric name");
+  EXPECT_DEATH(
+      {
+        Registry r;
+        r.AddCounter("bad-name", "x");
+      },
+      "bad-name.*invalid metric name");
+  EXPECT_DEATH(
+      {
+        Registry r;
+        r.AddCounter("1abc", "x");
+      },
+      "invalid metric name");
   EXPECT_DEATH(
       {
         Registry r;
@@ -208,10 +218,30 @@ TEST_F(RegistryDeathTest, RegistrationMistakesAbortNamingTheMetric) {
         r.AddGauge("dup_total", "y");
       },
       "dup_total.*registered twice");
-  EXPECT_DEATH({ Registry r; r.AddCounterFamily("a_total", "x", {"__x"}); }, "invalid label");
-  EXPECT_DEATH({ Registry r; r.AddCounterFamily("a_total", "x", {"a", "a"}); }, "duplicate label");
-  EXPECT_DEATH({ Registry r; r.AddHistogramFamily("h", "x", {"le"}, {1}); }, "le");
-  EXPECT_DEATH({ Registry r; r.AddHistogram("h", "x", {2, 1}); }, "strictly increase");
+  EXPECT_DEATH(
+      {
+        Registry r;
+        r.AddCounterFamily("a_total", "x", {"__x"});
+      },
+      "invalid label");
+  EXPECT_DEATH(
+      {
+        Registry r;
+        r.AddCounterFamily("a_total", "x", {"a", "a"});
+      },
+      "duplicate label");
+  EXPECT_DEATH(
+      {
+        Registry r;
+        r.AddHistogramFamily("h", "x", {"le"}, {1});
+      },
+      "le");
+  EXPECT_DEATH(
+      {
+        Registry r;
+        r.AddHistogram("h", "x", {2, 1});
+      },
+      "strictly increase");
   EXPECT_DEATH(
       {
         Registry r;
