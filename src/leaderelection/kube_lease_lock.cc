@@ -1,10 +1,10 @@
 #include "leaderelection/kube_lease_lock.h"
 
-#include <ctime>
-#include <utility>
-
 #include <fmt/format.h>
+
+#include <ctime>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 namespace npc::leaderelection {
 namespace {
@@ -62,7 +62,8 @@ StatusOr<LeaderElectionRecord> ParseLeaseRecord(std::string_view json) {
   auto str = [&](const char* key, std::string& out) -> Status {
     auto it = spec->find(key);
     if (it == spec->end() || it->is_null()) return Status::Ok();
-    if (!it->is_string()) return InvalidArgument(fmt::format("Lease: spec.{} is not a string", key));
+    if (!it->is_string())
+      return InvalidArgument(fmt::format("Lease: spec.{} is not a string", key));
     out = it->get<std::string>();
     return Status::Ok();
   };
@@ -97,8 +98,8 @@ std::string FormatMicroTime(std::chrono::system_clock::time_point t) {
   std::time_t tt = static_cast<std::time_t>(secs);
   std::tm tm{};
   gmtime_r(&tt, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, frac);
 }
 
 KubeLeaseLock::KubeLeaseLock(kube::Client& client, std::string namespace_name, std::string name)
@@ -148,8 +149,7 @@ StatusOr<std::string> KubeLeaseLock::Update(const LeaderElectionRecord& record,
 }
 
 StatusOr<std::unique_ptr<LeaseLock>> MakeKubeLeaseLock(const kube::RestConfig& config,
-                                                       std::string namespace_name,
-                                                       std::string name,
+                                                       std::string namespace_name, std::string name,
                                                        std::chrono::milliseconds request_timeout) {
   kube::ClientOptions o;
   o.request_timeout = request_timeout;

@@ -35,8 +35,7 @@ class KubeLeaseLock final : public LeaseLock {
   // `client` must outlive the lock.
   KubeLeaseLock(kube::Client& client, std::string namespace_name, std::string name);
   // Owns its client.
-  KubeLeaseLock(std::unique_ptr<kube::Client> client, std::string namespace_name,
-                std::string name);
+  KubeLeaseLock(std::unique_ptr<kube::Client> client, std::string namespace_name, std::string name);
 
   StatusOr<LeaseState> Get() override;
   StatusOr<std::string> Create(const LeaderElectionRecord& record) override;

@@ -1,9 +1,9 @@
 #include "leaderelection/kube_lease_lock.h"
 
-#include <chrono>
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+
+#include <chrono>
 #include <nlohmann/json.hpp>
 
 namespace npc::leaderelection {
@@ -19,8 +19,7 @@ TEST(FormatMicroTimeTest, UtcWithMicroseconds) {
   EXPECT_EQ(FormatMicroTime(t), "2006-01-02T15:04:05.123456Z");
   EXPECT_EQ(FormatMicroTime(std::chrono::system_clock::time_point()),
             "1970-01-01T00:00:00.000000Z");
-  EXPECT_EQ(FormatMicroTime(std::chrono::system_clock::time_point() -
-                            std::chrono::microseconds(1)),
+  EXPECT_EQ(FormatMicroTime(std::chrono::system_clock::time_point() - std::chrono::microseconds(1)),
             "1969-12-31T23:59:59.999999Z");
 }
 

@@ -1,5 +1,8 @@
 #include "leaderelection/leader_elector.h"
 
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,10 +11,6 @@
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <fmt/chrono.h>
-#include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include "leaderelection/kube_lease_lock.h"
 
@@ -114,8 +113,7 @@ std::optional<std::string> LeaderElector::ObserveLocked(const LeaderElectionReco
   if (observed_record_.has_value() && *observed_record_ == r) return std::nullopt;
   std::optional<std::string> changed;
   if (!r.holder_identity.empty() &&
-      (!observed_record_.has_value() ||
-       observed_record_->holder_identity != r.holder_identity)) {
+      (!observed_record_.has_value() || observed_record_->holder_identity != r.holder_identity)) {
     changed = r.holder_identity;
   }
   observed_record_ = r;
@@ -137,8 +135,8 @@ StatusOr<bool> LeaderElector::TryAcquireOrRenew() {
     std::lock_guard<std::mutex> l(mu_);
     const Clock::TimePoint start = clock_.Now();
     const std::string wall = FormatMicroTime(config_.wall_now());
-    const int lease_seconds =
-        static_cast<int>(std::max<int64_t>(1, duration_cast<seconds>(config_.lease_duration).count()));
+    const int lease_seconds = static_cast<int>(
+        std::max<int64_t>(1, duration_cast<seconds>(config_.lease_duration).count()));
 
     StatusOr<LeaseState> got = config_.lock->Get();
     if (!got.ok()) {

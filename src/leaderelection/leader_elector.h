@@ -149,9 +149,9 @@ class LeaderElector {
   mutable std::mutex mu_;  // serializes lock operations; guards the fields below
   std::optional<LeaderElectionRecord> observed_record_;
   Clock::TimePoint observed_time_;
-  bool holding_ = false;           // our last write succeeded and nobody took it since
-  LeaderElectionRecord written_;   // our last write, valid while holding_
-  std::string written_version_;    // its resourceVersion
+  bool holding_ = false;          // our last write succeeded and nobody took it since
+  LeaderElectionRecord written_;  // our last write, valid while holding_
+  std::string written_version_;   // its resourceVersion
 
   std::atomic<bool> leading_{false};
   std::atomic<Clock::Duration::rep> last_renew_{0};  // steady time since epoch

@@ -1,14 +1,14 @@
 #include "leaderelection/leader_elector.h"
 
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
 #include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <gmock/gmock.h>
-#include <gtest/gtest.h>
 
 #include "common/clock.h"
 #include "leaderelection/kube_lease_lock.h"
@@ -337,7 +337,10 @@ TEST_F(LeaderElectorTest, RunWaitsForTheLeaseThenLeadsAndReleasesOnStop) {
   Clock::TimePoint begin = clock_.Now();
   Clock::TimePoint started_at;
   ElectionConfig c = Config("a");
-  c.on_started_leading = [&] { ++calls.started; started_at = clock_.Now(); };
+  c.on_started_leading = [&] {
+    ++calls.started;
+    started_at = clock_.Now();
+  };
   std::unique_ptr<LeaderElector> a;
   c.on_stopped_leading = [&] {
     ++calls.stopped;
@@ -492,7 +495,8 @@ TEST(ElectionConfigTest, ReportsEveryProblemAtOnce) {
   Status s = ValidateElectionConfig(c);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("lock is required"));
-  EXPECT_THAT(s.message(), HasSubstr("lease_duration (5000ms) must exceed renew_deadline (10000ms)"));
+  EXPECT_THAT(s.message(),
+              HasSubstr("lease_duration (5000ms) must exceed renew_deadline (10000ms)"));
   EXPECT_THAT(s.message(), HasSubstr("renew_deadline (10000ms) must exceed retry_period"));
   InMemoryLeaseLock lock;
   ElectionConfig ok;

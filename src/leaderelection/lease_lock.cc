@@ -38,9 +38,8 @@ StatusOr<std::string> InMemoryLeaseLock::Update(const LeaderElectionRecord& reco
   if (auto f = NextFailureLocked()) return *f;
   if (!state_.has_value()) return NotFound("lease memory/lease not found");
   if (state_->resource_version != resource_version) {
-    return Status(StatusCode::kConflict, "lease memory/lease: resourceVersion " +
-                                             resource_version + " is stale (now " +
-                                             state_->resource_version + ")");
+    return Status(StatusCode::kConflict, "lease memory/lease: resourceVersion " + resource_version +
+                                             " is stale (now " + state_->resource_version + ")");
   }
   state_ = LeaseState{record, std::to_string(++version_)};
   ++writes_;
