@@ -16,15 +16,27 @@ npc_log() { echo "with-cluster: $*" >&2; }
 # npc_now: seconds since the epoch with nanoseconds, for timing.
 npc_now() { date +%s.%N; }
 
+# npc_port_listening PORT: true when something listens on 127.0.0.1:PORT.
+# Uses ss (iproute2) when present, else a connect through bash's /dev/tcp.
+npc_port_listening() {
+  if command -v ss >/dev/null 2>&1; then
+    ss -Hltn "sport = :$1" 2>/dev/null | grep -q .
+  else
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  fi
+}
+
 # npc_free_port: prints a TCP port on 127.0.0.1 that nothing listens on now.
 # Racy by nature (another process may take it before we bind), so callers
 # pick all ports at once and the random range keeps parallel clusters apart.
+# The range 20000-31999 stays below Linux's ephemeral ports (32768+), which
+# outgoing connections use.
 npc_free_port() {
   local p tries=0
   while ((tries++ < 200)); do
     p=$((20000 + RANDOM % 12000))
     [[ " ${NPC_USED_PORTS:-} " == *" $p "* ]] && continue
-    if ! ss -Hltn "sport = :$p" 2>/dev/null | grep -q .; then
+    if ! npc_port_listening "$p"; then
       NPC_USED_PORTS="${NPC_USED_PORTS:-} $p"
       echo "$p"
       return 0
