@@ -582,8 +582,7 @@ NetworkPolicy DecodeNetworkPolicy(Reader& r, const dom::element& obj, const Meta
 
 // Reads apiVersion, kind and metadata. `has_metadata` tells whether the
 // object had a metadata object at all.
-Meta DecodeMeta(Reader& r, const dom::element& obj, Annotations* annotations,
-                bool* has_metadata) {
+Meta DecodeMeta(Reader& r, const dom::element& obj, Annotations* annotations, bool* has_metadata) {
   Meta m;
   m.api_version = r.Str(obj, "apiVersion", "");
   m.kind = r.Str(obj, "kind", "");
@@ -627,8 +626,8 @@ StatusOr<Object> Decoder::DecodeElement(const dom::element& element, const Decod
   Annotations annotations;
   bool has_metadata = false;
   out.meta = DecodeMeta(r, element, &annotations, &has_metadata);
-  if (out.meta.kind.empty() || (out.meta.kind == "PartialObjectMetadata" &&
-                                !options.default_kind.empty())) {
+  if (out.meta.kind.empty() ||
+      (out.meta.kind == "PartialObjectMetadata" && !options.default_kind.empty())) {
     out.meta.kind = std::string(options.default_kind);
   }
   const std::string& kind = out.meta.kind;

@@ -62,7 +62,8 @@ TEST(DecodeTest, DeploymentKeepsWhatSynthesisNeeds) {
 
 TEST(DecodeTest, CronJobSelectsItsJobTemplateLabels) {
   Decoder d;
-  auto o = d.Decode(R"({"apiVersion":"batch/v1","kind":"CronJob","metadata":{"name":"r","namespace":"n"},
+  auto o =
+      d.Decode(R"({"apiVersion":"batch/v1","kind":"CronJob","metadata":{"name":"r","namespace":"n"},
     "spec":{"jobTemplate":{"spec":{"template":{"metadata":{"labels":{"job":"r"}},
     "spec":{"containers":[{"name":"c"}]}}}}}})");
   ASSERT_TRUE(o.ok()) << o.status().ToString();
@@ -88,7 +89,8 @@ TEST(DecodeTest, PodOwnedByAControllerIsMarked) {
 TEST(DecodeTest, PodMetadataOnly) {
   Decoder d;
   auto o = d.Decode(R"({"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1",
-    "metadata":{"name":"p","namespace":"n","labels":{"x":"y"}}})", {"Pod", true});
+    "metadata":{"name":"p","namespace":"n","labels":{"x":"y"}}})",
+                    {"Pod", true});
   ASSERT_TRUE(o.ok());
   EXPECT_EQ(o->meta.kind, "Pod");
   EXPECT_EQ(std::get<PodMeta>(o->value).labels.at("x"), "y");
@@ -97,7 +99,8 @@ TEST(DecodeTest, PodMetadataOnly) {
 
 TEST(DecodeTest, ServicePortsAndSelector) {
   Decoder d;
-  auto o = d.Decode(R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"db","namespace":"data"},
+  auto o =
+      d.Decode(R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"db","namespace":"data"},
     "spec":{"clusterIP":"None","selector":{"app":"pg"},"type":"ClusterIP",
     "ports":[{"name":"pg","port":5432,"targetPort":"postgres"},{"port":9187,"targetPort":9187,"protocol":"TCP"}]}})");
   ASSERT_TRUE(o.ok());
@@ -107,7 +110,8 @@ TEST(DecodeTest, ServicePortsAndSelector) {
   EXPECT_EQ(s.ports[0].target_port.str, "postgres");
   EXPECT_EQ(s.ports[1].target_port.num, 9187);
 
-  auto none = d.Decode(R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"ext","namespace":"d"},
+  auto none =
+      d.Decode(R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"ext","namespace":"d"},
     "spec":{"type":"ExternalName","externalName":"db.example.com"}})");
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(std::get<Service>(none->value).selector.has_value());
@@ -116,7 +120,8 @@ TEST(DecodeTest, ServicePortsAndSelector) {
 
 TEST(DecodeTest, IngressBackendsAndEndpointSlices) {
   Decoder d;
-  auto o = d.Decode(R"({"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"i","namespace":"n"},
+  auto o = d.Decode(
+      R"({"apiVersion":"networking.k8s.io/v1","kind":"Ingress","metadata":{"name":"i","namespace":"n"},
     "spec":{"ingressClassName":"nginx","defaultBackend":{"service":{"name":"web","port":{"number":80}}},
     "rules":[{"host":"a","http":{"paths":[{"path":"/","pathType":"Prefix",
       "backend":{"service":{"name":"api","port":{"name":"http"}}}}]}}]}})");
@@ -126,7 +131,8 @@ TEST(DecodeTest, IngressBackendsAndEndpointSlices) {
   EXPECT_EQ(ing.backends[0].service_port.num, 80);
   EXPECT_EQ(ing.backends[1].service_port.str, "http");
 
-  auto es = d.Decode(R"({"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"k-1",
+  auto es = d.Decode(
+      R"({"apiVersion":"discovery.k8s.io/v1","kind":"EndpointSlice","metadata":{"name":"k-1",
     "namespace":"default","labels":{"kubernetes.io/service-name":"kubernetes"}},"addressType":"IPv4",
     "endpoints":[{"addresses":["10.0.0.5"]}],"ports":[{"name":"https","port":6443,"protocol":"TCP"}]})");
   ASSERT_TRUE(es.ok());
@@ -161,7 +167,8 @@ TEST(DecodeTest, NetworkPolicyRoundTripsItsSpec) {
 
 TEST(DecodeTest, WrongTypesNameTheObjectAndTheField) {
   Decoder d;
-  auto o = d.Decode(R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"w","namespace":"n"},
+  auto o = d.Decode(
+      R"({"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"w","namespace":"n"},
     "spec":{"template":{"spec":{"containers":[{"name":"c","ports":[{"containerPort":"eighty"}]}]}}}})");
   ASSERT_FALSE(o.ok());
   EXPECT_EQ(o.status().message(),
@@ -171,7 +178,8 @@ TEST(DecodeTest, WrongTypesNameTheObjectAndTheField) {
   auto bad_env = d.Decode(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},
     "spec":{"containers":[{"name":"c","env":[{"name":"A","value":5}]}]}})");
   ASSERT_FALSE(bad_env.ok());
-  EXPECT_EQ(bad_env.status().message(), "Pod p: spec.containers[0].env[0].value: expected a string");
+  EXPECT_EQ(bad_env.status().message(),
+            "Pod p: spec.containers[0].env[0].value: expected a string");
 
   auto not_json = d.Decode("{\"kind\": ");
   ASSERT_FALSE(not_json.ok());
@@ -189,7 +197,8 @@ TEST(DecodeTest, ListItemsTakeTheKindOfTheList) {
 
 TEST(DecodeTest, UnknownKindsAreNotErrors) {
   Decoder d;
-  auto o = d.Decode(R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"},"data":{"a":"b"}})");
+  auto o =
+      d.Decode(R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"},"data":{"a":"b"}})");
   ASSERT_TRUE(o.ok());
   EXPECT_TRUE(std::holds_alternative<Unknown>(o->value));
 }
@@ -197,7 +206,8 @@ TEST(DecodeTest, UnknownKindsAreNotErrors) {
 TEST(DecodeTest, LargeEnvValueIsKeptWhole) {
   std::string big(1 << 20, 'a');
   std::string json = R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"n"},
-    "spec":{"containers":[{"name":"c","env":[{"name":"BIG","value":")" + big + R"("}]}]}})";
+    "spec":{"containers":[{"name":"c","env":[{"name":"BIG","value":")" +
+                     big + R"("}]}]}})";
   Decoder d;
   auto o = d.Decode(json);
   ASSERT_TRUE(o.ok());
@@ -238,25 +248,27 @@ TEST(DecodeTest, NestedFieldsOfTheWrongTypeAreErrorsWithTheirPath) {
   Decoder d;
   std::string path;
   auto env = d.Decode(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"n"},
-    "spec":{"containers":[{"name":"c","env":["A=1"]}]}})", {}, &path);
+    "spec":{"containers":[{"name":"c","env":["A=1"]}]}})",
+                      {}, &path);
   ASSERT_FALSE(env.ok());
   EXPECT_EQ(env.status().message(), "Pod n/p: spec.containers[0].env[0]: expected an object");
   EXPECT_EQ(path, "spec.containers[0].env[0]");
 
   auto from = d.Decode(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"n"},
-    "spec":{"containers":[{"name":"c","env":[{"name":"A","valueFrom":"cm"}]}]}})", {}, &path);
+    "spec":{"containers":[{"name":"c","env":[{"name":"A","valueFrom":"cm"}]}]}})",
+                       {}, &path);
   ASSERT_FALSE(from.ok());
   EXPECT_EQ(path, "spec.containers[0].env[0].valueFrom");
 
   auto projected = d.Decode(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"},
-    "spec":{"volumes":[{"name":"v","projected":{"sources":[{"configMap":{"name":5}}]}}]}})", {},
-                            &path);
+    "spec":{"volumes":[{"name":"v","projected":{"sources":[{"configMap":{"name":5}}]}}]}})",
+                            {}, &path);
   ASSERT_FALSE(projected.ok());
   EXPECT_EQ(path, "spec.volumes[0].projected.sources[0].configMap.name");
 
   auto rule = d.Decode(R"({"apiVersion":"networking.k8s.io/v1","kind":"Ingress",
-    "metadata":{"name":"i","namespace":"n"},"spec":{"rules":[{"http":{"paths":[7]}}]}})", {},
-                       &path);
+    "metadata":{"name":"i","namespace":"n"},"spec":{"rules":[{"http":{"paths":[7]}}]}})",
+                       {}, &path);
   ASSERT_FALSE(rule.ok());
   EXPECT_EQ(path, "spec.rules[0].http.paths[0]");
 
@@ -279,8 +291,7 @@ TEST(DecodeTest, OfflineObjectsMustHaveWhatTheServerRequires) {
   // From the server, a missing selector cannot happen; the template labels do.
   auto online = d.Decode(with_kind("Deployment"));
   ASSERT_TRUE(online.ok());
-  EXPECT_EQ(std::get<Workload>(online->value).pod_selector.match_labels,
-            (Labels{{"app", "w"}}));
+  EXPECT_EQ(std::get<Workload>(online->value).pod_selector.match_labels, (Labels{{"app", "w"}}));
   std::string path;
   auto dep = d.Decode(with_kind("Deployment"), offline, &path);
   ASSERT_FALSE(dep.ok());
@@ -292,16 +303,19 @@ TEST(DecodeTest, OfflineObjectsMustHaveWhatTheServerRequires) {
   EXPECT_EQ(std::get<Workload>(job->value).pod_selector.match_labels, (Labels{{"app", "w"}}));
 
   auto cron = d.Decode(R"({"apiVersion":"batch/v1","kind":"CronJob","metadata":{"name":"c"},
-    "spec":{"jobTemplate":{"spec":{}}}})", offline);
+    "spec":{"jobTemplate":{"spec":{}}}})",
+                       offline);
   ASSERT_FALSE(cron.ok());
   EXPECT_EQ(cron.status().message(), "CronJob c: spec.jobTemplate.spec.template: is missing");
 
   auto port = d.Decode(R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"s"},
-    "spec":{"ports":[{"name":"http"}]}})", offline);
+    "spec":{"ports":[{"name":"http"}]}})",
+                       offline);
   ASSERT_FALSE(port.ok());
   EXPECT_EQ(port.status().message(), "Service s: spec.ports[0].port: is missing");
   EXPECT_TRUE(d.Decode(R"({"apiVersion":"v1","kind":"Service","metadata":{"name":"s"},
-    "spec":{"ports":[{"name":"http"}]}})").ok());
+    "spec":{"ports":[{"name":"http"}]}})")
+                  .ok());
 
   auto nameless = d.Decode(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{}})", offline);
   ASSERT_FALSE(nameless.ok());
@@ -318,11 +332,13 @@ TEST(DecodeTest, DefaultNamespaceAndTheNamespaceNameLabel) {
   DecodeOptions opts;
   opts.default_namespace = "staging";
   auto cm = d.Decode(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},
-    "data":{"a":1}})", opts);
+    "data":{"a":1}})",
+                     opts);
   ASSERT_FALSE(cm.ok());
   EXPECT_EQ(cm.status().message(), "ConfigMap staging/c: data.a: expected a string");
   auto ns = d.Decode(R"({"apiVersion":"v1","kind":"Namespace","metadata":{"name":"shop",
-    "labels":{"team":"web"}}})", opts);
+    "labels":{"team":"web"}}})",
+                     opts);
   ASSERT_TRUE(ns.ok());
   EXPECT_EQ(ns->meta.ns, "");
   EXPECT_EQ(std::get<Namespace>(ns->value).labels,

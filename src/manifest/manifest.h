@@ -14,6 +14,13 @@
 // fields have the wrong type yields a Diagnostic naming the file, document
 // and line, and that document or object is left out; the rest is loaded.
 //
+// Each object is turned into JSON as kubectl would turn it (YAML 1.1 scalar
+// types, see yaml_json.h: `port: "80"` is a string, `value: yes` a boolean) and
+// read by decode::Decoder, the decoder the controller reads the cluster with,
+// so a field means the same in a manifest as in the cluster. A diagnostic for
+// a bad field names the object, the field path and what was found there, at
+// the line of that field.
+//
 // Namespaces that objects live in but that no Namespace object declares are
 // added to the snapshot (with the kubernetes.io/metadata.name label, as the
 // API server sets it). Objects without metadata.namespace go to
@@ -25,6 +32,7 @@
 
 #include <istream>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -32,6 +40,10 @@
 
 #include "common/status.h"
 #include "model/model.h"
+
+namespace npc::decode {
+class Decoder;
+}  // namespace npc::decode
 
 namespace npc::manifest {
 
@@ -66,6 +78,9 @@ struct LoadResult {
 class Loader {
  public:
   explicit Loader(LoadOptions options = {});
+  ~Loader();
+  Loader(Loader&&) noexcept;
+  Loader& operator=(Loader&&) noexcept;
 
   // Loads a file, a directory (recursively) or "-" (standard input). Returns
   // NotFound/InvalidArgument when the path cannot be read at all; problems
@@ -87,6 +102,7 @@ class Loader {
   void Store(std::vector<T>& into, const std::string& kind, T object, const Diagnostic& where);
 
   LoadOptions options_;
+  std::unique_ptr<decode::Decoder> decoder_;  // reads every object, as the controller does
   LoadResult result_;
   // (kind, namespace, name) -> index into the matching snapshot vector, to
   // replace duplicates.

@@ -7,6 +7,12 @@
 #include <string>
 
 namespace npc::manifest {
+
+// Failure messages show diagnostics as the CLI prints them.
+void PrintTo(const Diagnostic& d, std::ostream* os) {
+  *os << d.ToString();
+}
+
 namespace {
 
 using ::testing::ElementsAre;
@@ -231,8 +237,8 @@ TEST(Manifest, BrokenDocumentsAreReportedAndTheRestLoaded) {
                                   "(no apiVersion or kind)"));
   EXPECT_EQ(diags[3], file +
                           ":doc 5:line 23: Deployment a/bad-ports: "
-                          "spec.template.spec.containers[0].ports: expected a list, got a "
-                          "scalar");
+                          "spec.template.spec.containers[0].ports: expected a list, got "
+                          "\"8080\"");
   EXPECT_EQ(diags[4], file +
                           ":doc 6:line 30: Service a/bad-port: spec.ports[0].port: "
                           "expected an integer, got \"http\"");
@@ -295,6 +301,86 @@ TEST(Manifest, WrongScalarTypesInLabels) {
   ASSERT_EQ(r.diagnostics.size(), 1u);
   EXPECT_THAT(r.diagnostics[0].ToString(),
               HasSubstr("line 6: Service default/s: metadata.labels.a: expected a string"));
+}
+
+TEST(Manifest, ValuesAreTypedAsKubectlTypesThem) {
+  // Quoted "5432" stays a string: a port name for targetPort, an error for an
+  // integer field. Plain 5432 is a number.
+  LoadResult r = LoadText(
+      "apiVersion: v1\nkind: Service\nmetadata: {name: db, namespace: ns1}\n"
+      "spec:\n  selector: {app: db}\n  ports:\n  - port: 5432\n    targetPort: \"5432\"\n"
+      "  - port: 5433\n    targetPort: 5433\n");
+  EXPECT_THAT(r.diagnostics, IsEmpty());
+  ASSERT_EQ(r.snapshot.services.size(), 1u);
+  const Service& s = r.snapshot.services[0];
+  EXPECT_EQ(s.ports[0].port, 5432);
+  EXPECT_FALSE(s.ports[0].target_port.is_num());
+  EXPECT_EQ(s.ports[0].target_port.str, "5432");
+  EXPECT_EQ(s.ports[1].target_port.num, 5433);
+
+  r = LoadText(
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns1}\nspec:\n"
+      "  containers:\n  - name: c\n    ports:\n    - containerPort: \"5432\"\n");
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].ToString(),
+            "<text>:doc 1:line 8: Pod ns1/p: spec.containers[0].ports[0].containerPort: expected "
+            "an integer, got \"5432\"");
+  EXPECT_THAT(r.snapshot.workloads, IsEmpty());
+}
+
+TEST(Manifest, Yaml11BooleansAreBooleansAsInKubectl) {
+  // sigs.k8s.io/yaml reads YAML 1.1 (go-yaml v2): plain yes/on/y are true. A
+  // bool field takes them; a string field (env value, label) rejects them, as
+  // the API server would ("cannot unmarshal bool into ... string"). Quoted,
+  // they are strings.
+  LoadResult r = LoadText(
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns1}\n"
+      "spec:\n  hostNetwork: yes\n  containers:\n  - name: c\n    env:\n"
+      "    - {name: A, value: \"on\"}\n");
+  EXPECT_THAT(r.diagnostics, IsEmpty());
+  ASSERT_EQ(r.snapshot.workloads.size(), 1u);
+  EXPECT_TRUE(r.snapshot.workloads[0].host_network);
+  EXPECT_EQ(r.snapshot.workloads[0].containers[0].env[0].value, "on");
+
+  r = LoadText(
+      "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: ns1}\n"
+      "spec:\n  containers:\n  - name: c\n    env:\n    - name: A\n      value: on\n");
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].ToString(),
+            "<text>:doc 1:line 9: Pod ns1/p: spec.containers[0].env[0].value: expected a string, "
+            "got true");
+
+  // Even a namespace called "n" or "y" must be quoted.
+  r = LoadText("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: n}\n");
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_THAT(r.diagnostics[0].ToString(),
+              HasSubstr("metadata.namespace: expected a string, got false"));
+
+  r = LoadText("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  labels: {debug: yes}\n");
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_THAT(r.diagnostics[0].ToString(),
+              HasSubstr("line 5: ConfigMap default/c: metadata.labels.debug: expected a string, "
+                        "got true"));
+}
+
+TEST(Manifest, ConversionProblemsNameTheObjectAndTheLine) {
+  LoadResult r = LoadText(
+      "apiVersion: v1\nkind: Service\nmetadata: {name: s}\nspec:\n  ports:\n  - port: .inf\n");
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].ToString(),
+            "<text>:doc 1:line 6: Service: spec.ports[0].port: .inf is not a number JSON can hold");
+}
+
+TEST(Manifest, ControlledWorkloadsAndMergeKeys) {
+  LoadResult r = LoadText(
+      "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\n  namespace: ns1\n"
+      "  ownerReferences: [{apiVersion: x/v1, kind: Op, name: o, uid: u, controller: true}]\n"
+      "spec:\n  selector: {matchLabels: &l {app: db}}\n"
+      "  template:\n    metadata:\n      labels:\n        <<: *l\n        tier: data\n");
+  EXPECT_THAT(r.diagnostics, IsEmpty());
+  ASSERT_EQ(r.snapshot.workloads.size(), 1u);
+  EXPECT_FALSE(r.snapshot.workloads[0].has_controller);  // only Pods, ReplicaSets, Jobs
+  EXPECT_EQ(r.snapshot.workloads[0].template_labels, (Labels{{"app", "db"}, {"tier", "data"}}));
 }
 
 }  // namespace

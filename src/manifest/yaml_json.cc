@@ -130,9 +130,8 @@ Scalar ResolvePlain(const std::string& in) {
   if (auto it = kWords.find(in); it != kWords.end()) {
     if (it->second == Scalar::kNull) return {Scalar::kNull, "null"};
     const char c = in[0] | 0x20;
-    return {Scalar::kBool, (c == 'y' || c == 't' || in == "on" || in == "On" || in == "ON")
-                               ? "true"
-                               : "false"};
+    return {Scalar::kBool,
+            (c == 'y' || c == 't' || in == "on" || in == "On" || in == "ON") ? "true" : "false"};
   }
   const char first = in.empty() ? '\0' : in[0];
   if (first == '.' || first == '+' || first == '-') {

@@ -40,7 +40,7 @@ TEST(YamlJson, IntegerBasesFollowGoYaml) {
   EXPECT_EQ(Value("0o17"), "15");
   EXPECT_EQ(Value("017"), "15");  // a leading 0 is octal (YAML 1.1)
   EXPECT_EQ(Value("0b101"), "5");
-  EXPECT_EQ(Value("08"), "8");     // not octal: a float, written as 8
+  EXPECT_EQ(Value("08"), "8");  // not octal: a float, written as 8
   EXPECT_EQ(Value("0x"), "\"0x\"");
   EXPECT_EQ(Value("12abc"), "\"12abc\"");
 }
@@ -64,7 +64,8 @@ TEST(YamlJson, Yaml11BooleansAndNulls) {
   for (const char* t : {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", "y", "Y"}) {
     EXPECT_EQ(Value(t), "true") << t;
   }
-  for (const char* f : {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", "n", "N"}) {
+  for (const char* f :
+       {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", "n", "N"}) {
     EXPECT_EQ(Value(f), "false") << f;
   }
   for (const char* s : {"\"yes\"", "'on'", "tRue", "yES", "oN"}) {
