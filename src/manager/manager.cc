@@ -73,6 +73,30 @@ class LogObserver final : public Observer {
   }
 };
 
+// Hands every notification to the log and to an optional second observer.
+class TeeObserver final : public Observer {
+ public:
+  TeeObserver(Observer& a, Observer* b) : a_(a), b_(b) {}
+  void OnWrite(Action action, const std::string& key, bool audit, const Status& result,
+               const std::string& detail) override {
+    a_.OnWrite(action, key, audit, result, detail);
+    if (b_) b_->OnWrite(action, key, audit, result, detail);
+  }
+  void OnReconcile(const std::string& key, std::string_view result,
+                   Clock::Duration took) override {
+    a_.OnReconcile(key, result, took);
+    if (b_) b_->OnReconcile(key, result, took);
+  }
+  void OnRecompute(const synth::Result& r, Clock::Duration took) override {
+    a_.OnRecompute(r, took);
+    if (b_) b_->OnRecompute(r, took);
+  }
+
+ private:
+  Observer& a_;
+  Observer* b_;
+};
+
 // Feeds informer events to the controller.
 class ControllerSink : public informer::Sink {
  public:
@@ -169,8 +193,9 @@ Status RunManager(const ManagerOptions& options, const std::atomic<bool>& stop) 
                        kube::MakeClient(config, options.client));
 
   auto writer = NewKubeWriter(*client);
-  auto observer = NewLogObserver();
-  Controller controller(options.controller, *writer, *observer);
+  auto log = NewLogObserver();
+  TeeObserver observer(*log, options.observer);
+  Controller controller(options.controller, *writer, observer);
   InformerSet set =
       MakeInformers(*client, controller, options.controller.synthesis.read_config_maps);
 

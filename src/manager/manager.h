@@ -38,6 +38,9 @@ struct ManagerOptions {
   std::chrono::seconds sync_timeout{0};
   // Called once caches are synced and the workers run (tests, readiness).
   std::function<void(controller::Controller&)> on_started;
+  // Told of every write and reconcile besides the log (tests count writes
+  // through it; metrics). Not owned; may be null.
+  controller::Observer* observer = nullptr;
 };
 
 // Runs until `stop` is set. Fails early for a configuration that does not

@@ -1,0 +1,638 @@
+// The controller against a real kube-apiserver (run under scripts/with-cluster,
+// which exports KUBECONFIG and NPC_CLUSTER_DIR). Each scenario uses namespaces
+// of its own and asserts what ends up in the cluster: the policies, and through
+// the evaluator the flows they allow.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <functional>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "decode/decode.h"
+#include "kube/client.h"
+#include "kube/config.h"
+#include "manager/manager.h"
+#include "test/evaluator/evaluator.h"
+
+namespace npc::manager {
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;  // NOLINT(google-build-using-namespace)
+
+std::string RandomSuffix() {
+  static std::mt19937 rng{std::random_device{}()};
+  static const char* kChars = "abcdefghijklmnopqrstuvwxyz0123456789";
+  std::string s;
+  for (int i = 0; i < 5; ++i) s += kChars[rng() % 36];
+  return s;
+}
+
+// Counts the writes the controller makes in the namespaces a test owns.
+class WriteCounter : public controller::Observer {
+ public:
+  void OnWrite(Action action, const std::string& key, bool audit, const Status& result,
+               const std::string&) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& ns : namespaces_) {
+      if (key.rfind(ns + "/", 0) == 0) {
+        static constexpr const char* kNames[] = {"create", "update", "delete", "label"};
+        log_.push_back(std::string(audit ? "would " : "") + kNames[static_cast<int>(action)] +
+                       " " + key + (result.ok() ? "" : " (failed)"));
+      }
+    }
+  }
+  void Watch(const std::string& ns) {
+    std::lock_guard<std::mutex> lock(mu_);
+    namespaces_.push_back(ns);
+  }
+  std::vector<std::string> Log() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return log_;
+  }
+  void Clear() {
+    std::lock_guard<std::mutex> lock(mu_);
+    log_.clear();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> namespaces_;
+  std::vector<std::string> log_;
+};
+
+// A controller running in this process until Stop() or destruction.
+class RunningController {
+ public:
+  RunningController(controller::Observer* observer, Mode mode = Mode::kEnforce,
+                    std::vector<std::string> extra_excluded = {}) {
+    ManagerOptions o;
+    o.observer = observer;
+    o.controller.mode = mode;
+    o.controller.debounce = 5ms;
+    for (auto& ns : extra_excluded) o.controller.synthesis.excluded_namespaces.push_back(ns);
+    o.sync_timeout = 30s;
+    o.on_started = [this](controller::Controller&) { started_ = true; };
+    thread_ = std::thread([this, o] { status_ = RunManager(o, stop_); });
+    for (int i = 0; i < 600 && !started_ && !done(); ++i) std::this_thread::sleep_for(50ms);
+  }
+  ~RunningController() { (void)Stop(); }
+  bool started() const { return started_; }
+  bool done() const { return !thread_.joinable(); }
+  Status Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    return status_;
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<bool> started_{false};
+  Status status_;
+  std::thread thread_;
+};
+
+class ControllerIT : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (!std::getenv("KUBECONFIG")) {
+      FAIL() << "KUBECONFIG is not set: run under scripts/with-cluster (make test does)";
+    }
+  }
+
+  void SetUp() override {
+    auto config = kube::ResolveConfig({});
+    ASSERT_TRUE(config.ok()) << config.status().ToString();
+    auto c = kube::MakeClient(*config);
+    ASSERT_TRUE(c.ok()) << c.status().ToString();
+    client_ = std::move(*c);
+  }
+
+  void TearDown() override {
+    controller_.reset();
+    for (const auto& ns : namespaces_) {
+      (void)client_->Delete(kube::Resource::kNamespaces, "", ns, {});
+    }
+  }
+
+  // Creates a namespace "<prefix>-<random>" and returns its name.
+  std::string Namespace(const std::string& prefix) {
+    std::string name = prefix + "-" + RandomSuffix();
+    json ns = {{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", name}}}};
+    auto r = client_->Create(kube::Resource::kNamespaces, "", ns.dump());
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    namespaces_.push_back(name);
+    writes_.Watch(name);
+    return name;
+  }
+
+  void StartController(Mode mode = Mode::kEnforce, std::vector<std::string> excluded = {}) {
+    controller_ = std::make_unique<RunningController>(&writes_, mode, std::move(excluded));
+    ASSERT_TRUE(controller_->started()) << "the controller did not start";
+  }
+
+  // Server-side apply of any object (as a test's "kubectl apply").
+  void Apply(kube::Resource r, const json& obj) {
+    const std::string ns = obj["metadata"].value("namespace", "");
+    const std::string name = obj["metadata"]["name"];
+    kube::ApplyOptions o;
+    o.field_manager = "test";
+    auto res = client_->Apply(r, ns, name, obj.dump(), o);
+    ASSERT_TRUE(res.ok()) << res.status().ToString() << "\n" << obj.dump(2);
+  }
+
+  void Delete(kube::Resource r, const std::string& ns, const std::string& name) {
+    auto res = client_->Delete(r, ns, name, {});
+    ASSERT_TRUE(res.ok()) << res.status().ToString();
+  }
+
+  std::optional<NetworkPolicy> GetPolicy(const std::string& ns, const std::string& name) {
+    auto r = client_->Get(kube::Resource::kNetworkPolicies, ns, name);
+    if (!r.ok()) return std::nullopt;
+    decode::Decoder d;
+    auto o = d.Decode(r->json);
+    if (!o.ok()) return std::nullopt;
+    return std::get<decode::StoredPolicy>(o->value).policy;
+  }
+
+  std::vector<std::string> PolicyNames(const std::string& ns) {
+    std::vector<std::string> names;
+    auto r = client_->List(kube::Resource::kNetworkPolicies, ns, {});
+    if (!r.ok()) return names;
+    for (const auto& item : r->items) names.push_back(item.meta.name);
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  // Polls `pred` until it holds or `timeout` passes.
+  static bool Eventually(const std::function<bool()>& pred, std::chrono::seconds timeout = 20s) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < until) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(100ms);
+    }
+    return pred();
+  }
+
+  // Waits until the policy exists and `pred` holds for it.
+  bool PolicyEventually(const std::string& ns, const std::string& name,
+                        const std::function<bool(const NetworkPolicy&)>& pred,
+                        std::chrono::seconds timeout = 20s) {
+    return Eventually(
+        [&] {
+          auto p = GetPolicy(ns, name);
+          return p && pred(*p);
+        },
+        timeout);
+  }
+
+  // Lets in-flight work settle: the policies stop changing for a while.
+  void Quiesce() { std::this_thread::sleep_for(1500ms); }
+
+  std::unique_ptr<kube::Client> client_;
+  WriteCounter writes_;
+  std::unique_ptr<RunningController> controller_;
+  std::vector<std::string> namespaces_;
+};
+
+// ---------------------------------------------------------------------------
+// Object builders
+
+json Container(const std::string& name, json env = json::array(), json ports = json::array()) {
+  json c = {{"name", name}, {"image", "registry.example/" + name + ":1"}};
+  if (!env.empty()) c["env"] = env;
+  if (!ports.empty()) c["ports"] = ports;
+  return c;
+}
+
+// `containers`: one container or a list of them (nlohmann reads `{c}` as c).
+json PodTemplate(const json& labels, const json& containers) {
+  json list = containers.is_array() ? containers : json::array({containers});
+  return {{"metadata", {{"labels", labels}}}, {"spec", {{"containers", list}}}};
+}
+
+json Deployment(const std::string& ns, const std::string& name, const json& labels,
+                const json& containers) {
+  return {{"apiVersion", "apps/v1"},
+          {"kind", "Deployment"},
+          {"metadata", {{"name", name}, {"namespace", ns}}},
+          {"spec",
+           {{"replicas", 1},
+            {"selector", {{"matchLabels", labels}}},
+            {"template", PodTemplate(labels, containers)}}}};
+}
+
+json Service(const std::string& ns, const std::string& name, const json& selector,
+             int port, json target_port) {
+  return {{"apiVersion", "v1"},
+          {"kind", "Service"},
+          {"metadata", {{"name", name}, {"namespace", ns}}},
+          {"spec",
+           {{"selector", selector},
+            {"ports", json::array({{{"name", "main"},
+                                    {"port", port},
+                                    {"targetPort", std::move(target_port)},
+                                    {"protocol", "TCP"}}})}}}};
+}
+
+json Env(const std::string& name, const std::string& value) {
+  return {{"name", name}, {"value", value}};
+}
+
+// True when some rule of `rules` has a peer whose podSelector has app=<app>
+// (and, when `ns` is given, the same peer also has a namespaceSelector for ns)
+// on port `port` (0: any).
+bool HasPeer(const std::vector<PolicyRule>& rules, const std::string& app, int port = 0,
+             const std::string& ns = "") {
+  for (const auto& r : rules) {
+    bool port_ok = port == 0;
+    for (const auto& p : r.ports) port_ok = port_ok || (p.port.num && *p.port.num == port);
+    if (!port_ok) continue;
+    for (const auto& peer : r.peers) {
+      if (!peer.pod_selector) continue;
+      auto it = peer.pod_selector->match_labels.find("app");
+      if (it == peer.pod_selector->match_labels.end() || it->second != app) continue;
+      if (ns.empty()) return true;
+      if (peer.namespace_selector &&
+          peer.namespace_selector->match_labels.count(std::string(kNamespaceNameLabel)) &&
+          peer.namespace_selector->match_labels.at(std::string(kNamespaceNameLabel)) == ns) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------------------
+
+TEST_F(ControllerIT, EveryWorkloadKindGetsItsPolicyAndOwnedPodsGetNone) {
+  const std::string ns = Namespace("kinds");
+  StartController();
+  json labels = {{"app", "d"}};
+  Apply(kube::Resource::kDeployments, Deployment(ns, "d", labels, {Container("d")}));
+  Apply(kube::Resource::kStatefulSets,
+        {{"apiVersion", "apps/v1"},
+         {"kind", "StatefulSet"},
+         {"metadata", {{"name", "s"}, {"namespace", ns}}},
+         {"spec",
+          {{"serviceName", "s"},
+           {"selector", {{"matchLabels", {{"app", "s"}}}}},
+           {"template", PodTemplate({{"app", "s"}}, {Container("s")})}}}});
+  Apply(kube::Resource::kDaemonSets,
+        {{"apiVersion", "apps/v1"},
+         {"kind", "DaemonSet"},
+         {"metadata", {{"name", "ds"}, {"namespace", ns}}},
+         {"spec",
+          {{"selector", {{"matchLabels", {{"app", "ds"}}}}},
+           {"template", PodTemplate({{"app", "ds"}}, {Container("ds")})}}}});
+  json job_template = PodTemplate({{"app", "j"}}, {Container("j")});
+  job_template["spec"]["restartPolicy"] = "Never";
+  Apply(kube::Resource::kJobs, {{"apiVersion", "batch/v1"},
+                                {"kind", "Job"},
+                                {"metadata", {{"name", "j"}, {"namespace", ns}}},
+                                {"spec", {{"template", job_template}}}});
+  json cron_template = PodTemplate({{"app", "cj"}}, {Container("cj")});
+  cron_template["spec"]["restartPolicy"] = "OnFailure";
+  Apply(kube::Resource::kCronJobs,
+        {{"apiVersion", "batch/v1"},
+         {"kind", "CronJob"},
+         {"metadata", {{"name", "cj"}, {"namespace", ns}}},
+         {"spec",
+          {{"schedule", "0 3 * * *"}, {"jobTemplate", {{"spec", {{"template", cron_template}}}}}}}});
+  Apply(kube::Resource::kPods, {{"apiVersion", "v1"},
+                                {"kind", "Pod"},
+                                {"metadata", {{"name", "bare"}, {"namespace", ns},
+                                              {"labels", {{"app", "bare"}}}}},
+                                {"spec", {{"containers", json::array({Container("bare")})}}}});
+
+  const std::vector<std::string> want = {"cronjob-cj",    "daemonset-ds", "deployment-d",
+                                         "job-j",         "pod-bare",     "statefulset-s"};
+  EXPECT_TRUE(Eventually([&] { return PolicyNames(ns) == want; }))
+      << ::testing::PrintToString(PolicyNames(ns));
+  // The Deployment's ReplicaSet and its pods exist (the controller manager
+  // made them) and got no policy of their own.
+  auto rs = client_->List(kube::Resource::kReplicaSets, ns, {});
+  ASSERT_TRUE(rs.ok());
+  EXPECT_FALSE(rs->items.empty());
+  Quiesce();
+  EXPECT_EQ(PolicyNames(ns), want);
+
+  auto p = GetPolicy(ns, "deployment-d");
+  ASSERT_TRUE(p.has_value());
+  EXPECT_EQ(p->pod_selector.match_labels, (Labels{{"app", "d"}}));
+  EXPECT_EQ(p->labels.at(std::string(kManagedByLabel)), "netpol-ctrl");
+  ASSERT_TRUE(p->owner.has_value());
+  EXPECT_EQ(p->owner->kind, "Deployment");
+  EXPECT_EQ(p->owner->name, "d");
+  EXPECT_FALSE(p->owner->uid.empty());
+}
+
+TEST_F(ControllerIT, LabelsAndEnvChangesFollowOnBothSides) {
+  const std::string ns = Namespace("follow");
+  StartController();
+  Apply(kube::Resource::kDeployments,
+        Deployment(ns, "api", {{"app", "api"}},
+                   {Container("api", json::array(), json::array({{{"name", "http"},
+                                                                  {"containerPort", 8080}}}))}));
+  Apply(kube::Resource::kServices, Service(ns, "api", {{"app", "api"}}, 80, 8080));
+  Apply(kube::Resource::kDeployments, Deployment(ns, "web", {{"app", "web"}}, {Container("web")}));
+  ASSERT_TRUE(PolicyEventually(ns, "deployment-web", [](auto&) { return true; }));
+  EXPECT_FALSE(HasPeer(GetPolicy(ns, "deployment-web")->egress, "api"));
+
+  // Env var added: the client's egress and the server's ingress both gain the edge.
+  Apply(kube::Resource::kDeployments,
+        Deployment(ns, "web", {{"app", "web"}},
+                   {Container("web", json::array({Env("API_URL", "http://api:80/v1")}))}));
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-web",
+                               [&](const NetworkPolicy& p) { return HasPeer(p.egress, "api", 8080, ns); }));
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-api",
+                               [&](const NetworkPolicy& p) { return HasPeer(p.ingress, "web", 8080, ns); }));
+
+  // Env var removed: the edge goes from both sides.
+  Apply(kube::Resource::kDeployments, Deployment(ns, "web", {{"app", "web"}}, {Container("web")}));
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-web",
+                               [](const NetworkPolicy& p) { return !HasPeer(p.egress, "api"); }));
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-api",
+                               [](const NetworkPolicy& p) { return !HasPeer(p.ingress, "web"); }));
+
+  // Labels changed (a CronJob's selector is its template's labels, and may
+  // change, unlike a Deployment's): its policy and its server's follow.
+  auto cron = [&](const std::string& app) {
+    json t = PodTemplate({{"app", app}},
+                         {Container("report", json::array({Env("API_URL", "http://api:80")}))});
+    t["spec"]["restartPolicy"] = "OnFailure";
+    return json{{"apiVersion", "batch/v1"},
+                {"kind", "CronJob"},
+                {"metadata", {{"name", "report"}, {"namespace", ns}}},
+                {"spec", {{"schedule", "0 3 * * *"}, {"jobTemplate", {{"spec", {{"template", t}}}}}}}};
+  };
+  Apply(kube::Resource::kCronJobs, cron("report"));
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-api", [&](const NetworkPolicy& p) {
+    return HasPeer(p.ingress, "report", 8080, ns);
+  }));
+  Apply(kube::Resource::kCronJobs, cron("report-v2"));
+  EXPECT_TRUE(PolicyEventually(ns, "cronjob-report", [](const NetworkPolicy& p) {
+    return p.pod_selector.match_labels == Labels{{"app", "report-v2"}};
+  }));
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-api", [&](const NetworkPolicy& p) {
+    return HasPeer(p.ingress, "report-v2", 8080, ns) && !HasPeer(p.ingress, "report");
+  }));
+}
+
+TEST_F(ControllerIT, ServiceLifecycleDrivesTheEdge) {
+  const std::string ns = Namespace("svc");
+  StartController();
+  // The client exists before its Service.
+  Apply(kube::Resource::kDeployments,
+        Deployment(ns, "web", {{"app", "web"}},
+                   {Container("web", json::array({Env("CACHE", "cache:6379")}))}));
+  Apply(kube::Resource::kDeployments, Deployment(ns, "redis", {{"app", "redis"}}, {Container("r")}));
+  Apply(kube::Resource::kDeployments, Deployment(ns, "redis2", {{"app", "redis2"}}, {Container("r")}));
+  ASSERT_TRUE(PolicyEventually(ns, "deployment-web", [](auto&) { return true; }));
+  ASSERT_TRUE(PolicyEventually(ns, "deployment-redis", [](auto&) { return true; }));
+  Quiesce();
+  EXPECT_FALSE(HasPeer(GetPolicy(ns, "deployment-web")->egress, "redis"));
+
+  // The Service appears: both policies gain the edge.
+  Apply(kube::Resource::kServices, Service(ns, "cache", {{"app", "redis"}}, 6379, 6379));
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-web", [&](const NetworkPolicy& p) {
+    return HasPeer(p.egress, "redis", 6379, ns);
+  }));
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-redis", [&](const NetworkPolicy& p) {
+    return HasPeer(p.ingress, "web", 6379, ns);
+  }));
+
+  // Its selector and port change: both sides follow.
+  Apply(kube::Resource::kServices, Service(ns, "cache", {{"app", "redis2"}}, 6379, 7000));
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-web", [&](const NetworkPolicy& p) {
+    return HasPeer(p.egress, "redis2", 7000, ns) && !HasPeer(p.egress, "redis");
+  }));
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-redis",
+                               [](const NetworkPolicy& p) { return !HasPeer(p.ingress, "web"); }));
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-redis2", [&](const NetworkPolicy& p) {
+    return HasPeer(p.ingress, "web", 7000, ns);
+  }));
+
+  // The Service is deleted: the edge goes.
+  Delete(kube::Resource::kServices, ns, "cache");
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-web",
+                               [](const NetworkPolicy& p) { return !HasPeer(p.egress, "redis2"); }));
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-redis2",
+                               [](const NetworkPolicy& p) { return !HasPeer(p.ingress, "web"); }));
+}
+
+// A cross-namespace reference: the peers carry namespaceSelector AND
+// podSelector in one peer, and the evaluator confirms the flows they allow.
+TEST_F(ControllerIT, CrossNamespaceReferenceIsAllowedExactly) {
+  const std::string app = Namespace("app");
+  const std::string data = Namespace("data");
+  StartController();
+  Apply(kube::Resource::kDeployments,
+        Deployment(data, "db", {{"app", "db"}},
+                   {Container("db", json::array(),
+                              json::array({{{"name", "pg"}, {"containerPort", 5432}}}))}));
+  Apply(kube::Resource::kServices, Service(data, "db", {{"app", "db"}}, 5432, "pg"));
+  Apply(kube::Resource::kDeployments,
+        Deployment(app, "api", {{"app", "api"}},
+                   {Container("api", json::array({Env("DATABASE_URL",
+                                                      "postgres://u:p@db." + data +
+                                                          ".svc.cluster.local:5432/app")}))}));
+  // A workload in the data namespace with the same app label as the client:
+  // a podSelector without its namespaceSelector would let it in.
+  Apply(kube::Resource::kDeployments, Deployment(data, "impostor", {{"app", "api"}}, {Container("x")}));
+
+  ASSERT_TRUE(PolicyEventually(app, "deployment-api", [&](const NetworkPolicy& p) {
+    return HasPeer(p.egress, "db", 0, data);
+  }));
+  ASSERT_TRUE(PolicyEventually(data, "deployment-db", [&](const NetworkPolicy& p) {
+    return HasPeer(p.ingress, "api", 0, app);
+  }));
+  Quiesce();
+
+  // Judge the policies that are in the cluster with the evaluator.
+  eval::Cluster cluster;
+  cluster.AddNamespace(app);
+  cluster.AddNamespace(data);
+  cluster.AddNamespace("kube-system");
+  ASSERT_TRUE(cluster.AddPod({.ns = app, .name = "api-0", .labels = {{"app", "api"}},
+                              .ip = "10.1.0.1", .ports = {}}).ok());
+  ASSERT_TRUE(cluster.AddPod({.ns = data, .name = "db-0", .labels = {{"app", "db"}},
+                              .ip = "10.1.0.2", .ports = {{"pg", 5432, "TCP"}}}).ok());
+  ASSERT_TRUE(cluster.AddPod({.ns = data, .name = "impostor-0", .labels = {{"app", "api"}},
+                              .ip = "10.1.0.3", .ports = {}}).ok());
+  ASSERT_TRUE(cluster.AddPod({.ns = "kube-system", .name = "coredns", .labels = {{"k8s-app", "kube-dns"}},
+                              .ip = "10.1.0.53", .ports = {}}).ok());
+  for (const auto& ns : {app, data}) {
+    auto list = client_->List(kube::Resource::kNetworkPolicies, ns, {});
+    ASSERT_TRUE(list.ok());
+    for (const auto& item : list->items) {
+      json policy = json::parse(item.json);  // list items carry no kind
+      policy["apiVersion"] = "networking.k8s.io/v1";
+      policy["kind"] = "NetworkPolicy";
+      Status added = cluster.AddPolicy(policy);
+      ASSERT_TRUE(added.ok()) << added.ToString() << "\n" << item.json;
+    }
+  }
+  using eval::Endpoint;
+  EXPECT_TRUE(cluster.Allowed(Endpoint::Pod(app, "api-0"), Endpoint::Pod(data, "db-0"), 5432, "TCP"));
+  EXPECT_FALSE(cluster.Allowed(Endpoint::Pod(app, "api-0"), Endpoint::Pod(data, "db-0"), 22, "TCP"));
+  EXPECT_FALSE(
+      cluster.Allowed(Endpoint::Pod(data, "impostor-0"), Endpoint::Pod(data, "db-0"), 5432, "TCP"));
+  EXPECT_TRUE(
+      cluster.Allowed(Endpoint::Pod(app, "api-0"), Endpoint::Pod("kube-system", "coredns"), 53, "UDP"));
+  EXPECT_FALSE(cluster.Allowed(Endpoint::Pod(app, "api-0"), Endpoint::External("203.0.113.7"), 443,
+                               "TCP"));
+}
+
+TEST_F(ControllerIT, DeletedWorkloadsLoseTheirPoliciesAlsoWhileTheControllerIsDown) {
+  const std::string ns = Namespace("gone");
+  StartController();
+  Apply(kube::Resource::kDeployments, Deployment(ns, "a", {{"app", "a"}}, {Container("a")}));
+  Apply(kube::Resource::kDeployments, Deployment(ns, "b", {{"app", "b"}}, {Container("b")}));
+  ASSERT_TRUE(Eventually([&] {
+    return PolicyNames(ns) == std::vector<std::string>{"deployment-a", "deployment-b"};
+  }));
+  Delete(kube::Resource::kDeployments, ns, "a");
+  EXPECT_TRUE(Eventually([&] { return PolicyNames(ns) == std::vector<std::string>{"deployment-b"}; }));
+
+  // Stopped, then b deleted with orphan propagation (so the garbage collector
+  // does not remove the policy for us): the restarted controller must.
+  ASSERT_TRUE(controller_->Stop().ok());
+  kube::DeleteOptions orphan;
+  orphan.propagation_policy = "Orphan";
+  ASSERT_TRUE(client_->Delete(kube::Resource::kDeployments, ns, "b", orphan).ok());
+  std::this_thread::sleep_for(1s);
+  ASSERT_EQ(PolicyNames(ns), std::vector<std::string>{"deployment-b"});
+  StartController();
+  auto names_without_b = [&] {
+    auto names = PolicyNames(ns);
+    return std::find(names.begin(), names.end(), "deployment-b") == names.end();
+  };
+  EXPECT_TRUE(Eventually(names_without_b));
+  // Orphaned, b's ReplicaSet has no controller any more: it is a workload of
+  // its own now (DESIGN.md section 1) and gets its own policy.
+  EXPECT_TRUE(Eventually([&] {
+    auto names = PolicyNames(ns);
+    return names.size() == 1 && names[0].rfind("replicaset-b-", 0) == 0;
+  })) << ::testing::PrintToString(PolicyNames(ns));
+}
+
+TEST_F(ControllerIT, HandEditsAreUndoneAndOthersPoliciesAreLeftAlone) {
+  const std::string ns = Namespace("drift");
+  const std::string excluded = Namespace("excluded");
+  // An unmanaged policy, and a managed-looking one in an excluded namespace.
+  json unmanaged = {{"apiVersion", "networking.k8s.io/v1"},
+                    {"kind", "NetworkPolicy"},
+                    {"metadata", {{"name", "team-owned"}, {"namespace", ns}}},
+                    {"spec", {{"podSelector", json::object()}, {"policyTypes", {"Ingress"}}}}};
+  Apply(kube::Resource::kNetworkPolicies, unmanaged);
+  json foreign = unmanaged;
+  foreign["metadata"]["namespace"] = excluded;
+  foreign["metadata"]["name"] = "deployment-old";
+  foreign["metadata"]["labels"] = {{std::string(kManagedByLabel), std::string(kManagedByValue)}};
+  Apply(kube::Resource::kNetworkPolicies, foreign);
+  Apply(kube::Resource::kDeployments, Deployment(excluded, "x", {{"app", "x"}}, {Container("x")}));
+
+  StartController(Mode::kEnforce, {excluded});
+  Apply(kube::Resource::kDeployments, Deployment(ns, "web", {{"app", "web"}}, {Container("web")}));
+  ASSERT_TRUE(PolicyEventually(ns, "deployment-web", [](auto&) { return true; }));
+  Quiesce();
+  const NetworkPolicy good = *GetPolicy(ns, "deployment-web");
+
+  // Widened by hand (a rule that lets everything in): put back.
+  json edited = {{"apiVersion", "networking.k8s.io/v1"},
+                 {"kind", "NetworkPolicy"},
+                 {"metadata", {{"name", "deployment-web"}, {"namespace", ns}}},
+                 {"spec", {{"ingress", json::array({json::object()})}}}};
+  kube::ApplyOptions as_human;
+  as_human.field_manager = "kubectl-edit";
+  ASSERT_TRUE(client_->Apply(kube::Resource::kNetworkPolicies, ns, "deployment-web",
+                             edited.dump(), as_human).ok());
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-web", [&](const NetworkPolicy& p) {
+    return p.ingress == good.ingress && p.egress == good.egress;
+  }));
+
+  // Deleted by hand: recreated.
+  Delete(kube::Resource::kNetworkPolicies, ns, "deployment-web");
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-web", [&](const NetworkPolicy& p) {
+    return p.ingress == good.ingress && p.egress == good.egress;
+  }));
+
+  Quiesce();
+  auto team = GetPolicy(ns, "team-owned");
+  ASSERT_TRUE(team.has_value());
+  EXPECT_TRUE(team->ingress.empty());
+  EXPECT_TRUE(GetPolicy(excluded, "deployment-old").has_value());
+  EXPECT_EQ(PolicyNames(excluded), std::vector<std::string>{"deployment-old"});
+}
+
+TEST_F(ControllerIT, RestartOnAnUnchangedClusterWritesNothing) {
+  const std::string ns = Namespace("restart");
+  StartController();
+  Apply(kube::Resource::kDeployments,
+        Deployment(ns, "web", {{"app", "web"}},
+                   {Container("web", json::array({Env("API", "api:80")}))}));
+  Apply(kube::Resource::kDeployments, Deployment(ns, "api", {{"app", "api"}}, {Container("api")}));
+  Apply(kube::Resource::kServices, Service(ns, "api", {{"app", "api"}}, 80, 8080));
+  ASSERT_TRUE(PolicyEventually(ns, "deployment-web", [&](const NetworkPolicy& p) {
+    return HasPeer(p.egress, "api", 8080, ns);
+  }));
+  Quiesce();
+  ASSERT_TRUE(controller_->Stop().ok());
+  writes_.Clear();
+
+  StartController();
+  Quiesce();
+  EXPECT_TRUE(writes_.Log().empty()) << ::testing::PrintToString(writes_.Log());
+}
+
+TEST_F(ControllerIT, RecoversFromAnApiServerRestartAndConvergesOnChanges) {
+  const char* dir = std::getenv("NPC_CLUSTER_DIR");
+  ASSERT_NE(dir, nullptr) << "NPC_CLUSTER_DIR is not set: run under scripts/with-cluster";
+  const std::string ns = Namespace("outage");
+  StartController();
+  Apply(kube::Resource::kDeployments,
+        Deployment(ns, "web", {{"app", "web"}},
+                   {Container("web", json::array({Env("API", "api:80")}))}));
+  Apply(kube::Resource::kDeployments, Deployment(ns, "api", {{"app", "api"}}, {Container("api")}));
+  ASSERT_TRUE(PolicyEventually(ns, "deployment-web", [](auto&) { return true; }));
+
+  // Restart kube-apiserver (etcd keeps the data). Its watch cache starts
+  // afresh, so the controller's watches resume from a resourceVersion the new
+  // server no longer holds: 410, and the informers list again.
+  std::string cmd = std::string(dir) + "/restart-apiserver --down 3 >/dev/null 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << cmd;
+
+  // A change right after the outage, before the controller's backoff ends.
+  Apply(kube::Resource::kServices, Service(ns, "api", {{"app", "api"}}, 80, 8080));
+  EXPECT_TRUE(PolicyEventually(
+      ns, "deployment-web", [&](const NetworkPolicy& p) { return HasPeer(p.egress, "api", 8080, ns); },
+      60s));
+  EXPECT_TRUE(PolicyEventually(
+      ns, "deployment-api", [&](const NetworkPolicy& p) { return HasPeer(p.ingress, "web", 8080, ns); },
+      60s));
+  // The controller kept running throughout.
+  EXPECT_FALSE(controller_->done());
+}
+
+TEST_F(ControllerIT, AuditModeWritesNothingAndReportsWhatItWould) {
+  const std::string ns = Namespace("audit");
+  Apply(kube::Resource::kDeployments, Deployment(ns, "web", {{"app", "web"}}, {Container("web")}));
+  StartController(Mode::kAudit);
+  EXPECT_TRUE(Eventually([&] {
+    for (const auto& l : writes_.Log()) {
+      if (l == "would create " + ns + "/deployment-web") return true;
+    }
+    return false;
+  })) << ::testing::PrintToString(writes_.Log());
+  Quiesce();
+  EXPECT_TRUE(PolicyNames(ns).empty());
+}
+
+}  // namespace
+}  // namespace npc::manager
