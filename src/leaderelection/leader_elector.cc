@@ -45,9 +45,11 @@ Status ValidateElectionConfig(const ElectionConfig& c) {
   if (c.lease_duration < seconds(1)) {
     problems.push_back("lease_duration (" + Millis(c.lease_duration) + ") must be at least 1s");
   }
-  if (c.renew_deadline >= c.lease_duration) {
+  // Others wait the whole seconds written into the record.
+  if (c.renew_deadline >= duration_cast<seconds>(c.lease_duration)) {
     problems.push_back("lease_duration (" + Millis(c.lease_duration) +
-                       ") must exceed renew_deadline (" + Millis(c.renew_deadline) + ")");
+                       ", whole seconds) must exceed renew_deadline (" + Millis(c.renew_deadline) +
+                       ")");
   }
   if (c.renew_deadline <= c.retry_period) {
     problems.push_back("renew_deadline (" + Millis(c.renew_deadline) +

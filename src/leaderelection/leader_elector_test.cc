@@ -495,14 +495,18 @@ TEST(ElectionConfigTest, ReportsEveryProblemAtOnce) {
   Status s = ValidateElectionConfig(c);
   EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
   EXPECT_THAT(s.message(), HasSubstr("lock is required"));
-  EXPECT_THAT(s.message(),
-              HasSubstr("lease_duration (5000ms) must exceed renew_deadline (10000ms)"));
+  EXPECT_THAT(s.message(), HasSubstr("lease_duration (5000ms, whole seconds) must exceed "
+                                     "renew_deadline (10000ms)"));
   EXPECT_THAT(s.message(), HasSubstr("renew_deadline (10000ms) must exceed retry_period"));
   InMemoryLeaseLock lock;
   ElectionConfig ok;
   ok.lock = &lock;
   EXPECT_TRUE(ValidateElectionConfig(ok).ok());
   EXPECT_FALSE(LeaderElector::Create(c).ok());
+  ok.lease_duration = milliseconds(2900);  // written as 2 s
+  ok.renew_deadline = milliseconds(2500);
+  ok.retry_period = milliseconds(500);
+  EXPECT_THAT(ValidateElectionConfig(ok).message(), HasSubstr("whole seconds"));
 }
 
 TEST(DefaultIdentityTest, IsUniquePerCall) {
