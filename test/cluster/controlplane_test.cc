@@ -15,9 +15,9 @@
 namespace npc {
 namespace {
 
-using ::testing::HasSubstr;
 using harness::PollUntil;
 using harness::ProcessResult;
+using ::testing::HasSubstr;
 
 constexpr auto kTimeout = std::chrono::seconds(60);
 
@@ -167,7 +167,8 @@ TEST_F(ControlPlaneTest, ServiceAccountTokenIsForbiddenUntilARoleBindingGrantsAc
   namespace fs = std::filesystem;
   fs::path kubeconfig = fs::path(cluster().cluster_dir()) / (ns() + "-reader.kubeconfig");
   std::ofstream(kubeconfig) << "apiVersion: v1\nkind: Config\n"
-                            << "clusters:\n- name: c\n  cluster:\n    server: " << cluster().server()
+                            << "clusters:\n- name: c\n  cluster:\n    server: "
+                            << cluster().server()
                             << "\n    certificate-authority: " << cluster().ca_file()
                             << "\nusers:\n- name: reader\n  user:\n    token: " << token.out
                             << "\ncontexts:\n- name: c\n  context: {cluster: c, user: reader}\n"
@@ -184,10 +185,11 @@ TEST_F(ControlPlaneTest, ServiceAccountTokenIsForbiddenUntilARoleBindingGrantsAc
   EXPECT_THAT(denied.err, HasSubstr("403 Forbidden"));
   EXPECT_THAT(denied.err, HasSubstr("system:serviceaccount:" + ns() + ":reader"));
 
-  ASSERT_TRUE(Kubectl({"create", "role", "pod-reader", "--verb=get,list,watch",
-                       "--resource=pods"}).ok());
+  ASSERT_TRUE(
+      Kubectl({"create", "role", "pod-reader", "--verb=get,list,watch", "--resource=pods"}).ok());
   ASSERT_TRUE(Kubectl({"create", "rolebinding", "reader", "--role=pod-reader",
-                       "--serviceaccount=" + ns() + ":reader"}).ok());
+                       "--serviceaccount=" + ns() + ":reader"})
+                  .ok());
   ProcessResult allowed;
   EXPECT_TRUE(PollUntil([&] { return (allowed = as_reader()).ok(); }, kTimeout))
       << allowed.Describe();

@@ -99,8 +99,8 @@ TEST(PollUntilTest, ReturnsWhenTheConditionHolds) {
   EXPECT_TRUE(PollUntil([&] { return ++calls == 3; }, std::chrono::seconds(10),
                         std::chrono::milliseconds(1)));
   EXPECT_EQ(calls, 3);
-  EXPECT_FALSE(PollUntil([] { return false; }, std::chrono::milliseconds(20),
-                         std::chrono::milliseconds(5)));
+  EXPECT_FALSE(
+      PollUntil([] { return false; }, std::chrono::milliseconds(20), std::chrono::milliseconds(5)));
 }
 
 }  // namespace
