@@ -1,0 +1,300 @@
+#!/usr/bin/env bash
+# Usage (under scripts/with-cluster): rbac_test.sh NETPOL_CTRL_BINARY DEPLOY_DIR
+#
+# Proof that deploy/'s RBAC is enough, and that a missing permission is
+# survivable:
+#   1. apply deploy/ without its Deployment; mint a token for the controller's
+#      ServiceAccount; run the binary in in-cluster mode with that token
+#      (NPC_SERVICEACCOUNT_DIR, KUBERNETES_SERVICE_HOST/PORT, no KUBECONFIG);
+#   2. a small app (web Deployment + Service, a client Deployment that names
+#      the Service, a bare unlabelled Pod) gets its policies and the pod its
+#      label, with no 403/Forbidden anywhere in the controller's log;
+#   3. `delete` on networkpolicies removed from the ClusterRole: deleting a
+#      workload logs an error that names the verb and resource, the
+#      controller keeps running and a new workload still gets its policy;
+#   4. `delete` back, `patch` on networkpolicies removed: the new workload's
+#      policy cannot be applied (error naming patch/networkpolicies, and a
+#      Warning Event on the workload when the binary records Events) while a
+#      deleted workload's policy is still deleted.
+# Everything it creates is deleted on exit; the controller is stopped by a trap.
+set -euo pipefail
+
+bin=${1:?netpol-ctrl binary}
+deploy_src=${2:?deploy directory}
+sa_user=system:serviceaccount:netpol-ctrl-system:netpol-ctrl
+ctrl_ns=netpol-ctrl-system
+timeout_s=${NPC_RBAC_TEST_TIMEOUT:-60}
+
+log() { echo "rbac_test: $*"; }
+fail() {
+  echo "rbac_test: FAIL: $*" >&2
+  exit 1
+}
+
+[ -n "${KUBECONFIG:-}" ] && [ -n "${NPC_CLUSTER_DIR:-}" ] ||
+  fail "KUBECONFIG and NPC_CLUSTER_DIR are not set: run under scripts/with-cluster"
+command -v kubectl >/dev/null || fail "kubectl is not on PATH (scripts/with-cluster puts it there)"
+[ -x "$bin" ] || fail "$bin is not executable (build the netpol-ctrl target)"
+[ -f "$deploy_src/kustomization.yaml" ] || fail "$deploy_src has no kustomization.yaml"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/npc-rbac.XXXXXX")
+ctrl_log=$work/controller.log
+ctrl_pid=
+app_ns=rbac-app-$$-$RANDOM
+
+stop_controller() {
+  [ -n "$ctrl_pid" ] || return 0
+  kill -TERM "$ctrl_pid" 2>/dev/null || true
+  for _ in $(seq 100); do
+    kill -0 "$ctrl_pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$ctrl_pid" 2>/dev/null || true
+  wait "$ctrl_pid" 2>/dev/null || true
+  ctrl_pid=
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  stop_controller
+  if ((rc != 0)) && [ -f "$ctrl_log" ]; then
+    echo "---- controller log (last 60 lines) ----" >&2
+    tail -n 60 "$ctrl_log" >&2
+    echo "----------------------------------------" >&2
+  fi
+  kubectl delete namespace "$app_ns" --ignore-not-found --wait=false >/dev/null 2>&1
+  [ -d "$work/deploy" ] &&
+    kubectl delete -k "$work/deploy" --ignore-not-found --wait=false >/dev/null 2>&1
+  rm -rf "$work"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# poll SECONDS DESCRIPTION CMD...: runs CMD every 0.5 s until it succeeds.
+poll() {
+  local secs=$1 what=$2
+  shift 2
+  local deadline=$((SECONDS + secs))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || fail "timed out after ${secs}s waiting for: $what"
+    controller_alive || fail "the controller exited while waiting for: $what"
+    sleep 0.5
+  done
+}
+controller_alive() { [ -z "$ctrl_pid" ] || kill -0 "$ctrl_pid" 2>/dev/null; }
+policy_exists() { kubectl get networkpolicy -n "$app_ns" "$1" >/dev/null 2>&1; }
+policy_absent() { ! policy_exists "$1"; }
+log_has() { grep -qE "$1" "$ctrl_log"; }
+can_i() { [ "$(kubectl auth can-i "$@" --as="$sa_user" 2>/dev/null)" = yes ]; }
+cannot_i() { [ "$(kubectl auth can-i "$@" --as="$sa_user" 2>/dev/null)" = no ]; }
+has_flag() { "$bin" run --help 2>&1 | grep -q -- "$1"; }
+
+# A namespace left Terminating by an earlier run in a kept cluster.
+poll 90 "namespace $ctrl_ns from an earlier run to be gone" \
+  bash -c "! kubectl get namespace $ctrl_ns -o jsonpath='{.status.phase}' 2>/dev/null | grep -q Terminating"
+
+# ---- 1. deploy/ without the Deployment ------------------------------------
+cp -r "$deploy_src" "$work/deploy"
+sed -i '/^  - deployment.yaml$/d' "$work/deploy/kustomization.yaml"
+grep -q deployment.yaml "$work/deploy/kustomization.yaml" &&
+  fail "could not take deployment.yaml out of the kustomization's resources"
+kubectl apply -k "$work/deploy" >"$work/apply.log" 2>&1 ||
+  fail "kubectl apply -k deploy/ (without the Deployment) failed: $(cat "$work/apply.log")"
+kubectl get deployment -n "$ctrl_ns" netpol-ctrl >/dev/null 2>&1 &&
+  fail "the Deployment was applied although it was left out"
+
+# No wildcard anywhere in the controller's roles.
+for r in clusterrole/netpol-ctrl "role/netpol-ctrl-leader-election -n $ctrl_ns"; do
+  # shellcheck disable=SC2086
+  rules=$(kubectl get $r -o jsonpath='{.rules}')
+  grep -q '"\*"' <<<"$rules" && fail "$r has a wildcard: $rules"
+done
+# What RBAC grants, as the API server's authorizer sees it.
+poll 30 "RBAC to grant list networkpolicies to $sa_user" \
+  can_i list networkpolicies.networking.k8s.io -A
+for check in "watch pods -A" "get pods -n default" "patch pods -n default" \
+  "create networkpolicies.networking.k8s.io -n default" \
+  "patch networkpolicies.networking.k8s.io -n default" \
+  "delete networkpolicies.networking.k8s.io -n default" \
+  "create events.events.k8s.io -n default" \
+  "watch endpointslices.discovery.k8s.io -A" "watch cronjobs.batch -A" \
+  "update leases.coordination.k8s.io -n $ctrl_ns"; do
+  # shellcheck disable=SC2086
+  can_i $check || fail "RBAC does not allow: $check"
+done
+for check in "get secrets -n default" "list secrets -A" "delete pods -n default" \
+  "update leases.coordination.k8s.io -n default" "delete leases.coordination.k8s.io -n $ctrl_ns" \
+  "update deployments.apps -n default" "get configmaps -n default" \
+  "update networkpolicies.networking.k8s.io -n default"; do
+  # shellcheck disable=SC2086
+  cannot_i $check || fail "RBAC allows more than the controller uses: $check"
+done
+log "deploy/ applied without the Deployment; RBAC grants what the controller uses, nothing more"
+
+# ---- 2. the controller as its ServiceAccount --------------------------------
+server=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')
+hostport=${server#https://}
+hostport=${hostport%%/*}
+port=${hostport##*:}
+host=${hostport%:*}
+[[ "$port" =~ ^[0-9]+$ ]] || fail "cannot read the API server port from '$server'"
+sa_dir=$work/serviceaccount
+mkdir -p "$sa_dir"
+kubectl create token netpol-ctrl -n "$ctrl_ns" --duration=1h >"$sa_dir/token" ||
+  fail "kubectl create token for the controller's ServiceAccount failed"
+cp "$NPC_CLUSTER_DIR/ca.crt" "$sa_dir/ca.crt"
+printf '%s' "$ctrl_ns" >"$sa_dir/namespace"
+
+args=(run -v 1 --sync-timeout=60)
+has_flag --leader-elect && args+=(--leader-elect)
+has_flag --metrics-bind-address && args+=(--metrics-bind-address=0)
+health_port=
+if has_flag --health-probe-bind-address; then
+  # A free port: nothing answers on it now.
+  for _ in $(seq 20); do
+    p=$((20000 + RANDOM % 20000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
+      health_port=$p
+      break
+    fi
+  done
+  [ -n "$health_port" ] && args+=(--health-probe-bind-address="127.0.0.1:$health_port")
+fi
+log "starting: $bin ${args[*]} (in-cluster as $sa_user, API server $host:$port)"
+env -u KUBECONFIG HOME="$work" NPC_SERVICEACCOUNT_DIR="$sa_dir" \
+  KUBERNETES_SERVICE_HOST="$host" KUBERNETES_SERVICE_PORT="$port" \
+  POD_NAMESPACE="$ctrl_ns" POD_NAME=netpol-ctrl-rbac-test \
+  "$bin" "${args[@]}" >"$ctrl_log" 2>&1 &
+ctrl_pid=$!
+
+poll "$timeout_s" "the controller to sync its caches (log: caches synced)" log_has 'caches synced'
+log_has 'in-cluster' || fail "the controller did not use the in-cluster configuration"
+if [ -n "$health_port" ]; then
+  poll "$timeout_s" "/readyz on 127.0.0.1:$health_port to answer 200" \
+    curl -fsS "http://127.0.0.1:$health_port/readyz"
+fi
+
+kubectl create namespace "$app_ns" >/dev/null
+kubectl apply -n "$app_ns" -f - >/dev/null <<'EOF'
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: web
+          image: registry.example/web:1
+          ports:
+            - {name: http, containerPort: 8080}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app: web}
+  ports:
+    - {name: http, port: 80, targetPort: http}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: client
+spec:
+  selector:
+    matchLabels: {app: client}
+  template:
+    metadata:
+      labels: {app: client}
+    spec:
+      containers:
+        - name: client
+          image: registry.example/client:1
+          env:
+            - name: WEB_URL
+              value: http://web:80/
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: bare
+spec:
+  containers:
+    - name: bare
+      image: registry.example/bare:1
+EOF
+poll "$timeout_s" "NetworkPolicy $app_ns/deployment-web" policy_exists deployment-web
+poll "$timeout_s" "NetworkPolicy $app_ns/deployment-client" policy_exists deployment-client
+web_ingress=$(kubectl get networkpolicy -n "$app_ns" deployment-web -o jsonpath='{.spec.ingress}')
+grep -q '"app":"client"' <<<"$web_ingress" ||
+  fail "deployment-web does not admit the client: ingress=$web_ingress"
+poll "$timeout_s" "the bare pod to get its netpol-ctrl.io/pod label (patch on pods)" \
+  bash -c "kubectl get pod -n $app_ns bare -o jsonpath='{.metadata.labels}' | grep -q netpol-ctrl.io/pod"
+poll "$timeout_s" "the bare pod's policy" \
+  bash -c "kubectl get networkpolicy -n $app_ns -o name | grep -qi pod"
+sleep 2  # let stragglers (events, a lease renewal) reach the log
+if grep -nE '\b403\b|[Ff]orbidden' "$ctrl_log" >&2; then
+  fail "the controller met 403/Forbidden with deploy/'s RBAC (lines above)"
+fi
+log "phase 1 ok: policies written, bare pod labelled, no 403/Forbidden in $(wc -l <"$ctrl_log") log lines"
+
+# ---- 3. take `delete` on networkpolicies away --------------------------------
+set_np_verbs() {
+  local verbs=$1
+  sed -i -E "s/^(    verbs: \[\"list\", \"watch\", \"create\", \"patch\", \"delete\"\]|    verbs: \[\"list\", \"watch\"[^]]*\] # networkpolicies)$/    verbs: [$verbs] # networkpolicies/" \
+    "$work/deploy/clusterrole.yaml"
+  grep -qF "    verbs: [$verbs] # networkpolicies" "$work/deploy/clusterrole.yaml" ||
+    fail "could not rewrite the networkpolicies rule in clusterrole.yaml (its format changed?)"
+  kubectl apply -k "$work/deploy" >"$work/apply.log" 2>&1 ||
+    fail "re-applying the ClusterRole failed: $(cat "$work/apply.log")"
+}
+set_np_verbs '"list", "watch", "create", "patch"'
+poll 30 "RBAC to stop granting delete on networkpolicies" \
+  cannot_i delete networkpolicies.networking.k8s.io -n "$app_ns"
+kubectl delete deployment -n "$app_ns" client --wait=false >/dev/null
+poll "$timeout_s" "a log line naming the missing permission (delete networkpolicies) and the policy" \
+  bash -c "grep -E 'cannot delete resource \"networkpolicies\"' '$ctrl_log' | grep -q deployment-client"
+log "error logged: $(grep -m1 -E 'cannot delete resource "networkpolicies"' "$ctrl_log" | cut -c1-400)"
+policy_exists deployment-client || fail "deployment-client was deleted without the delete permission"
+kubectl create deployment -n "$app_ns" api --image=registry.example/api:1 >/dev/null
+poll "$timeout_s" "a new workload's policy (deployment-api) while delete is missing" \
+  policy_exists deployment-api
+sleep 2
+controller_alive || fail "the controller exited after a Forbidden delete"
+log "phase 2 ok: forbidden delete logged, controller running, new workload still served"
+
+# ---- 4. delete back, `patch` (server-side apply) taken away -------------------
+set_np_verbs '"list", "watch", "create", "delete"'
+poll 30 "RBAC to stop granting patch on networkpolicies" \
+  cannot_i patch networkpolicies.networking.k8s.io -n "$app_ns"
+poll 30 "RBAC to grant delete on networkpolicies again" \
+  can_i delete networkpolicies.networking.k8s.io -n "$app_ns"
+kubectl create deployment -n "$app_ns" worker --image=registry.example/worker:1 >/dev/null
+poll "$timeout_s" "a log line naming the missing permission (patch networkpolicies) for deployment-worker" \
+  bash -c "grep -E 'cannot patch resource \"networkpolicies\"' '$ctrl_log' | grep -q deployment-worker"
+log "error logged: $(grep -m1 -E 'cannot patch resource "networkpolicies"' "$ctrl_log" | cut -c1-400)"
+policy_absent deployment-worker || fail "deployment-worker was written without the patch permission"
+if grep -qa PolicyWriteFailed "$bin"; then
+  poll "$timeout_s" "a Warning Event on Deployment $app_ns/worker naming the Forbidden write" \
+    bash -c "kubectl get events.events.k8s.io -n $app_ns --field-selector type=Warning,regarding.name=worker -o jsonpath='{.items[*].note}' | grep -qi forbidden"
+  log "Warning Event: $(kubectl get events.events.k8s.io -n "$app_ns" \
+    --field-selector type=Warning,regarding.name=worker -o jsonpath='{.items[0].reason}: {.items[0].note}' | cut -c1-300)"
+else
+  log "SKIP the Warning Event check: this binary records no PolicyWriteFailed Events"
+fi
+kubectl delete deployment -n "$app_ns" api --wait=false >/dev/null
+poll "$timeout_s" "deployment-api to be deleted (delete is still granted)" policy_absent deployment-api
+sleep 2
+controller_alive || fail "the controller exited after a Forbidden apply"
+log "phase 3 ok: forbidden apply logged, controller running, deletes still served"
+
+stop_controller
+log "PASS"
