@@ -10,12 +10,13 @@
 #      the Service, a bare unlabelled Pod) gets its policies and the pod its
 #      label, with no 403/Forbidden anywhere in the controller's log;
 #   3. `delete` on networkpolicies removed from the ClusterRole: deleting a
-#      workload logs an error that names the verb and resource, the
+#      policy (its workload annotated netpol-ctrl.io/ignore) logs an error
+#      that names the verb and resource and the policy, the
 #      controller keeps running and a new workload still gets its policy;
 #   4. `delete` back, `patch` on networkpolicies removed: the new workload's
 #      policy cannot be applied (error naming patch/networkpolicies, and a
-#      Warning Event on the workload when the binary records Events) while a
-#      deleted workload's policy is still deleted.
+#      Warning Event on the workload when the binary records Events) while an
+#      ignored workload's policy is still deleted.
 # Everything it creates is deleted on exit; the controller is stopped by a trap.
 set -euo pipefail
 
@@ -259,11 +260,14 @@ set_np_verbs() {
 set_np_verbs '"list", "watch", "create", "patch"'
 poll 30 "RBAC to stop granting delete on networkpolicies" \
   cannot_i delete networkpolicies.networking.k8s.io -n "$app_ns"
-kubectl delete deployment -n "$app_ns" client --wait=false >/dev/null
+# A workload that stops being managed (the ignore annotation) is the case
+# where the controller itself deletes a policy; when a workload is deleted,
+# the garbage collector removes its policy through the ownerReference.
+kubectl annotate deployment -n "$app_ns" client netpol-ctrl.io/ignore=true >/dev/null
 poll "$timeout_s" "a log line naming the missing permission (delete networkpolicies) and the policy" \
   bash -c "grep -E 'cannot delete resource \"networkpolicies\"' '$ctrl_log' | grep -q deployment-client"
 log "error logged: $(grep -m1 -E 'cannot delete resource "networkpolicies"' "$ctrl_log" | cut -c1-400)"
-policy_exists deployment-client || fail "deployment-client was deleted without the delete permission"
+policy_exists deployment-client || fail "deployment-client is gone although delete is forbidden"
 kubectl create deployment -n "$app_ns" api --image=registry.example/api:1 >/dev/null
 poll "$timeout_s" "a new workload's policy (deployment-api) while delete is missing" \
   policy_exists deployment-api
@@ -290,8 +294,9 @@ if grep -qa PolicyWriteFailed "$bin"; then
 else
   log "SKIP the Warning Event check: this binary records no PolicyWriteFailed Events"
 fi
-kubectl delete deployment -n "$app_ns" api --wait=false >/dev/null
-poll "$timeout_s" "deployment-api to be deleted (delete is still granted)" policy_absent deployment-api
+kubectl annotate deployment -n "$app_ns" api netpol-ctrl.io/ignore=true >/dev/null
+poll "$timeout_s" "deployment-api to be deleted once api is ignored (delete is granted)" \
+  policy_absent deployment-api
 sleep 2
 controller_alive || fail "the controller exited after a Forbidden apply"
 log "phase 3 ok: forbidden apply logged, controller running, deletes still served"
