@@ -1,12 +1,14 @@
 #include "cli/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <iostream>
 #include <memory>
 #include <utility>
 #include <vector>
 
 #include "cli/command.h"
+#include "cli/config_file.h"
 
 namespace npc::cli {
 
@@ -41,8 +43,25 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
   std::vector<std::pair<CLI::App*, Command*>> registered;
   for (auto& c : commands) registered.emplace_back(c->Register(app), c.get());
 
+  // Sub-commands with --config: the file's flags go in before parsing.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  for (size_t i = 0; i < args.size(); ++i) {
+    CLI::App* sub = nullptr;
+    for (auto& [s, c] : registered) {
+      if (s->get_name() == args[i]) sub = s;
+    }
+    if (!sub) continue;
+    if (sub->get_option_no_throw("--config")) {
+      if (Status s = ExpandConfigFile(*sub, i, args); !s.ok()) {
+        err << "error: " << s.message() << "\n";
+        return kExitUsage;
+      }
+    }
+    break;
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 takes them last first
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     return app.exit(e, out, err);
   }

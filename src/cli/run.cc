@@ -1,4 +1,6 @@
 // `netpol-ctrl run`: the controller.
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -11,6 +13,50 @@
 
 namespace npc::cli {
 namespace {
+
+// Writes the message JSON-escaped, for --log-format=json.
+class JsonMessage final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm&,
+              spdlog::memory_buf_t& dest) override {
+    for (char c : std::string_view(msg.payload.data(), msg.payload.size())) {
+      switch (c) {
+        case '"': dest.append(std::string_view("\\\"")); break;
+        case '\\': dest.append(std::string_view("\\\\")); break;
+        case '\n': dest.append(std::string_view("\\n")); break;
+        case '\t': dest.append(std::string_view("\\t")); break;
+        default:
+          if (static_cast<unsigned char>(c) < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+            dest.append(std::string_view(buf));
+          } else {
+            dest.push_back(c);
+          }
+      }
+    }
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<JsonMessage>();
+  }
+};
+
+void ConfigureLogging(const std::string& format, int verbosity) {
+  spdlog::set_level(verbosity >= 2   ? spdlog::level::trace
+                    : verbosity == 1 ? spdlog::level::debug
+                                     : spdlog::level::info);
+  // Logs go to stderr; stdout stays free for data.
+  auto logger = spdlog::stderr_color_mt("netpol-ctrl");
+  spdlog::set_default_logger(logger);
+  auto formatter = std::make_unique<spdlog::pattern_formatter>(spdlog::pattern_time_type::utc);
+  if (format == "json") {
+    formatter->add_flag<JsonMessage>('*').set_pattern(
+        R"({"ts":"%Y-%m-%dT%H:%M:%S.%fZ","level":"%l","msg":"%*"})");
+  } else {
+    formatter->set_pattern("%Y-%m-%dT%H:%M:%S.%eZ %^%-5l%$ %v");
+  }
+  spdlog::set_formatter(std::move(formatter));
+}
 
 class RunCommand final : public Command {
  public:
@@ -40,7 +86,35 @@ class RunCommand final : public Command {
         ->capture_default_str();
     cmd->add_option("-v,--v", verbosity_, "Log verbosity: 0 info, 1 debug, 2 trace")
         ->capture_default_str();
+    cmd->add_option("--log-format", log_format_, "text (for people) or json (for machines)")
+        ->check(CLI::IsMember({"text", "json"}))
+        ->capture_default_str();
+    cmd->add_option("--metrics-bind-address", metrics_bind_,
+                    "Where /metrics listens (host:port); 0 turns it off")
+        ->capture_default_str();
+    cmd->add_option("--health-probe-bind-address", probe_bind_,
+                    "Where /healthz and /readyz listen (host:port); 0 turns them off")
+        ->capture_default_str();
+    cmd->add_flag("--leader-elect", leader_elect_,
+                  "Run several replicas with one active: elect a leader with a Lease");
+    cmd->add_option("--leader-election-namespace", le_namespace_,
+                    "Namespace of the Lease (default: POD_NAMESPACE, else the context's)");
+    cmd->add_option("--leader-election-id", le_name_, "Name of the Lease")->capture_default_str();
+    cmd->add_option("--leader-elect-lease-duration", le_lease_s_,
+                    "Seconds others wait after the last renewal before taking over")
+        ->capture_default_str();
+    cmd->add_option("--leader-elect-renew-deadline", le_renew_s_,
+                    "Seconds the leader keeps trying to renew before it stops")
+        ->capture_default_str();
+    cmd->add_option("--leader-elect-retry-period", le_retry_s_,
+                    "Seconds between attempts to acquire or renew")
+        ->capture_default_str();
+    cmd->add_option("--events", events_, "Post Events on workloads (events.k8s.io/v1)")
+        ->capture_default_str();
     config_.Register(*cmd);
+    // Read by ExpandConfigFile before parsing; declared here for --help.
+    cmd->add_option("--config", config_file_,
+                    "A YAML file of flag-name: value; flags on the command line win");
     cmd->footer(
         "Examples:\n"
         "  netpol-ctrl run --kubeconfig ~/.kube/config\n"
@@ -51,9 +125,7 @@ class RunCommand final : public Command {
   }
 
   int Run(Io& io) override {
-    spdlog::set_level(verbosity_ >= 2   ? spdlog::level::trace
-                      : verbosity_ == 1 ? spdlog::level::debug
-                                        : spdlog::level::info);
+    ConfigureLogging(log_format_, verbosity_);
     auto config = config_.ToConfig();
     if (!config.ok()) {
       io.err << "error: " << config.status().message() << "\n";
@@ -67,6 +139,15 @@ class RunCommand final : public Command {
     o.controller.mode = mode_ == "audit" ? Mode::kAudit : Mode::kEnforce;
     o.controller.workers = workers_;
     o.sync_timeout = std::chrono::seconds(sync_timeout_s_);
+    o.metrics_bind_address = metrics_bind_;
+    o.health_probe_bind_address = probe_bind_;
+    o.events = events_;
+    o.leader_election.enabled = leader_elect_;
+    o.leader_election.ns = le_namespace_;
+    o.leader_election.lease_name = le_name_;
+    o.leader_election.lease_duration = std::chrono::milliseconds(int64_t(le_lease_s_ * 1000));
+    o.leader_election.renew_deadline = std::chrono::milliseconds(int64_t(le_renew_s_ * 1000));
+    o.leader_election.retry_period = std::chrono::milliseconds(int64_t(le_retry_s_ * 1000));
     if (const char* ns = std::getenv("POD_NAMESPACE"); ns && *ns) {
       o.controller.synthesis.excluded_namespaces.emplace_back(ns);
     }
@@ -83,8 +164,10 @@ class RunCommand final : public Command {
       int sig = 0;
       while (sigwait(&set, &sig) == 0) {
         if (sig == SIGINT || sig == SIGTERM) {
-          if (stop.exchange(true)) continue;
-          spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+          // Already set: the manager stopped by itself and woke us to end.
+          if (!stop.exchange(true)) {
+            spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+          }
           return;
         }
       }
@@ -110,6 +193,17 @@ class RunCommand final : public Command {
   bool read_config_maps_ = true;
   int sync_timeout_s_ = 0;
   int verbosity_ = 0;
+  std::string log_format_ = "text";
+  std::string metrics_bind_ = ":8080";
+  std::string probe_bind_ = ":8081";
+  bool leader_elect_ = false;
+  std::string le_namespace_;
+  std::string le_name_ = "netpol-ctrl-leader";
+  double le_lease_s_ = 15;
+  double le_renew_s_ = 10;
+  double le_retry_s_ = 2;
+  bool events_ = true;
+  std::string config_file_;
   ConfigFlags config_;
 };
 

@@ -163,7 +163,7 @@ Status Controller::ReconcilePolicy(const std::string& key) {
     if (stored && PolicyUpToDate(*stored, desired->policy)) return Status::Ok();
     auto action = stored ? Observer::Action::kUpdate : Observer::Action::kCreate;
     Status s = audit ? Status::Ok() : writer_.Apply(desired->policy);
-    observer_.OnWrite(action, key, audit, s, desired->workload.ToString());
+    observer_.OnWrite(action, key, audit, s, &desired->policy);
     std::lock_guard<std::mutex> lock(mu_);
     if (s.ok() && !audit) {
       stats_.applies++;
@@ -180,8 +180,7 @@ Status Controller::ReconcilePolicy(const std::string& key) {
   if (Excluded(ns)) return Status::Ok();
   Status s = audit ? Status::Ok() : writer_.Delete(ns, name);
   if (s.code() == StatusCode::kNotFound) s = Status::Ok();
-  observer_.OnWrite(Observer::Action::kDelete, key, audit, s,
-                    stored->owner ? stored->owner->kind + "/" + stored->owner->name : "");
+  observer_.OnWrite(Observer::Action::kDelete, key, audit, s, stored.get());
   std::lock_guard<std::mutex> lock(mu_);
   if (s.ok() && !audit) {
     stats_.deletes++;
@@ -202,7 +201,7 @@ Status Controller::ReconcilePodLabel(const std::string& key) {
                    : writer_.LabelPod(ns, name, std::string(kBarePodLabel),
                                       synth::BarePodLabelValue(name));
   if (s.code() == StatusCode::kNotFound) s = Status::Ok();
-  observer_.OnWrite(Observer::Action::kLabelPod, pod, audit, s, "");
+  observer_.OnWrite(Observer::Action::kLabelPod, pod, audit, s, nullptr);
   std::lock_guard<std::mutex> lock(mu_);
   if (s.ok() && !audit) stats_.pod_labels++;
   return s;

@@ -67,10 +67,12 @@ class Observer {
  public:
   virtual ~Observer() = default;
   enum class Action { kCreate, kUpdate, kDelete, kLabelPod };
-  // A write made (or, in audit mode, that would have been made).
+  // A write made (or, in audit mode, that would have been made). `policy` is
+  // the policy written (create, update) or deleted, whose owner is the
+  // workload it belongs to; null for kLabelPod.
   virtual void OnWrite(Action action, const std::string& key, bool audit, const Status& result,
-                       const std::string& detail) {
-    (void)action, (void)key, (void)audit, (void)result, (void)detail;
+                       const NetworkPolicy* policy) {
+    (void)action, (void)key, (void)audit, (void)result, (void)policy;
   }
   // A reconcile finished: "unchanged", "written", "error".
   virtual void OnReconcile(const std::string& key, std::string_view result,

@@ -69,7 +69,7 @@ class FakeCluster : public PolicyWriter {
 class RecordingObserver : public Observer {
  public:
   void OnWrite(Action action, const std::string& key, bool audit, const Status& result,
-               const std::string&) override {
+               const NetworkPolicy*) override {
     std::lock_guard<std::mutex> lock(mu);
     const char* names[] = {"create", "update", "delete", "label"};
     log.push_back(std::string(audit ? "would " : "") + names[static_cast<int>(action)] + " " +

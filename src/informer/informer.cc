@@ -91,6 +91,7 @@ Status Informer::List(bool after_expiry) {
     sink_.OnDelete(meta);
   }
   resource_version_ = list->resource_version;
+  if (synced_ && options_.on_relist) options_.on_relist(name());
   std::lock_guard<std::mutex> lock(mu_);
   stats_.lists++;
   if (after_expiry) stats_.relists_expired++;
@@ -175,6 +176,7 @@ void Informer::Run(const std::atomic<bool>& stop) {
       std::lock_guard<std::mutex> lock(mu_);
       stats_.watch_failures++;
     }
+    if (options_.on_watch_failure) options_.on_watch_failure(name());
     SetError(s);
     spdlog::warn("{}: watch failed, retrying: {}", name(), s.ToString());
     Backoff(stop, &failures);

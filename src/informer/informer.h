@@ -50,6 +50,10 @@ struct InformerOptions {
   int page_size = 500;
   std::chrono::milliseconds backoff_initial{800};
   std::chrono::milliseconds backoff_max{30000};
+  // Metrics hooks, called on the informer's thread with name(): a watch that
+  // ended in an error, and a list made again after the first one.
+  std::function<void(const std::string&)> on_watch_failure;
+  std::function<void(const std::string&)> on_relist;
 };
 
 struct InformerStats {

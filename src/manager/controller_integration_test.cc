@@ -37,7 +37,7 @@ std::string RandomSuffix() {
 class WriteCounter : public controller::Observer {
  public:
   void OnWrite(Action action, const std::string& key, bool audit, const Status& result,
-               const std::string&) override {
+               const NetworkPolicy*) override {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& ns : namespaces_) {
       if (key.rfind(ns + "/", 0) == 0) {
@@ -77,6 +77,8 @@ class RunningController {
     o.controller.debounce = 5ms;
     for (auto& ns : extra_excluded) o.controller.synthesis.excluded_namespaces.push_back(ns);
     o.sync_timeout = 30s;
+    o.metrics_bind_address = "127.0.0.1:0";
+    o.health_probe_bind_address = "127.0.0.1:0";
     o.on_started = [this](controller::Controller&) { started_ = true; };
     thread_ = std::thread([this, o] { status_ = RunManager(o, stop_); });
     for (int i = 0; i < 600 && !started_ && !done(); ++i) std::this_thread::sleep_for(50ms);

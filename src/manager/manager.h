@@ -29,10 +29,25 @@
 
 namespace npc::manager {
 
+struct LeaderElectionOptions {
+  bool enabled = false;
+  std::string ns;  // empty: POD_NAMESPACE, else the kubeconfig context's namespace
+  std::string lease_name = "netpol-ctrl-leader";
+  std::string identity;  // empty: POD_NAME or hostname, plus a random suffix
+  std::chrono::milliseconds lease_duration{15000};
+  std::chrono::milliseconds renew_deadline{10000};
+  std::chrono::milliseconds retry_period{2000};
+};
+
 struct ManagerOptions {
   kube::ConfigOptions kube;
   kube::ClientOptions client;
   controller::ControllerOptions controller;
+  LeaderElectionOptions leader_election;
+  // "host:port" for /metrics and for /healthz + /readyz; "0" turns one off.
+  std::string metrics_bind_address = ":8080";
+  std::string health_probe_bind_address = ":8081";
+  bool events = true;  // post Events on workloads (events.k8s.io/v1)
   // Give up when the caches have not synced in this time (RBAC missing, API
   // down); 0 waits forever.
   std::chrono::seconds sync_timeout{0};
@@ -44,7 +59,10 @@ struct ManagerOptions {
 };
 
 // Runs until `stop` is set. Fails early for a configuration that does not
-// resolve or a client that cannot be made; later API failures are retried.
+// resolve, a client that cannot be made or a port that cannot be bound; later
+// API failures are retried. With leader election, only the leader runs the
+// workers (informers warm up on every replica), and losing the lease returns
+// an error at once (the process must exit non-zero).
 [[nodiscard]] Status RunManager(const ManagerOptions& options, const std::atomic<bool>& stop);
 
 // The PolicyWriter that talks to the API server: server-side apply with

@@ -19,6 +19,7 @@ void WorkQueue::AddLocked(const std::string& key) {
   if (shutting_down_) return;
   if (!dirty_.insert(key).second) return;  // already queued (or re-queue pending)
   ++adds_total_;
+  if (on_add_) on_add_();
   // A key in flight is queued again by Done(); never hand it out twice.
   if (processing_.count(key)) return;
   queue_.push_back(key);
@@ -62,6 +63,7 @@ void WorkQueue::AddRateLimited(const std::string& key) {
     std::lock_guard<std::mutex> lock(mu_);
     if (shutting_down_) return;
     ++retries_total_;
+    if (on_retry_) on_retry_();
     delay = backoff_.Delay(++failures_[key]);
   }
   AddAfter(key, delay);
@@ -149,6 +151,12 @@ bool WorkQueue::shutting_down() const {
 void WorkQueue::Poke() {
   std::lock_guard<std::mutex> lock(mu_);
   cv_.notify_all();
+}
+
+void WorkQueue::SetHooks(std::function<void()> on_add, std::function<void()> on_retry) {
+  std::lock_guard<std::mutex> lock(mu_);
+  on_add_ = std::move(on_add);
+  on_retry_ = std::move(on_retry);
 }
 
 WorkQueueStats WorkQueue::Stats() const {

@@ -28,6 +28,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -82,6 +83,11 @@ class WorkQueue {
 
   WorkQueueStats Stats() const;
 
+  // Metrics hooks: a key queued (after de-duplication) and a rate-limited
+  // retry. Set before the queue is used; called with the queue's lock held,
+  // so they must be quick and must not call back into the queue.
+  void SetHooks(std::function<void()> on_add, std::function<void()> on_retry);
+
  private:
   void AddLocked(const std::string& key);
   void PromoteReadyLocked();
@@ -101,6 +107,8 @@ class WorkQueue {
   bool shutting_down_ = false;                     // GUARDED_BY(mu_)
   uint64_t adds_total_ = 0;                        // GUARDED_BY(mu_)
   uint64_t retries_total_ = 0;                     // GUARDED_BY(mu_)
+  std::function<void()> on_add_;
+  std::function<void()> on_retry_;
 };
 
 }  // namespace npc
