@@ -11,6 +11,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "decode/decode.h"
@@ -620,6 +621,34 @@ TEST_F(ControllerIT, RecoversFromAnApiServerRestartAndConvergesOnChanges) {
       60s));
   // The controller kept running throughout.
   EXPECT_FALSE(controller_->done());
+}
+
+// Events on the workload say what netpol-ctrl did, and what it could not do.
+TEST_F(ControllerIT, EventsTellWhatHappenedOnTheWorkload) {
+  const std::string ns = Namespace("events");
+  StartController();
+  Apply(kube::Resource::kDeployments,
+        Deployment(ns, "web", {{"app", "web"}},
+                   {Container("web", json::array({Env("BILLING",
+                                                      "https://billing.legacy.svc.cluster.local:8443")}))}));
+  auto reasons = [&] {
+    std::set<std::string> out;
+    auto list = client_->List(kube::Resource::kEventsV1, ns, {});
+    if (!list.ok()) return out;
+    for (const auto& item : list->items) {
+      json e = json::parse(item.json);
+      if (e["regarding"].value("kind", "") == "Deployment" &&
+          e["regarding"].value("name", "") == "web" &&
+          e.value("reportingController", "") == "netpol-ctrl.io/controller") {
+        out.insert(e.value("type", "") + "/" + e.value("reason", ""));
+      }
+    }
+    return out;
+  };
+  EXPECT_TRUE(Eventually([&] {
+    auto r = reasons();
+    return r.count("Normal/PolicyCreated") && r.count("Warning/UnresolvedReference");
+  })) << ::testing::PrintToString(reasons());
 }
 
 TEST_F(ControllerIT, AuditModeWritesNothingAndReportsWhatItWould) {

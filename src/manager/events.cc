@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <ctime>
 #include <nlohmann/json.hpp>
 
@@ -23,8 +24,9 @@ std::string MicroTimeNow() {
   return out;
 }
 
-// Kubernetes object names: lower case, digits, '-' and '.'.
-std::string NamePrefix(const OwnerReference& r) {
+// An Event's name, as client-go makes it: "<object>.<unix nanoseconds, hex>"
+// (events.k8s.io validates generateName as a name, so a trailing '.' fails).
+std::string EventName(const OwnerReference& r) {
   std::string s;
   for (char c : r.name) {
     s += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.')
@@ -32,7 +34,15 @@ std::string NamePrefix(const OwnerReference& r) {
              : '-';
   }
   if (s.size() > 200) s.resize(200);
-  return s + ".";
+  while (!s.empty() && !std::isalnum(static_cast<unsigned char>(s.back()))) s.pop_back();
+  static std::atomic<uint64_t> seq{0};
+  auto nanos = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count() +
+               static_cast<int64_t>(seq.fetch_add(1));  // unique within a nanosecond too
+  char hex[24];
+  std::snprintf(hex, sizeof(hex), "%llx", static_cast<unsigned long long>(nanos));
+  return (s.empty() ? std::string("object") : s) + "." + hex;
 }
 
 }  // namespace
@@ -100,7 +110,7 @@ void EventRecorder::Loop() {
     nlohmann::json ev = {
         {"apiVersion", "events.k8s.io/v1"},
         {"kind", "Event"},
-        {"metadata", {{"generateName", NamePrefix(e.regarding)}, {"namespace", e.ns}}},
+        {"metadata", {{"name", EventName(e.regarding)}, {"namespace", e.ns}}},
         {"eventTime", MicroTimeNow()},
         {"reportingController", options_.reporting_controller},
         {"reportingInstance", options_.reporting_instance},
