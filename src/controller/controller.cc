@@ -146,11 +146,16 @@ void Controller::Recompute() {
 }
 
 Status Controller::Reconcile(const std::string& key) {
-  if (key.rfind(kPodKeyPrefix, 0) == 0) return ReconcilePodLabel(key);
-  return ReconcilePolicy(key);
+  bool wrote = false;
+  return ReconcileKey(key, &wrote);
 }
 
-Status Controller::ReconcilePolicy(const std::string& key) {
+Status Controller::ReconcileKey(const std::string& key, bool* wrote) {
+  if (key.rfind(kPodKeyPrefix, 0) == 0) return ReconcilePodLabel(key, wrote);
+  return ReconcilePolicy(key, wrote);
+}
+
+Status Controller::ReconcilePolicy(const std::string& key, bool* wrote) {
   std::shared_ptr<const Desired> desired;
   std::shared_ptr<const NetworkPolicy> stored;
   {
@@ -162,6 +167,7 @@ Status Controller::ReconcilePolicy(const std::string& key) {
   if (desired) {
     if (stored && PolicyUpToDate(*stored, desired->policy)) return Status::Ok();
     auto action = stored ? Observer::Action::kUpdate : Observer::Action::kCreate;
+    *wrote = true;
     Status s = audit ? Status::Ok() : writer_.Apply(desired->policy);
     observer_.OnWrite(action, key, audit, s, &desired->policy);
     std::lock_guard<std::mutex> lock(mu_);
@@ -178,6 +184,7 @@ Status Controller::ReconcilePolicy(const std::string& key) {
   // touch excluded namespaces.
   auto [ns, name] = SplitKey(key);
   if (Excluded(ns)) return Status::Ok();
+  *wrote = true;
   Status s = audit ? Status::Ok() : writer_.Delete(ns, name);
   if (s.code() == StatusCode::kNotFound) s = Status::Ok();
   observer_.OnWrite(Observer::Action::kDelete, key, audit, s, stored.get());
@@ -189,7 +196,7 @@ Status Controller::ReconcilePolicy(const std::string& key) {
   return s;
 }
 
-Status Controller::ReconcilePodLabel(const std::string& key) {
+Status Controller::ReconcilePodLabel(const std::string& key, bool* wrote) {
   std::string pod = key.substr(kPodKeyPrefix.size());
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -197,6 +204,7 @@ Status Controller::ReconcilePodLabel(const std::string& key) {
   }
   auto [ns, name] = SplitKey(pod);
   const bool audit = options_.mode == Mode::kAudit;
+  *wrote = true;
   Status s = audit ? Status::Ok()
                    : writer_.LabelPod(ns, name, std::string(kBarePodLabel),
                                       synth::BarePodLabelValue(name));
@@ -209,7 +217,8 @@ Status Controller::ReconcilePodLabel(const std::string& key) {
 
 void Controller::ProcessOne(const std::string& key) {
   const auto start = clock_.Now();
-  Status s = Reconcile(key);
+  bool wrote = false;
+  Status s = ReconcileKey(key, &wrote);
   {
     std::lock_guard<std::mutex> lock(mu_);
     stats_.reconciles++;
@@ -220,7 +229,8 @@ void Controller::ProcessOne(const std::string& key) {
   } else {
     queue_.AddRateLimited(key);
   }
-  observer_.OnReconcile(key, s.ok() ? "ok" : "error", clock_.Now() - start);
+  observer_.OnReconcile(key, !s.ok() ? "error" : wrote ? "written" : "unchanged",
+                        clock_.Now() - start);
   queue_.Done(key);
 }
 

@@ -74,7 +74,8 @@ class Observer {
                        const NetworkPolicy* policy) {
     (void)action, (void)key, (void)audit, (void)result, (void)policy;
   }
-  // A reconcile finished: "unchanged", "written", "error".
+  // A reconcile finished: "unchanged", "written" (or, in audit mode, would
+  // have written) or "error".
   virtual void OnReconcile(const std::string& key, std::string_view result,
                            Clock::Duration took) {
     (void)key, (void)result, (void)took;
@@ -156,8 +157,10 @@ class Controller {
   void RecomputeLoop();
   void WorkerLoop();
   void ProcessOne(const std::string& key);
-  Status ReconcilePolicy(const std::string& key);
-  Status ReconcilePodLabel(const std::string& key);
+  // `wrote` is set when a write was made (or, in audit mode, reported).
+  Status ReconcileKey(const std::string& key, bool* wrote);
+  Status ReconcilePolicy(const std::string& key, bool* wrote);
+  Status ReconcilePodLabel(const std::string& key, bool* wrote);
   bool Excluded(const std::string& ns) const;
 
   const ControllerOptions options_;

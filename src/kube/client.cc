@@ -266,6 +266,10 @@ class RestClient final : public Client {
       req.client_cert_pem = creds->client_cert_pem.empty() ? nullptr : &creds->client_cert_pem;
       req.client_key_pem = creds->client_key_pem.empty() ? nullptr : &creds->client_key_pem;
       auto resp = transport_->Do(req);
+      if (options_.on_request) {
+        options_.on_request(req.on_body ? std::string_view("WATCH") : std::string_view(req.method),
+                            resp.ok() ? resp->status : 0);
+      }
       KubeError err;
       if (resp.ok()) {
         if (resp->status < 400) return resp;

@@ -164,6 +164,10 @@ struct ClientOptions {
   std::chrono::milliseconds request_timeout{30000};
   std::chrono::milliseconds list_page_timeout{60000};
   TokenBucket::WaitHook on_rate_limit_wait;  // metrics: time spent waiting for a token
+  // Metrics: every HTTP exchange (retries included), with its verb ("GET",
+  // "POST", "PUT", "PATCH", "DELETE", or "WATCH" for a watch) and status code
+  // (0 when no answer came: a transport failure). Called from the calling thread.
+  std::function<void(std::string_view verb, int code)> on_request;
 };
 
 // The production client for a resolved configuration.

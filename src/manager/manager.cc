@@ -305,6 +305,9 @@ Status RunManager(const ManagerOptions& options, const std::atomic<bool>& stop) 
   client_options.on_rate_limit_wait = [&metrics](auto waited) {
     metrics.ObserveRateLimiterWait(waited);
   };
+  client_options.on_request = [&metrics](std::string_view verb, int code) {
+    metrics.ObserveApiRequest(verb, code);
+  };
   NPC_ASSIGN_OR_RETURN(std::unique_ptr<kube::Client> client,
                        kube::MakeClient(config, client_options));
 
