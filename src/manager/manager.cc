@@ -331,7 +331,7 @@ Status RunManager(const ManagerOptions& options, const std::atomic<bool>& stop) 
     ec.lease_duration = le.lease_duration;
     ec.renew_deadline = le.renew_deadline;
     ec.retry_period = le.retry_period;
-    ec.on_started_leading = [&] {
+    ec.on_started_leading = [&, ns] {
       spdlog::info("became the leader ({} in Lease {}/{})", identity, ns, le.lease_name);
       metrics.SetLeader(true);
       start_workers = true;
