@@ -149,7 +149,13 @@ cp "$NPC_CLUSTER_DIR/ca.crt" "$sa_dir/ca.crt"
 printf '%s' "$ctrl_ns" >"$sa_dir/namespace"
 
 args=(run -v 1 --sync-timeout=60)
-has_flag --leader-elect && args+=(--leader-elect)
+leader_elect=0
+if has_flag --leader-elect; then
+  args+=(--leader-elect)
+  leader_elect=1
+fi
+records_events=0
+grep -qa PolicyWriteFailed "$bin" && records_events=1
 has_flag --metrics-bind-address && args+=(--metrics-bind-address=0)
 health_port=
 if has_flag --health-probe-bind-address; then
@@ -241,6 +247,14 @@ poll "$timeout_s" "the bare pod to get its netpol-ctrl.io/pod label (patch on po
   bash -c "kubectl get pod -n $app_ns bare -o jsonpath='{.metadata.labels}' | grep -q netpol-ctrl.io/pod"
 poll "$timeout_s" "the bare pod's policy" \
   bash -c "kubectl get networkpolicy -n $app_ns -o name | grep -qi pod"
+if ((leader_elect)); then
+  poll "$timeout_s" "a Lease in $ctrl_ns held by netpol-ctrl-rbac-test (leader election's Role)" \
+    bash -c "kubectl get lease -n $ctrl_ns -o jsonpath='{.items[*].spec.holderIdentity}' | grep -q netpol-ctrl-rbac-test"
+fi
+if ((records_events)); then
+  poll "$timeout_s" "a Normal PolicyCreated Event on Deployment $app_ns/web (create on events)" \
+    bash -c "kubectl get events.events.k8s.io -n $app_ns --field-selector regarding.name=web -o jsonpath='{.items[*].reason}' | grep -q PolicyCreated"
+fi
 sleep 2  # let stragglers (events, a lease renewal) reach the log
 if grep -nE '\b403\b|[Ff]orbidden' "$ctrl_log" >&2; then
   fail "the controller met 403/Forbidden with deploy/'s RBAC (lines above)"
@@ -286,7 +300,7 @@ poll "$timeout_s" "a log line naming the missing permission (patch networkpolici
   bash -c "grep -E 'cannot patch resource \"networkpolicies\"' '$ctrl_log' | grep -q deployment-worker"
 log "error logged: $(grep -m1 -E 'cannot patch resource "networkpolicies"' "$ctrl_log" | cut -c1-400)"
 policy_absent deployment-worker || fail "deployment-worker was written without the patch permission"
-if grep -qa PolicyWriteFailed "$bin"; then
+if ((records_events)); then
   poll "$timeout_s" "a Warning Event on Deployment $app_ns/worker naming the Forbidden write" \
     bash -c "kubectl get events.events.k8s.io -n $app_ns --field-selector type=Warning,regarding.name=worker -o jsonpath='{.items[*].note}' | grep -qi forbidden"
   log "Warning Event: $(kubectl get events.events.k8s.io -n "$app_ns" \
