@@ -50,6 +50,24 @@ std::optional<Snapshot> LoadInputs(const InputFlags& flags, Io& io) {
   return std::move(result.snapshot);
 }
 
+std::optional<Offline> LoadAndSynthesize(const InputFlags& input, const ConfigFlags& config,
+                                         Io& io, int* exit_code) {
+  StatusOr<SynthesisConfig> c = config.ToConfig();
+  if (!c.ok()) {
+    io.err << "error: " << c.status().message() << "\n";
+    *exit_code = kExitUsage;
+    return std::nullopt;
+  }
+  std::optional<Snapshot> snapshot = LoadInputs(input, io);
+  if (!snapshot) {
+    *exit_code = kExitInvalidInput;
+    return std::nullopt;
+  }
+  Offline out{*std::move(c), *std::move(snapshot), {}};
+  out.result = synth::Synthesize(out.snapshot, out.config);
+  return out;
+}
+
 void ConfigFlags::Register(CLI::App& cmd) {
   cmd.add_option("--cluster-domain", cluster_domain, "DNS domain of the cluster")
       ->capture_default_str();

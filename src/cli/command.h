@@ -16,6 +16,7 @@
 
 #include "common/status.h"
 #include "model/model.h"
+#include "synth/synth.h"
 
 namespace npc::cli {
 
@@ -60,6 +61,22 @@ struct InputFlags {
 // or nothing when a path cannot be read or a document was invalid and
 // --skip-invalid was not given (the reason is printed).
 std::optional<Snapshot> LoadInputs(const InputFlags& flags, Io& io);
+
+struct ConfigFlags;
+
+// What the offline commands share: the configuration, the loaded manifests and
+// the synthesis over them.
+struct Offline {
+  SynthesisConfig config;
+  Snapshot snapshot;
+  synth::Result result;
+};
+
+// Parses the configuration flags, loads the inputs and synthesizes. On failure
+// prints why to io.err, sets *exit_code (kExitUsage or kExitInvalidInput) and
+// returns nothing.
+std::optional<Offline> LoadAndSynthesize(const InputFlags& input, const ConfigFlags& config,
+                                         Io& io, int* exit_code);
 
 // The synthesis configuration flags (DESIGN.md section 4). Flags that take
 // lists replace the defaults when given.

@@ -159,14 +159,10 @@ class ExplainCommand : public Command {
       }
       filter = *f;
     }
-    StatusOr<SynthesisConfig> config = config_.ToConfig();
-    if (!config.ok()) {
-      io.err << "error: " << config.status().message() << "\n";
-      return kExitUsage;
-    }
-    std::optional<Snapshot> snapshot = LoadInputs(input_, io);
-    if (!snapshot) return kExitInvalidInput;
-    const synth::Result r = synth::Synthesize(*snapshot, *config);
+    int exit_code = kExitOk;
+    std::optional<Offline> offline = LoadAndSynthesize(input_, config_, io, &exit_code);
+    if (!offline) return exit_code;
+    const synth::Result& r = offline->result;
 
     auto wanted = [&](const WorkloadKey& k) { return !filter || filter->Matches(k); };
     int matched = 0;

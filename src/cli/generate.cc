@@ -35,14 +35,10 @@ class GenerateCommand : public Command {
   }
 
   int Run(Io& io) override {
-    StatusOr<SynthesisConfig> config = config_.ToConfig();
-    if (!config.ok()) {
-      io.err << "error: " << config.status().message() << "\n";
-      return kExitUsage;
-    }
-    std::optional<Snapshot> snapshot = LoadInputs(input_, io);
-    if (!snapshot) return kExitInvalidInput;
-    const synth::Result result = synth::Synthesize(*snapshot, *config);
+    int exit_code = kExitOk;
+    std::optional<Offline> offline = LoadAndSynthesize(input_, config_, io, &exit_code);
+    if (!offline) return exit_code;
+    const synth::Result& result = offline->result;
 
     std::vector<NetworkPolicy> policies;
     for (const synth::WorkloadPolicy& p : result.policies) policies.push_back(p.policy);

@@ -232,14 +232,10 @@ class GraphCommand : public Command {
   }
 
   int Run(Io& io) override {
-    StatusOr<SynthesisConfig> config = config_.ToConfig();
-    if (!config.ok()) {
-      io.err << "error: " << config.status().message() << "\n";
-      return kExitUsage;
-    }
-    std::optional<Snapshot> snapshot = LoadInputs(input_, io);
-    if (!snapshot) return kExitInvalidInput;
-    const Graph g = BuildGraph(*snapshot, synth::Synthesize(*snapshot, *config));
+    int exit_code = kExitOk;
+    std::optional<Offline> offline = LoadAndSynthesize(input_, config_, io, &exit_code);
+    if (!offline) return exit_code;
+    const Graph g = BuildGraph(offline->snapshot, offline->result);
     io.out << (format_ == "mermaid" ? ToMermaid(g) : ToDot(g));
     return kExitOk;
   }
