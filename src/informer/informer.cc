@@ -139,7 +139,8 @@ void Informer::Backoff(const std::atomic<bool>& stop, int* failures) {
 }
 
 void Informer::Run(const std::atomic<bool>& stop) {
-  bool need_list = true;
+  // A second Run resumes watching from where the first stopped.
+  bool need_list = !synced_;
   bool after_expiry = false;
   int failures = 0;
   while (!stop) {

@@ -70,7 +70,9 @@ class Informer {
  public:
   Informer(kube::Client& client, InformerOptions options, Sink& sink);
 
-  // Runs until `stop` is set; returns within about a second of that.
+  // Runs until `stop` is set; returns within about a second of that. Run
+  // again after a stop, it resumes watching from the last resourceVersion
+  // (and lists again if that is gone: 410).
   void Run(const std::atomic<bool>& stop);
 
   bool synced() const { return synced_.load(); }
