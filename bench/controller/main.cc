@@ -4,23 +4,30 @@
 //
 // Scenario: 20 namespaces, 100 Deployments and 100 Services in each, two
 // references per Deployment (one short name in its own namespace, one FQDN in
-// the next namespace), created before the controller starts; the
-// kube-controller-manager makes their ReplicaSets and Pods (Pending: no nodes).
+// the next namespace), created with 8 threads before the controller starts;
+// the kube-controller-manager makes their ReplicaSets and Pods (Pending: no
+// nodes), and the benchmark waits for those Pods and for the cluster to go
+// quiet. Services whose ClusterIP the test cluster cannot allocate (its range
+// is a /24) are made headless: same selector, ports and policies.
 // Then, in one run:
-//   1. start the controller (a subprocess) and time it until every expected
-//      policy is in the cluster with the expected cross-workload peers, seen
-//      through a watch on the managed NetworkPolicies;
-//   2. latency from a Deployment change (a new reference) to its policy
-//      updated: 50 changes one at a time, then a burst of 500 at once;
-//   3. the controller's peak RSS and CPU seconds (wait4 rusage);
-//   4. the raw limit: the same 2,000 policies applied by a bare client with
-//      the controller's concurrency (2) into fresh namespaces;
+//   1. start the controller (a subprocess: its RSS and CPU are its own) and
+//      time it until every expected policy is in the cluster with exactly the
+//      expected cross-workload peers (egress and ingress), seen through a
+//      watch on the managed NetworkPolicies;
+//   2. latency from a Deployment change (a new reference in its env) to its
+//      policy holding the new peer: 50 changes one at a time, then a burst of
+//      500 sent by 16 threads; then every policy must be correct again;
+//   3. the controller's peak RSS and CPU seconds (wait4 rusage) for 1 and 2;
+//   4. the raw limit: the same policies applied (server-side apply) by a bare
+//      client with the controller's concurrency (2) into fresh namespaces;
 //   5. a restart on the unchanged cluster: writes counted from its log;
-//   6. bulk Pods owned by a controller (metadata-only for netpol-ctrl) added
-//      while the restarted controller runs: its RSS growth per cached Pod.
-// API requests by verb come from the controller's log (writes) and from the
-// kube-apiserver's apiserver_request_total over the start-up window (every
-// client: the benchmark makes no counted request in that window).
+//   6. bulk Pods with a controlling owner (metadata-only for netpol-ctrl):
+//      RSS growth per Pod, live in the restarted controller and between two
+//      fresh starts (before and after); the larger is the headline.
+// API requests by verb: from the kube-apiserver's apiserver_request_total
+// and apiserver_longrunning_requests over the start-up window (every client;
+// the benchmark makes no counted request then), restricted to what the
+// controller reads and writes; writes also from the controller's log.
 //
 // Knobs (environment), for a quick run while developing:
 //   NPC_BENCH_PER_NS (100), NPC_BENCH_BULK_PODS (20000),
