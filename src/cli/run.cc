@@ -111,6 +111,12 @@ class RunCommand final : public Command {
         ->capture_default_str();
     cmd->add_option("--events", events_, "Post Events on workloads (events.k8s.io/v1)")
         ->capture_default_str();
+    cmd->add_option("--kube-api-qps", api_qps_,
+                    "Client-side limit on API requests per second, a safety net: the API "
+                    "server's Priority and Fairness does the real protecting (0: no limit)")
+        ->capture_default_str();
+    cmd->add_option("--kube-api-burst", api_burst_, "Requests allowed at once above --kube-api-qps")
+        ->capture_default_str();
     config_.Register(*cmd);
     // Read by ExpandConfigFile before parsing; declared here for --help.
     cmd->add_option("--config", config_file_,
@@ -140,6 +146,8 @@ class RunCommand final : public Command {
     o.controller.workers = workers_;
     o.sync_timeout = std::chrono::seconds(sync_timeout_s_);
     o.metrics_bind_address = metrics_bind_;
+    o.client.rate_limit.qps = api_qps_;
+    o.client.rate_limit.burst = api_burst_;
     o.health_probe_bind_address = probe_bind_;
     o.events = events_;
     o.leader_election.enabled = leader_elect_;
@@ -203,6 +211,8 @@ class RunCommand final : public Command {
   double le_renew_s_ = 10;
   double le_retry_s_ = 2;
   bool events_ = true;
+  double api_qps_ = 1000;
+  int api_burst_ = 2000;
   std::string config_file_;
   ConfigFlags config_;
 };

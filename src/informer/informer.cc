@@ -56,11 +56,7 @@ void Informer::Handle(kube::EventType type, std::string_view json) {
     known_.erase(key);
     sink_.OnDelete(obj->meta);
   } else {
-    decode::Meta identity;
-    identity.kind = obj->meta.kind;
-    identity.ns = obj->meta.ns;
-    identity.name = obj->meta.name;
-    known_[key] = std::move(identity);
+    known_.insert(std::move(key));
     sink_.OnUpsert(std::move(*obj));
   }
   std::lock_guard<std::mutex> lock(mu_);
@@ -82,12 +78,17 @@ Status Informer::List(bool after_expiry) {
     Handle(kube::EventType::kAdded, item.json);
   }
   // What we knew and the new list does not hold was deleted meanwhile.
-  std::vector<decode::Meta> gone;
-  for (const auto& [key, meta] : known_) {
-    if (!seen.count(key)) gone.push_back(meta);
+  std::vector<std::string> gone;
+  for (const auto& key : known_) {
+    if (!seen.count(key)) gone.push_back(key);
   }
-  for (const auto& meta : gone) {
-    known_.erase(KeyOf(meta));
+  for (const auto& key : gone) {
+    known_.erase(key);
+    decode::Meta meta;
+    meta.kind = std::string(kube::Info(options_.resource).kind);
+    auto slash = key.find('/');
+    meta.ns = key.substr(0, slash);
+    meta.name = key.substr(slash + 1);
     sink_.OnDelete(meta);
   }
   resource_version_ = list->resource_version;

@@ -26,7 +26,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
-#include <unordered_map>
+#include <unordered_set>
 
 #include "common/status.h"
 #include "decode/decode.h"
@@ -94,8 +94,9 @@ class Informer {
   Sink& sink_;
   decode::Decoder decoder_;
   std::string resource_version_;
-  // Known objects, "namespace/name" -> identity, to report deletions after a re-list.
-  std::unordered_map<std::string, decode::Meta> known_;
+  // Known objects ("namespace/name"), to report deletions after a re-list.
+  // Only the key: this is the one per-object cost of watching Pods as metadata.
+  std::unordered_set<std::string> known_;
   std::atomic<bool> synced_{false};
 
   mutable std::mutex mu_;
