@@ -25,6 +25,18 @@ bool ClusterState::Upsert(const decode::Object& object) {
     return false;
   }
   std::lock_guard<std::mutex> lock(mu_);
+  auto it = objects_.find(key);
+  if (it != objects_.end() && it->second.index() == entry.index()) {
+    // A change synthesis cannot see (status, resourceVersion, managedFields,
+    // fields it does not read) costs no recompute.
+    bool same = std::visit(
+        [&](const auto& old_ptr) {
+          using P = std::decay_t<decltype(old_ptr)>;
+          return *old_ptr == *std::get<P>(entry);
+        },
+        it->second);
+    if (same) return false;
+  }
   objects_[std::move(key)] = std::move(entry);
   return true;
 }

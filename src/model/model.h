@@ -89,17 +89,23 @@ struct EnvVar {
   // env[].valueFrom.configMapKeyRef; empty name when absent.
   std::string config_map_name;
   std::string config_map_key;
+
+  bool operator==(const EnvVar&) const = default;
 };
 
 struct EnvFromSource {
   std::string config_map_name;  // envFrom[].configMapRef.name (secretRef is ignored)
   std::string prefix;
+
+  bool operator==(const EnvFromSource&) const = default;
 };
 
 struct ContainerPort {
   std::string name;
   int32_t port = 0;
   std::string protocol = "TCP";
+
+  bool operator==(const ContainerPort&) const = default;
 };
 
 struct Container {
@@ -110,6 +116,8 @@ struct Container {
   std::vector<std::string> command;
   std::vector<std::string> args;
   std::vector<ContainerPort> ports;
+
+  bool operator==(const Container&) const = default;
 };
 
 struct Workload {
@@ -132,6 +140,8 @@ struct Workload {
   bool has_controller = false;
 
   WorkloadKey key() const { return {kind, ns, name}; }
+
+  bool operator==(const Workload&) const = default;
 };
 
 // ---------------------------------------------------------------------------
@@ -143,6 +153,8 @@ struct ServicePort {
   int32_t port = 0;
   IntOrString target_port;  // empty means "same as port"
   int32_t node_port = 0;
+
+  bool operator==(const ServicePort&) const = default;
 };
 
 struct Service {
@@ -155,12 +167,16 @@ struct Service {
   std::vector<ServicePort> ports;
   std::string external_name;
   bool headless = false;  // clusterIP: None
+
+  bool operator==(const Service&) const = default;
 };
 
 struct EndpointPort {
   std::string name;
   int32_t port = 0;
   std::string protocol = "TCP";
+
+  bool operator==(const EndpointPort&) const = default;
 };
 
 struct EndpointSlice {
@@ -170,11 +186,15 @@ struct EndpointSlice {
   std::string address_type = "IPv4";
   std::vector<std::string> addresses;
   std::vector<EndpointPort> ports;
+
+  bool operator==(const EndpointSlice&) const = default;
 };
 
 struct IngressBackend {
   std::string service_name;
   IntOrString service_port;  // number or name of a Service port
+
+  bool operator==(const IngressBackend&) const = default;
 };
 
 struct Ingress {
@@ -182,18 +202,24 @@ struct Ingress {
   std::string name;
   std::string ingress_class;
   std::vector<IngressBackend> backends;  // defaultBackend and every rule path
+
+  bool operator==(const Ingress&) const = default;
 };
 
 struct ConfigMap {
   std::string ns;
   std::string name;
   std::map<std::string, std::string> data;
+
+  bool operator==(const ConfigMap&) const = default;
 };
 
 struct Namespace {
   std::string name;
   Labels labels;
   Annotations annotations;
+
+  bool operator==(const Namespace&) const = default;
 };
 
 // A pod's IP, for pod DNS names (a-b-c-d.ns.pod.<domain>). Only the controller
