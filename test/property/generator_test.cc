@@ -2,6 +2,7 @@
 // cases, coverage of the features the property must exercise, and agreement
 // between the intent model and the evaluator when the intents are written
 // out as NetworkPolicies by the most literal translation.
+#include "property/cluster_for_case.h"
 #include "property/generator.h"
 
 #include <gtest/gtest.h>
@@ -72,16 +73,6 @@ json IntentPolicy(const WorkloadIntent& in, size_t index) {
             {"policyTypes", {"Ingress", "Egress"}},
             {"ingress", RulesJson(in.ingress, "from")},
             {"egress", RulesJson(in.egress, "to")}}}};
-}
-
-eval::Cluster MakeCluster(const GeneratedCase& c) {
-  eval::Cluster cluster;
-  for (const Namespace& n : c.namespaces) cluster.AddNamespace(n.name, n.labels);
-  for (const eval::Pod& p : c.pods) {
-    Status s = cluster.AddPod(p);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-  }
-  return cluster;
 }
 
 int Cases(int dflt) {

@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "property/cluster_for_case.h"
 #include "property/generator.h"
 #include "render/render.h"
 #include "synth/synth.h"
@@ -24,16 +25,6 @@ uint64_t EnvOr(const char* name, uint64_t dflt) {
 
 uint64_t BaseSeed() { return EnvOr("NPC_PROPERTY_SEED", 1); }
 uint64_t CaseCount() { return EnvOr("NPC_PROPERTY_CASES", 1000); }
-
-eval::Cluster MakeCluster(const GeneratedCase& c) {
-  eval::Cluster cluster;
-  for (const Namespace& n : c.namespaces) cluster.AddNamespace(n.name, n.labels);
-  for (const eval::Pod& p : c.pods) {
-    Status s = cluster.AddPod(p);
-    EXPECT_TRUE(s.ok()) << s.ToString();
-  }
-  return cluster;
-}
 
 std::vector<NetworkPolicy> AllPolicies(const synth::Result& r) {
   std::vector<NetworkPolicy> out;
