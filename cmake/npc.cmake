@@ -9,10 +9,13 @@ function(npc_library name)
   target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE npc_warnings ${ARG_PRIVATE_DEPS})
 endfunction()
 
-# npc_test(NAME LABEL SOURCES... [DEPS ...]) - a GoogleTest program whose tests
-# ctest discovers one by one, labelled `unit` or `integration`.
+# npc_test(NAME LABEL SOURCES... [DEPS ...] [TIMEOUT s] [SERIAL] [AFTER targets...])
+# - a GoogleTest program whose tests ctest discovers one by one, labelled
+# `unit` or `integration`. SERIAL: its tests run alone (they restart the API
+# server, or otherwise disturb tests running beside them). AFTER: targets to
+# build first (e.g. the netpol-ctrl binary a test runs).
 function(npc_test name label)
-  cmake_parse_arguments(ARG "" "TIMEOUT" "SOURCES;DEPS" ${ARGN})
+  cmake_parse_arguments(ARG "SERIAL" "TIMEOUT" "SOURCES;DEPS;AFTER" ${ARGN})
   if(NOT NPC_BUILD_TESTS)
     return()
   endif()
@@ -24,6 +27,13 @@ function(npc_test name label)
   if(NOT ARG_TIMEOUT)
     set(ARG_TIMEOUT 300)
   endif()
-  gtest_discover_tests(${name} PROPERTIES LABELS ${label} TIMEOUT ${ARG_TIMEOUT}
+  if(ARG_AFTER)
+    add_dependencies(${name} ${ARG_AFTER})
+  endif()
+  set(serial "")
+  if(ARG_SERIAL)
+    set(serial RUN_SERIAL TRUE)
+  endif()
+  gtest_discover_tests(${name} PROPERTIES LABELS ${label} TIMEOUT ${ARG_TIMEOUT} ${serial}
     DISCOVERY_TIMEOUT 60)
 endfunction()
