@@ -1,6 +1,7 @@
 #include "controller/controller.h"
 
 #include <algorithm>
+#include <map>
 
 namespace npc::controller {
 namespace {
@@ -46,7 +47,8 @@ Controller::Controller(ControllerOptions options, PolicyWriter& writer, Observer
       writer_(writer),
       observer_(observer),
       clock_(clock),
-      queue_(clock) {}
+      queue_(clock),
+      state_(options_.synthesis) {}
 
 Controller::~Controller() { Stop(); }
 
@@ -66,7 +68,35 @@ void Controller::Upsert(decode::Object object) {
     if (synced_) queue_.Add(key);
     return;
   }
-  if (state_.Upsert(object)) MarkDirty();
+  if (const auto* w = std::get_if<Workload>(&object.value);
+      w && w->kind == WorkloadKind::kPod) {
+    // A bare pod without labels needs one before a policy can select it.
+    const std::string pod = PolicyKey(w->ns, w->name);
+    const bool needs = !w->has_controller && w->labels.empty();
+    bool added = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      added = needs ? pods_to_label_.insert(pod).second : (pods_to_label_.erase(pod), false);
+    }
+    if (added && synced_) queue_.Add(std::string(kPodKeyPrefix) + pod);
+  }
+  bool changed = false;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    changed = std::visit(
+        [&](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, Workload> || std::is_same_v<T, Service> ||
+                        std::is_same_v<T, EndpointSlice> || std::is_same_v<T, Ingress> ||
+                        std::is_same_v<T, ConfigMap> || std::is_same_v<T, Namespace>) {
+            return state_.Upsert(v);
+          } else {
+            return false;  // kinds synthesis does not read
+          }
+        },
+        object.value);
+  }
+  if (changed) MarkDirty();
 }
 
 void Controller::Remove(const decode::Meta& meta) {
@@ -80,19 +110,38 @@ void Controller::Remove(const decode::Meta& meta) {
     if (known && synced_) queue_.Add(key);  // deleted by someone: put it back
     return;
   }
-  if (state_.Remove(meta.kind, meta.ns, meta.name)) MarkDirty();
+  static const std::map<std::string_view, synth::ObjectKind> kKinds = {
+      {"Service", synth::ObjectKind::kService},
+      {"EndpointSlice", synth::ObjectKind::kEndpointSlice},
+      {"Ingress", synth::ObjectKind::kIngress},
+      {"ConfigMap", synth::ObjectKind::kConfigMap},
+      {"Namespace", synth::ObjectKind::kNamespace}};
+  bool changed = false;
+  if (auto kind = ParseKind(meta.kind)) {
+    if (*kind == WorkloadKind::kPod) {
+      std::lock_guard<std::mutex> lock(mu_);
+      pods_to_label_.erase(PolicyKey(meta.ns, meta.name));
+    }
+    std::lock_guard<std::mutex> lock(state_mu_);
+    changed = state_.Remove(WorkloadKey{*kind, meta.ns, meta.name});
+  } else if (auto it = kKinds.find(meta.kind); it != kKinds.end()) {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    changed = state_.Remove(it->second, meta.ns, meta.name);
+  }
+  if (changed) MarkDirty();
 }
 
 void Controller::MarkSynced() {
   synced_ = true;
   Recompute();
-  // Every key, once: desired ones (create or check) and stored ones (orphans
-  // whose owner went away while we were not looking).
+  // Every key, once: desired ones (create or check), stored ones (orphans
+  // whose owner went away while we were not looking) and pods to label.
   std::vector<std::string> keys;
   {
     std::lock_guard<std::mutex> lock(mu_);
     for (const auto& [k, v] : desired_) keys.push_back(k);
     for (const auto& [k, v] : stored_) keys.push_back(k);
+    for (const auto& p : pods_to_label_) keys.push_back(std::string(kPodKeyPrefix) + p);
   }
   for (const auto& k : keys) queue_.Add(k);
 }
@@ -106,43 +155,58 @@ void Controller::MarkDirty() {
 
 void Controller::Recompute() {
   const auto start = clock_.Now();
-  Snapshot snapshot = state_.BuildSnapshot();
-  auto result = std::make_shared<const synth::Result>(
-      synth::Synthesize(snapshot, options_.synthesis));
-
-  std::map<std::string, std::shared_ptr<const Desired>> next;
-  for (const auto& wp : result->policies) {
-    next.emplace(PolicyKey(wp.policy.ns, wp.policy.name),
-                 std::make_shared<const Desired>(Desired{wp.policy, wp.workload}));
+  synth::Changes changes;
+  Observer::Totals totals;
+  {
+    std::lock_guard<std::mutex> lock(state_mu_);
+    changes = state_.Recompute();
+    totals.policies = state_.policies();
+    totals.unresolved = state_.unresolved();
   }
-  for (const auto& np : result->default_deny) {
-    next.emplace(PolicyKey(np.ns, np.name), std::make_shared<const Desired>(Desired{np, {}}));
+  const synth::Result& r = changes.result;
+
+  // The desired state of every key the recompute decided again.
+  std::map<std::string, std::shared_ptr<const Desired>> next;
+  for (const WorkloadKey& w : changes.workloads) {
+    next.emplace(PolicyKey(w.ns, synth::PolicyName(w)), nullptr);
+  }
+  for (const std::string& ns : changes.namespaces) {
+    next.emplace(PolicyKey(ns, std::string(synth::kDefaultDenyPolicyName)), nullptr);
+  }
+  for (const auto& wp : r.policies) {
+    next[PolicyKey(wp.policy.ns, wp.policy.name)] =
+        std::make_shared<const Desired>(Desired{wp.policy, wp.workload});
+  }
+  for (const auto& np : r.default_deny) {
+    next[PolicyKey(np.ns, np.name)] = std::make_shared<const Desired>(Desired{np, {}});
   }
 
   std::vector<std::string> changed;
-  std::set<std::string> pods;
-  for (auto& [ns, name] : state_.UnlabelledBarePods()) pods.insert(ns + "/" + name);
   {
     std::lock_guard<std::mutex> lock(mu_);
-    for (const auto& [k, d] : next) {
+    for (auto& [k, d] : next) {
       auto it = desired_.find(k);
-      if (it == desired_.end() || it->second->policy != d->policy) changed.push_back(k);
+      if (!d) {
+        if (it != desired_.end()) {
+          desired_.erase(it);
+          changed.push_back(k);
+        }
+        continue;
+      }
+      if (it == desired_.end()) {
+        desired_.emplace(k, std::move(d));
+        changed.push_back(k);
+      } else if (it->second->policy != d->policy) {
+        it->second = std::move(d);
+        changed.push_back(k);
+      }
     }
-    for (const auto& [k, d] : desired_) {
-      if (!next.count(k)) changed.push_back(k);
-    }
-    desired_ = std::move(next);
-    for (const auto& p : pods) {
-      if (!pods_to_label_.count(p)) changed.push_back(std::string(kPodKeyPrefix) + p);
-    }
-    pods_to_label_ = std::move(pods);
-    last_result_ = result;
     stats_.recomputes++;
     stats_.desired = desired_.size();
-    stats_.unresolved = result->unresolved.size();
+    stats_.unresolved = totals.unresolved;
   }
   for (const auto& k : changed) queue_.Add(k);
-  observer_.OnRecompute(*result, clock_.Now() - start);
+  observer_.OnRecompute(r, totals, clock_.Now() - start);
 }
 
 Status Controller::Reconcile(const std::string& key) {
@@ -247,9 +311,10 @@ void Controller::RecomputeLoop() {
   while (true) {
     dirty_cv_.wait(lock, [&] { return dirty_ || stopping_; });
     if (stopping_) return;
-    // Fold a burst of events into one recompute.
+    // Let the rest of a burst arrive; what comes during the recompute makes
+    // the next batch.
     lock.unlock();
-    std::this_thread::sleep_for(options_.debounce);
+    if (options_.debounce.count() > 0) std::this_thread::sleep_for(options_.debounce);
     lock.lock();
     dirty_ = false;
     lock.unlock();
@@ -284,11 +349,6 @@ ControllerStats Controller::Stats() const {
   ControllerStats s = stats_;
   s.stored = stored_.size();
   return s;
-}
-
-std::shared_ptr<const synth::Result> Controller::LastResult() const {
-  std::lock_guard<std::mutex> lock(mu_);
-  return last_result_;
 }
 
 }  // namespace npc::controller

@@ -2,11 +2,14 @@
 //
 // Data flow (level-triggered, DESIGN.md section 5):
 //
-//   informers --Upsert/Remove--> ClusterState (cache of model structs)
-//                                    |  (debounced, after all caches synced)
+//   informers --Upsert/Remove--> synth::Incremental (cache of model structs,
+//                                    |            and which workloads each
+//                                    |            change affects)
+//                                    |  (batched, after all caches synced)
 //                                    v
-//                        Recompute(): Synthesize(snapshot) -> desired policies;
-//                        enqueue the policy keys whose desired state changed
+//                        Recompute(): synthesize the affected workloads only
+//                        -> desired policies; enqueue the policy keys whose
+//                        desired state changed
 //                                    |
 //   managed NetworkPolicies --Upsert/Remove--> stored policies; enqueue that key
 //                                    v
@@ -39,9 +42,9 @@
 
 #include "common/clock.h"
 #include "common/status.h"
-#include "controller/state.h"
 #include "decode/decode.h"
 #include "model/model.h"
+#include "synth/incremental.h"
 #include "synth/synth.h"
 #include "workqueue/workqueue.h"
 
@@ -80,9 +83,16 @@ class Observer {
                            Clock::Duration took) {
     (void)key, (void)result, (void)took;
   }
-  // A recompute of all desired policies finished.
-  virtual void OnRecompute(const synth::Result& result, Clock::Duration took) {
-    (void)result, (void)took;
+  // A recompute finished. `changed` holds what was synthesized again (the
+  // workloads a change may have affected; everything on the first one);
+  // `totals` counts over the whole cluster.
+  struct Totals {
+    size_t policies = 0;
+    size_t unresolved = 0;
+  };
+  virtual void OnRecompute(const synth::Result& changed, const Totals& totals,
+                           Clock::Duration took) {
+    (void)changed, (void)totals, (void)took;
   }
 };
 
@@ -90,8 +100,9 @@ struct ControllerOptions {
   SynthesisConfig synthesis = SynthesisConfig::Defaults();
   Mode mode = Mode::kEnforce;
   int workers = 2;
-  // Events arriving within this window are folded into one recompute.
-  Clock::Duration debounce = std::chrono::milliseconds(10);
+  // After the first event of a batch, wait this long for more before
+  // recomputing (events arriving during a recompute make the next batch).
+  Clock::Duration debounce = std::chrono::milliseconds(1);
 };
 
 struct ControllerStats {
@@ -132,8 +143,9 @@ class Controller {
   void Stop();
 
   // --- steps, for tests and for the threads above --------------------------
-  // Synthesizes every desired policy from the current state and enqueues the
-  // keys whose desired policy changed since the last recompute.
+  // Synthesizes the workloads changes since the last recompute may have
+  // affected (all of them the first time) and enqueues the keys whose desired
+  // policy changed.
   void Recompute();
   // Reconciles one key ("namespace/name" of a policy, or "pod:namespace/name"
   // for a bare pod that needs its label). Returns an error to retry with backoff.
@@ -144,8 +156,6 @@ class Controller {
 
   WorkQueue& queue() { return queue_; }
   ControllerStats Stats() const;
-  // The latest synthesis result (explain, metrics). Null before the first recompute.
-  std::shared_ptr<const synth::Result> LastResult() const;
 
  private:
   struct Desired {
@@ -168,13 +178,14 @@ class Controller {
   Observer& observer_;
   const Clock& clock_;
   WorkQueue queue_;
-  ClusterState state_;
+
+  mutable std::mutex state_mu_;
+  synth::Incremental state_;  // GUARDED_BY(state_mu_)
 
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const Desired>> desired_;  // GUARDED_BY(mu_)
   std::map<std::string, std::shared_ptr<const NetworkPolicy>> stored_;  // GUARDED_BY(mu_)
   std::set<std::string> pods_to_label_;                            // GUARDED_BY(mu_)
-  std::shared_ptr<const synth::Result> last_result_;               // GUARDED_BY(mu_)
   ControllerStats stats_;                                          // GUARDED_BY(mu_)
 
   std::mutex dirty_mu_;

@@ -332,27 +332,3 @@ TEST_F(ControllerTest, RunningThreadsConverge) {
 
 }  // namespace
 }  // namespace npc::controller
-
-namespace npc::controller {
-namespace {
-
-TEST(ClusterStateTest, UpdatesSynthesisCannotSeeAreNotChanges) {
-  ClusterState state;
-  decode::Object o = Obj(Deploy("shop", "web", "http://api:80"));
-  o.meta.resource_version = "1";
-  EXPECT_TRUE(state.Upsert(o));
-  // The same spec again (a status update, a new resourceVersion): no change.
-  o.meta.resource_version = "2";
-  EXPECT_FALSE(state.Upsert(o));
-  // A different env value is a change.
-  std::get<Workload>(o.value).containers[0].env[0].value = "http://api:81";
-  EXPECT_TRUE(state.Upsert(o));
-  // Another kind under the same name is another object; removal is a change.
-  EXPECT_TRUE(state.Upsert(Obj(Svc("shop", "web", "web"))));
-  EXPECT_FALSE(state.Upsert(Obj(Svc("shop", "web", "web"))));
-  EXPECT_TRUE(state.Remove("Service", "shop", "web"));
-  EXPECT_FALSE(state.Remove("Service", "shop", "web"));
-}
-
-}  // namespace
-}  // namespace npc::controller

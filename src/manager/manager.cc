@@ -92,10 +92,13 @@ class LogObserver final : public Observer {
     spdlog::debug("reconciled {}: {} in {} us", key, result,
                   std::chrono::duration_cast<std::chrono::microseconds>(took).count());
   }
-  void OnRecompute(const synth::Result& r, Clock::Duration took) override {
-    spdlog::debug("computed {} policies, {} edges, {} unresolved references in {} ms",
-                  r.policies.size(), r.edges.size(), r.unresolved.size(),
-                  std::chrono::duration_cast<std::chrono::milliseconds>(took).count());
+  void OnRecompute(const synth::Result& r, const Totals& totals, Clock::Duration took) override {
+    spdlog::debug(
+        "recomputed {} policies ({} skipped) in {} us; {} policies, {} unresolved references in "
+        "all",
+        r.policies.size() + r.default_deny.size(), r.skipped.size(),
+        std::chrono::duration_cast<std::chrono::microseconds>(took).count(), totals.policies,
+        totals.unresolved);
   }
 };
 
@@ -125,10 +128,10 @@ class OpsObserver final : public Observer {
     metrics_.ObserveReconcile(result, took);
     progress_.Beat();
   }
-  void OnRecompute(const synth::Result& r, Clock::Duration) override {
+  void OnRecompute(const synth::Result& r, const Totals& totals, Clock::Duration) override {
     progress_.Beat();
-    metrics_.SetManagedPolicies(r.policies.size() + r.default_deny.size());
-    metrics_.SetUnresolvedReferences(r.unresolved.size());
+    metrics_.SetManagedPolicies(totals.policies);
+    metrics_.SetUnresolvedReferences(totals.unresolved);
     if (!events_) return;
     // Warnings on the workloads concerned; the recorder de-duplicates, so a
     // reference that stays unresolved is reported once per window.
@@ -171,8 +174,8 @@ class TeeObserver final : public Observer {
                    Clock::Duration took) override {
     for (auto* o : all_) o->OnReconcile(key, result, took);
   }
-  void OnRecompute(const synth::Result& r, Clock::Duration took) override {
-    for (auto* o : all_) o->OnRecompute(r, took);
+  void OnRecompute(const synth::Result& r, const Totals& totals, Clock::Duration took) override {
+    for (auto* o : all_) o->OnRecompute(r, totals, took);
   }
 
  private:

@@ -1,6 +1,7 @@
 #include "synth/index.h"
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <unordered_set>
 
@@ -440,13 +441,8 @@ void ClusterIndex::AddRefs(uint32_t wi, const std::string& container, std::strin
   }
 }
 
-void ClusterIndex::ScanWorkload(uint32_t wi) {
-  const Workload& w = *workloads_[wi];
-  auto config_map = [&](const std::string& name) -> const ConfigMap* {
-    if (!config_.read_config_maps || name.empty()) return nullptr;
-    auto it = config_maps_.find(Key(w.ns, name));
-    return it == config_maps_.end() ? nullptr : it->second;
-  };
+void VisitTemplateValues(const Workload& w, const ConfigMapLookup& config_map,
+                         const TemplateValueVisitor& visit) {
   for (const Container& c : w.containers) {
     EnvMap env;
     // envFrom values as the process sees them: a later source wins, env[] overrides.
@@ -464,7 +460,7 @@ void ClusterIndex::ScanWorkload(uint32_t wi) {
       from.erase(e.name);
       if (e.value) {
         std::string v = ExpandVars(*e.value, env);
-        AddRefs(wi, c.name, "env " + e.name, v);
+        visit(c.name, "env " + e.name, v);
         env[e.name] = std::move(v);
       } else if (const ConfigMap* cm = config_map(e.config_map_name)) {
         auto it = cm->data.find(e.config_map_key);
@@ -472,30 +468,55 @@ void ClusterIndex::ScanWorkload(uint32_t wi) {
           env.erase(e.name);
           continue;
         }
-        AddRefs(wi, c.name,
-                "env " + e.name + " from configmap " + cm->name + " key " + e.config_map_key,
-                it->second);
+        visit(c.name, "env " + e.name + " from configmap " + cm->name + " key " + e.config_map_key,
+              it->second);
         env[e.name] = it->second;
       } else {
         env.erase(e.name);  // a value netpol-ctrl cannot know (secret, fieldRef, ...)
       }
     }
-    for (const auto& [name, vf] : from) AddRefs(wi, c.name, vf.second, vf.first);
+    for (const auto& [name, vf] : from) visit(c.name, vf.second, vf.first);
     for (size_t i = 0; i < c.command.size(); ++i) {
-      AddRefs(wi, c.name, "command[" + std::to_string(i) + "]", ExpandVars(c.command[i], env));
+      visit(c.name, "command[" + std::to_string(i) + "]", ExpandVars(c.command[i], env));
     }
     for (size_t i = 0; i < c.args.size(); ++i) {
-      AddRefs(wi, c.name, "args[" + std::to_string(i) + "]", ExpandVars(c.args[i], env));
+      visit(c.name, "args[" + std::to_string(i) + "]", ExpandVars(c.args[i], env));
     }
   }
   std::set<std::string> volumes(w.config_map_volumes.begin(), w.config_map_volumes.end());
   for (const std::string& name : volumes) {
     const ConfigMap* cm = config_map(name);
     if (!cm) continue;
-    for (const auto& [k, v] : cm->data) {
-      AddRefs(wi, "", "volume configmap " + cm->name + " key " + k, v);
+    for (const auto& [k, v] : cm->data) visit("", "volume configmap " + cm->name + " key " + k, v);
+  }
+}
+
+std::vector<std::string> ConfigMapsRead(const Workload& w) {
+  std::vector<std::string> out(w.config_map_volumes.begin(), w.config_map_volumes.end());
+  for (const Container& c : w.containers) {
+    for (const EnvFromSource& ef : c.env_from) out.push_back(ef.config_map_name);
+    for (const EnvVar& e : c.env) {
+      if (!e.value) out.push_back(e.config_map_name);
     }
   }
+  std::erase(out, std::string());
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+void ClusterIndex::ScanWorkload(uint32_t wi) {
+  const Workload& w = *workloads_[wi];
+  VisitTemplateValues(
+      w,
+      [&](const std::string& name) -> const ConfigMap* {
+        if (!config_.read_config_maps || name.empty()) return nullptr;
+        auto it = config_maps_.find(Key(w.ns, name));
+        return it == config_maps_.end() ? nullptr : it->second;
+      },
+      [&](const std::string& container, std::string field, std::string_view value) {
+        AddRefs(wi, container, std::move(field), value);
+      });
   // Canonical order; one edge per (Service, ports, where it was read).
   std::vector<Edge>& edges = edges_[wi];
   std::sort(edges.begin(), edges.end(), EdgeLess);
@@ -558,6 +579,10 @@ std::vector<Edge> ClusterIndex::AllEdges() const {
   std::vector<Edge> out;
   for (const auto& v : edges_) out.insert(out.end(), v.begin(), v.end());
   return out;  // workloads are sorted and each list is sorted: so is this
+}
+
+const std::vector<Unresolved>& ClusterIndex::UnresolvedOf(const Workload& w) const {
+  return unresolved_[IndexOf(w)];
 }
 
 std::vector<Unresolved> ClusterIndex::AllUnresolved() const {

@@ -19,6 +19,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,22 @@ namespace npc::synth {
 // expressions sorted and values de-duplicated; for a bare Pod without labels,
 // {netpol-ctrl.io/pod: BarePodLabelValue(name)}.
 [[nodiscard]] LabelSelector EffectivePodSelector(const Workload& w);
+
+// Every value of W's pod template that may name a host, as the process sees
+// it: env values after $(VAR) expansion (envFrom and configMapKeyRef values
+// included), command and args after expansion, and the data of ConfigMaps
+// mounted as volumes. `field` says where the value was read ("env DB_URL",
+// "args[2]", "volume configmap app-config key settings.ini", ...). ConfigMaps
+// come from `config_map` (null: unknown or not read).
+using ConfigMapLookup = std::function<const ConfigMap*(const std::string& name)>;
+using TemplateValueVisitor =
+    std::function<void(const std::string& container, std::string field, std::string_view value)>;
+void VisitTemplateValues(const Workload& w, const ConfigMapLookup& config_map,
+                         const TemplateValueVisitor& visit);
+
+// The names of the ConfigMaps W's template reads (envFrom, configMapKeyRef,
+// volumes), whether they exist or not; sorted, unique.
+[[nodiscard]] std::vector<std::string> ConfigMapsRead(const Workload& w);
 
 class ClusterIndex {
  public:
@@ -69,6 +86,8 @@ class ClusterIndex {
   // Edges and unresolved names found in the templates of every workload.
   std::vector<Edge> AllEdges() const;
   std::vector<Unresolved> AllUnresolved() const;
+  // The unresolved names of one workload (one of workloads()), sorted.
+  const std::vector<Unresolved>& UnresolvedOf(const Workload& w) const;
 
  private:
   friend WorkloadPolicy ComputePolicy(const ClusterIndex&, const Workload&, std::vector<Warning>*);

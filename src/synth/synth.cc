@@ -1,6 +1,7 @@
 #include "synth/synth.h"
 
 #include <algorithm>
+#include <map>
 #include <cstdio>
 #include <set>
 #include <tuple>
@@ -155,13 +156,55 @@ std::string DescribeEdge(const Edge& e) {
   return out;
 }
 
+DefaultDenyDecision DecideDefaultDeny(const std::string& ns, const Namespace* object,
+                                      const SynthesisConfig& config,
+                                      const std::vector<NamespaceWorkload>& workloads) {
+  DefaultDenyDecision d;
+  if (!config.default_deny) return d;
+  if (std::find(config.excluded_namespaces.begin(), config.excluded_namespaces.end(), ns) !=
+      config.excluded_namespaces.end()) {
+    return d;
+  }
+  if (object) {
+    auto it = object->annotations.find(std::string(kIgnoreAnnotation));
+    if (it != object->annotations.end()) {
+      std::string v = it->second;
+      for (char& ch : v) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
+      if (v == "true") return d;
+    }
+  }
+  // Unmanaged pods that a policy could isolate block it.
+  bool blocked = false;
+  for (const NamespaceWorkload& w : workloads) {
+    if (w.skip_reason && !w.host_network) blocked = true;
+  }
+  if (blocked) {
+    for (const NamespaceWorkload& w : workloads) {
+      if (!w.skip_reason || w.host_network) continue;
+      d.warnings.push_back(Warning{w.key, "namespace " + ns +
+                                              " gets no default-deny policy: it would isolate "
+                                              "this workload, which netpol-ctrl does not manage (" +
+                                              *w.skip_reason + ")"});
+    }
+    return d;
+  }
+  NetworkPolicy p;
+  p.ns = ns;
+  p.name = std::string(kDefaultDenyPolicyName);
+  p.labels[std::string(kManagedByLabel)] = std::string(kManagedByValue);
+  d.policy = std::move(p);
+  return d;
+}
+
 Result Synthesize(const Snapshot& snapshot, const SynthesisConfig& config) {
   Result r;
   const ClusterIndex index(snapshot, config);
-  std::set<std::string> blocks_default_deny;  // namespaces holding unmanaged, isolatable pods
+  std::map<std::string, std::vector<NamespaceWorkload>> by_ns;  // every namespace seen
+  for (const Namespace& n : snapshot.namespaces) by_ns[n.name];
   for (const Workload* w : index.workloads()) {
-    if (std::optional<std::string> why = index.SkipReason(*w)) {
-      if (!w->host_network) blocks_default_deny.insert(w->ns);
+    std::optional<std::string> why = index.SkipReason(*w);
+    by_ns[w->ns].push_back(NamespaceWorkload{w->key(), why, w->host_network});
+    if (why) {
       r.skipped.push_back(Skipped{w->key(), std::move(*why)});
       continue;
     }
@@ -176,41 +219,14 @@ Result Synthesize(const Snapshot& snapshot, const SynthesisConfig& config) {
   // Skipped workloads come sorted by key already (index.workloads() is sorted).
 
   if (config.default_deny) {
-    std::set<std::string> namespaces;
-    for (const Namespace& n : snapshot.namespaces) namespaces.insert(n.name);
-    for (const Workload* w : index.workloads()) namespaces.insert(w->ns);
-    for (const std::string& ns : namespaces) {
-      if (std::find(config.excluded_namespaces.begin(), config.excluded_namespaces.end(), ns) !=
-          config.excluded_namespaces.end()) {
-        continue;
-      }
-      bool ignored = false;
-      for (const Namespace& n : snapshot.namespaces) {
-        if (n.name != ns) continue;
-        auto it = n.annotations.find(std::string(kIgnoreAnnotation));
-        if (it == n.annotations.end()) continue;
-        std::string v = it->second;
-        for (char& ch : v) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
-        ignored = v == "true";
-      }
-      if (ignored) continue;
-      if (blocks_default_deny.contains(ns)) {
-        for (const Workload* w : index.workloads()) {
-          if (w->ns == ns && !w->host_network && index.SkipReason(*w)) {
-            r.warnings.push_back(Warning{
-                w->key(), "namespace " + ns +
-                              " gets no default-deny policy: it would isolate this workload, "
-                              "which netpol-ctrl does not manage (" +
-                              *index.SkipReason(*w) + ")"});
-          }
-        }
-        continue;
-      }
-      NetworkPolicy p;
-      p.ns = ns;
-      p.name = std::string(kDefaultDenyPolicyName);
-      p.labels[std::string(kManagedByLabel)] = std::string(kManagedByValue);
-      r.default_deny.push_back(std::move(p));
+    std::map<std::string, const Namespace*> objects;
+    for (const Namespace& n : snapshot.namespaces) objects.emplace(n.name, &n);
+    for (const auto& [ns, workloads] : by_ns) {
+      auto it = objects.find(ns);
+      DefaultDenyDecision d =
+          DecideDefaultDeny(ns, it == objects.end() ? nullptr : it->second, config, workloads);
+      if (d.policy) r.default_deny.push_back(std::move(*d.policy));
+      r.warnings.insert(r.warnings.end(), d.warnings.begin(), d.warnings.end());
     }
   }
 

@@ -92,6 +92,23 @@ struct Result {
 
 Result Synthesize(const Snapshot& snapshot, const SynthesisConfig& config);
 
+// The default-deny policy of one namespace (SynthesisConfig::default_deny):
+// none when the option is off, the namespace is excluded or annotated
+// netpol-ctrl.io/ignore=true, or when a workload there that gets no policy
+// would be isolated by it (then a warning per such workload says so).
+struct NamespaceWorkload {
+  WorkloadKey key;
+  std::optional<std::string> skip_reason;  // set: the workload gets no policy
+  bool host_network = false;
+};
+struct DefaultDenyDecision {
+  std::optional<NetworkPolicy> policy;
+  std::vector<Warning> warnings;
+};
+[[nodiscard]] DefaultDenyDecision DecideDefaultDeny(const std::string& ns, const Namespace* object,
+                                                    const SynthesisConfig& config,
+                                                    const std::vector<NamespaceWorkload>& workloads);
+
 // The policy name for a workload: "<kind>-<name>" in lower case, at most 253
 // characters (cut, with a short hash of the full name, when longer).
 std::string PolicyName(const WorkloadKey& workload);
