@@ -403,7 +403,9 @@ std::unique_ptr<Client> MakeClient(std::string server, std::string default_names
 
 StatusOr<std::unique_ptr<Client>> MakeClient(const RestConfig& config, ClientOptions options) {
   const TimeSource& time = RealTimeSource::Get();
-  NPC_ASSIGN_OR_RETURN(auto transport, MakeCurlTransport(TransportOptionsFrom(config)));
+  TransportOptions transport_options = TransportOptionsFrom(config);
+  transport_options.on_connect = options.on_connect;
+  NPC_ASSIGN_OR_RETURN(auto transport, MakeCurlTransport(std::move(transport_options)));
   NPC_ASSIGN_OR_RETURN(auto credentials, MakeCredentialProvider(config, time));
   return MakeClient(config.server, config.namespace_name, std::move(transport),
                     std::move(credentials), std::move(options), time);

@@ -168,6 +168,9 @@ struct ClientOptions {
   // "POST", "PUT", "PATCH", "DELETE", or "WATCH" for a watch) and status code
   // (0 when no answer came: a transport failure). Called from the calling thread.
   std::function<void(std::string_view verb, int code)> on_request;
+  // Every new connection to the server (TCP, then TLS); requests reuse idle
+  // connections, so this grows only with concurrency.
+  std::function<void()> on_connect;
 };
 
 // The production client for a resolved configuration.

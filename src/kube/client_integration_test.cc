@@ -275,6 +275,48 @@ TEST_F(ClusterTest, ListPaginatesOverAThousandConfigMaps) {
   EXPECT_TRUE(names.count("cm-999"));
 }
 
+// A controller holds a dozen watches open and then writes: each write must
+// reuse an idle connection, not open (and TLS-handshake) a new one.
+TEST_F(ClusterTest, RequestsReuseConnectionsWhileWatchesAreOpen) {
+  std::atomic<int> connects{0};
+  ClientOptions o;
+  o.rate_limit = {.qps = 1000, .burst = 1000};
+  o.on_connect = [&] { connects++; };
+  auto made = MakeClient(admin_config_, o);
+  ASSERT_TRUE(made.ok()) << made.status().ToString();
+  std::unique_ptr<Client> client = std::move(*made);
+
+  constexpr int kWatches = 12;
+  std::atomic<bool> stop{false};
+  std::atomic<int> started{0};
+  std::vector<std::thread> watchers;
+  for (int i = 0; i < kWatches; ++i) {
+    watchers.emplace_back([&] {
+      WatchOptions wo;
+      wo.stop = &stop;
+      started++;
+      (void)client->Watch(Resource::kConfigMaps, ns_, wo,
+                          [](const WatchEvent&) { return Status::Ok(); });
+    });
+  }
+  while (started < kWatches) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the watches connect
+  const int before = connects.load();
+  for (int i = 0; i < 40; ++i) {
+    auto r = client->Create(Resource::kConfigMaps, ns_,
+                            Json{{"apiVersion", "v1"},
+                                 {"kind", "ConfigMap"},
+                                 {"metadata", {{"name", "reuse-" + std::to_string(i)}}}}
+                                .dump());
+    ASSERT_TRUE(r.ok()) << r.status().ToString();
+  }
+  const int during = connects.load() - before;
+  stop = true;
+  for (auto& t : watchers) t.join();
+  EXPECT_GE(before, kWatches);
+  EXPECT_LE(during, 2) << "40 sequential requests opened " << during << " connections";
+}
+
 TEST_F(ClusterTest, WatchSeesEventsInOrderResumesAndStops) {
   auto list = admin_->List(Resource::kConfigMaps, ns_);
   ASSERT_TRUE(list.ok()) << list.status().ToString();

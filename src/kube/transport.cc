@@ -31,6 +31,7 @@ struct Transfer {
   bool cancelled = false;
   int probes;
   int user_timeout_ms;
+  const std::function<void()>* on_connect;
 };
 
 size_t OnHeader(char* data, size_t size, size_t n, void* user) {
@@ -91,6 +92,7 @@ int OnSocket(void* user, curl_socket_t fd, curlsocktype purpose) {
   // user timeout, which bound how long unacknowledged data may hang.
   setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &t->probes, sizeof(t->probes));
   setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &t->user_timeout_ms, sizeof(t->user_timeout_ms));
+  if (*t->on_connect) (*t->on_connect)();
   return CURL_SOCKOPT_OK;
 }
 
@@ -145,7 +147,8 @@ class CurlTransport final : public HttpTransport {
         false,
         o_.keepalive_probes,
         static_cast<int>((o_.keepalive_idle + o_.keepalive_interval * o_.keepalive_probes).count() *
-                         1000)};
+                         1000),
+        &o_.on_connect};
     char errbuf[CURL_ERROR_SIZE] = {0};
     std::string url = req.url;
     std::string connect_to;
@@ -170,6 +173,11 @@ class CurlTransport final : public HttpTransport {
     if (!connect_to.empty()) connect_list.reset(curl_slist_append(nullptr, connect_to.c_str()));
 
     curl_easy_setopt(h, CURLOPT_SHARE, share_);
+    // The shared connection cache is pruned to this size whenever a transfer
+    // ends, open watches included: at libcurl's default of 5, a controller
+    // with a dozen watches closed every other connection after one request
+    // and paid a TLS handshake (and a CA parse) for each write.
+    curl_easy_setopt(h, CURLOPT_MAXCONNECTS, kMaxConnections);
     curl_easy_setopt(h, CURLOPT_URL, url.c_str());
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
@@ -302,6 +310,7 @@ class CurlTransport final : public HttpTransport {
 
   static constexpr size_t kLocks = CURL_LOCK_DATA_LAST;
   static constexpr size_t kMaxPooled = 16;
+  static constexpr long kMaxConnections = 256;  // NOLINT(google-runtime-int): libcurl's type
 
   const TransportOptions o_;
   CURLSH* share_;

@@ -76,6 +76,8 @@ struct TransportOptions {
   std::chrono::seconds keepalive_idle{15};
   std::chrono::seconds keepalive_interval{5};
   int keepalive_probes = 3;
+  // Called (from the requesting thread) for every new connection opened.
+  std::function<void()> on_connect;
 };
 
 [[nodiscard]] TransportOptions TransportOptionsFrom(const RestConfig& config);
