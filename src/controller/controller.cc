@@ -18,18 +18,16 @@ std::pair<std::string, std::string> SplitKey(std::string_view key) {
 
 }  // namespace
 
-bool PolicyUpToDate(const NetworkPolicy& stored, const NetworkPolicy& desired) {
-  if (stored.pod_selector != desired.pod_selector || stored.ingress != desired.ingress ||
-      stored.egress != desired.egress || stored.policy_types != desired.policy_types) {
-    return false;
-  }
+StoredPolicy Summarize(const NetworkPolicy& policy) {
+  return StoredPolicy{PolicySpecFingerprint(policy), policy.labels, policy.owner};
+}
+
+bool PolicyUpToDate(const StoredPolicy& stored, const NetworkPolicy& desired,
+                    uint64_t desired_spec) {
+  if (stored.spec != desired_spec || !desired.annotations.empty()) return false;
   for (const auto& [k, v] : desired.labels) {
     auto it = stored.labels.find(k);
     if (it == stored.labels.end() || it->second != v) return false;
-  }
-  for (const auto& [k, v] : desired.annotations) {
-    auto it = stored.annotations.find(k);
-    if (it == stored.annotations.end() || it->second != v) return false;
   }
   if (desired.owner.has_value() != stored.owner.has_value()) return false;
   if (desired.owner) {
@@ -62,7 +60,7 @@ void Controller::Upsert(decode::Object object) {
     std::string key = PolicyKey(object.meta.ns, object.meta.name);
     {
       std::lock_guard<std::mutex> lock(mu_);
-      stored_[key] = std::make_shared<const NetworkPolicy>(std::move(stored->policy));
+      stored_[key] = Summarize(stored->policy);
     }
     // Someone may have edited it: compare with the desired policy again.
     if (synced_) queue_.Add(key);
@@ -221,7 +219,7 @@ Status Controller::ReconcileKey(const std::string& key, bool* wrote) {
 
 Status Controller::ReconcilePolicy(const std::string& key, bool* wrote) {
   std::shared_ptr<const Desired> desired;
-  std::shared_ptr<const NetworkPolicy> stored;
+  std::optional<StoredPolicy> stored;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (auto it = desired_.find(key); it != desired_.end()) desired = it->second;
@@ -229,7 +227,7 @@ Status Controller::ReconcilePolicy(const std::string& key, bool* wrote) {
   }
   const bool audit = options_.mode == Mode::kAudit;
   if (desired) {
-    if (stored && PolicyUpToDate(*stored, desired->policy)) return Status::Ok();
+    if (stored && PolicyUpToDate(*stored, desired->policy, desired->spec)) return Status::Ok();
     auto action = stored ? Observer::Action::kUpdate : Observer::Action::kCreate;
     *wrote = true;
     Status s = audit ? Status::Ok() : writer_.Apply(desired->policy);
@@ -239,7 +237,7 @@ Status Controller::ReconcilePolicy(const std::string& key, bool* wrote) {
       stats_.applies++;
       // Until the watch delivers the written object, take it as stored, so a
       // key queued again meanwhile does not write the same thing twice.
-      stored_[key] = std::make_shared<const NetworkPolicy>(desired->policy);
+      stored_[key] = Summarize(desired->policy);
     }
     return s;
   }
@@ -251,7 +249,11 @@ Status Controller::ReconcilePolicy(const std::string& key, bool* wrote) {
   *wrote = true;
   Status s = audit ? Status::Ok() : writer_.Delete(ns, name);
   if (s.code() == StatusCode::kNotFound) s = Status::Ok();
-  observer_.OnWrite(Observer::Action::kDelete, key, audit, s, stored.get());
+  NetworkPolicy gone;  // what the observer needs of it: where, and whose
+  gone.ns = ns;
+  gone.name = name;
+  gone.owner = stored->owner;
+  observer_.OnWrite(Observer::Action::kDelete, key, audit, s, &gone);
   std::lock_guard<std::mutex> lock(mu_);
   if (s.ok() && !audit) {
     stats_.deletes++;

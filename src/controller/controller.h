@@ -117,6 +117,15 @@ struct ControllerStats {
   size_t unresolved = 0;
 };
 
+// What the controller keeps of a managed policy in the cluster: enough to
+// tell whether it says what the desired one says, not the policy itself.
+struct StoredPolicy {
+  uint64_t spec = 0;  // PolicySpecFingerprint
+  Labels labels;
+  std::optional<OwnerReference> owner;
+};
+[[nodiscard]] StoredPolicy Summarize(const NetworkPolicy& policy);
+
 class Controller {
  public:
   Controller(ControllerOptions options, PolicyWriter& writer, Observer& observer,
@@ -161,6 +170,7 @@ class Controller {
   struct Desired {
     NetworkPolicy policy;
     WorkloadKey workload;
+    uint64_t spec = PolicySpecFingerprint(policy);
   };
 
   void MarkDirty();
@@ -184,7 +194,7 @@ class Controller {
 
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const Desired>> desired_;  // GUARDED_BY(mu_)
-  std::map<std::string, std::shared_ptr<const NetworkPolicy>> stored_;  // GUARDED_BY(mu_)
+  std::map<std::string, StoredPolicy> stored_;                      // GUARDED_BY(mu_)
   std::set<std::string> pods_to_label_;                            // GUARDED_BY(mu_)
   ControllerStats stats_;                                          // GUARDED_BY(mu_)
 
@@ -199,8 +209,10 @@ class Controller {
 };
 
 // True when the stored policy already says what the desired one says: same
-// spec, our managed-by label, and the same controlling owner. Labels and
-// annotations that others added are left alone.
-bool PolicyUpToDate(const NetworkPolicy& stored, const NetworkPolicy& desired);
+// spec, our labels, and the same controlling owner. Labels and annotations
+// that others added are left alone. (Desired policies carry no annotations;
+// one that did would always be written.)
+[[nodiscard]] bool PolicyUpToDate(const StoredPolicy& stored, const NetworkPolicy& desired,
+                                  uint64_t desired_spec);
 
 }  // namespace npc::controller

@@ -95,4 +95,71 @@ SynthesisConfig SynthesisConfig::Defaults() {
   return c;
 }
 
+namespace {
+
+// FNV-1a over a length-prefixed serialization: no two different specs
+// serialize alike.
+class Fingerprint {
+ public:
+  void Add(std::string_view s) {
+    Num(s.size());
+    for (char c : s) Byte(static_cast<unsigned char>(c));
+  }
+  void Num(uint64_t n) {
+    for (int i = 0; i < 8; ++i) Byte(static_cast<unsigned char>(n >> (8 * i)));
+  }
+  void Add(const LabelSelector& s) {
+    Num(s.match_labels.size());
+    for (const auto& [k, v] : s.match_labels) Add(k), Add(v);
+    Num(s.match_expressions.size());
+    for (const auto& e : s.match_expressions) {
+      Add(e.key), Add(e.op), Num(e.values.size());
+      for (const auto& v : e.values) Add(v);
+    }
+  }
+  template <typename T>
+  void Optional(const std::optional<T>& o) {
+    Num(o.has_value());
+    if (o) Add(*o);
+  }
+  void Add(const IPBlock& b) {
+    Add(b.cidr), Num(b.except.size());
+    for (const auto& e : b.except) Add(e);
+  }
+  void Add(const std::vector<PolicyRule>& rules) {
+    Num(rules.size());
+    for (const PolicyRule& r : rules) {
+      Num(r.peers.size());
+      for (const PolicyPeer& p : r.peers) {
+        Optional(p.namespace_selector), Optional(p.pod_selector), Optional(p.ip_block);
+      }
+      Num(r.ports.size());
+      for (const PolicyPort& p : r.ports) {
+        Add(p.protocol), Num(p.port.num.has_value()), Num(p.port.num.value_or(0)), Add(p.port.str);
+        Num(p.end_port.has_value()), Num(p.end_port.value_or(0));
+      }
+    }
+  }
+  uint64_t value() const { return h_; }
+
+ private:
+  void Byte(unsigned char b) {
+    h_ ^= b;
+    h_ *= 0x100000001b3ULL;
+  }
+  uint64_t h_ = 0xcbf29ce484222325ULL;
+};
+
+}  // namespace
+
+uint64_t PolicySpecFingerprint(const NetworkPolicy& policy) {
+  Fingerprint f;
+  f.Add(policy.pod_selector);
+  f.Add(policy.ingress);
+  f.Add(policy.egress);
+  f.Num(policy.policy_types.size());
+  for (const auto& t : policy.policy_types) f.Add(t);
+  return f.value();
+}
+
 }  // namespace npc

@@ -317,6 +317,11 @@ struct NetworkPolicy {
   auto operator<=>(const NetworkPolicy&) const = default;
 };
 
+// A 64-bit fingerprint of a policy's spec (podSelector, ingress, egress,
+// policyTypes): equal specs have equal fingerprints; different ones differ
+// but with probability 2^-64. Lets a cache keep what it compares, not the spec.
+[[nodiscard]] uint64_t PolicySpecFingerprint(const NetworkPolicy& policy);
+
 inline constexpr std::string_view kManagedByLabel = "app.kubernetes.io/managed-by";
 inline constexpr std::string_view kManagedByValue = "netpol-ctrl";
 inline constexpr std::string_view kIgnoreAnnotation = "netpol-ctrl.io/ignore";

@@ -34,5 +34,43 @@ TEST(KindTest, RoundTrip) {
   EXPECT_EQ((WorkloadKey{WorkloadKind::kJob, "a", "b"}.ToString()), "Job/a/b");
 }
 
+TEST(PolicySpecFingerprintTest, EqualSpecsAlikeAnyDifferenceApart) {
+  NetworkPolicy base;
+  base.ns = "shop";
+  base.name = "deployment-web";
+  base.pod_selector.match_labels = {{"app", "web"}};
+  PolicyPeer own;
+  own.pod_selector = LabelSelector{{{"app", "web"}}, {}};
+  PolicyPeer db;
+  db.namespace_selector = LabelSelector{{{"kubernetes.io/metadata.name", "data"}}, {}};
+  db.pod_selector = LabelSelector{{{"app", "db"}}, {}};
+  PolicyPort p5432;
+  p5432.port.num = 5432;
+  base.ingress.push_back(PolicyRule{{own}, {}});
+  base.egress.push_back(PolicyRule{{own}, {}});
+  base.egress.push_back(PolicyRule{{db}, {p5432}});
+  const uint64_t f = PolicySpecFingerprint(base);
+
+  NetworkPolicy same = base;
+  same.name = "other";  // not spec
+  same.labels["x"] = "y";
+  EXPECT_EQ(PolicySpecFingerprint(same), f);
+
+  std::vector<NetworkPolicy> different(9, base);
+  different[0].egress[1].ports[0].port.num = 5433;
+  different[1].egress[1].ports[0].protocol = "UDP";
+  different[2].egress[1].peers[0].pod_selector->match_labels["app"] = "dbx";
+  different[3].egress[1].peers[0].namespace_selector.reset();
+  std::swap(different[4].egress[0], different[4].egress[1]);
+  different[5].ingress.push_back(different[5].egress[1]);  // the same rule, other direction
+  different[5].egress.pop_back();
+  different[6].policy_types = {"Ingress"};
+  different[7].egress[1].ports[0].port = IntOrString{std::nullopt, "postgres"};
+  different[8].pod_selector.match_expressions.push_back({"tier", "In", {"a"}});
+  for (size_t i = 0; i < different.size(); ++i) {
+    EXPECT_NE(PolicySpecFingerprint(different[i]), f) << "variant " << i;
+  }
+}
+
 }  // namespace
 }  // namespace npc
