@@ -46,7 +46,7 @@ Controller::Controller(ControllerOptions options, PolicyWriter& writer, Observer
       observer_(observer),
       clock_(clock),
       queue_(clock),
-      state_(options_.synthesis) {}
+      state_(options_.synthesis, /*reasons=*/false) {}
 
 Controller::~Controller() { Stop(); }
 
@@ -161,9 +161,11 @@ void Controller::Recompute() {
     totals.policies = state_.policies();
     totals.unresolved = state_.unresolved();
   }
-  const synth::Result& r = changes.result;
+  synth::Result& r = changes.result;
+  observer_.OnRecompute(r, totals, clock_.Now() - start);
 
-  // The desired state of every key the recompute decided again.
+  // The desired state of every key the recompute decided again (policies
+  // moved out of the result: the observer has seen it).
   std::map<std::string, std::shared_ptr<const Desired>> next;
   for (const WorkloadKey& w : changes.workloads) {
     next.emplace(PolicyKey(w.ns, synth::PolicyName(w)), nullptr);
@@ -171,12 +173,13 @@ void Controller::Recompute() {
   for (const std::string& ns : changes.namespaces) {
     next.emplace(PolicyKey(ns, std::string(synth::kDefaultDenyPolicyName)), nullptr);
   }
-  for (const auto& wp : r.policies) {
-    next[PolicyKey(wp.policy.ns, wp.policy.name)] =
-        std::make_shared<const Desired>(Desired{wp.policy, wp.workload});
+  for (auto& wp : r.policies) {
+    std::string key = PolicyKey(wp.policy.ns, wp.policy.name);
+    next[key] = std::make_shared<const Desired>(Desired{std::move(wp.policy), wp.workload});
   }
-  for (const auto& np : r.default_deny) {
-    next[PolicyKey(np.ns, np.name)] = std::make_shared<const Desired>(Desired{np, {}});
+  for (auto& np : r.default_deny) {
+    std::string key = PolicyKey(np.ns, np.name);
+    next[key] = std::make_shared<const Desired>(Desired{std::move(np), {}});
   }
 
   std::vector<std::string> changed;
@@ -204,7 +207,6 @@ void Controller::Recompute() {
     stats_.unresolved = totals.unresolved;
   }
   for (const auto& k : changed) queue_.Add(k);
-  observer_.OnRecompute(r, totals, clock_.Now() - start);
 }
 
 Status Controller::Reconcile(const std::string& key) {

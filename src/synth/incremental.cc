@@ -66,7 +66,8 @@ void RemoveFrom(Map& index, const std::string& at, const std::string& key) {
 
 }  // namespace
 
-Incremental::Incremental(SynthesisConfig config) : config_(std::move(config)) {}
+Incremental::Incremental(SynthesisConfig config, bool reasons)
+    : config_(std::move(config)), reasons_(reasons) {}
 Incremental::~Incremental() = default;
 
 // --- what a workload's policy depends on --------------------------------------
@@ -502,6 +503,10 @@ Changes Incremental::Recompute() {
       r.skipped.push_back(Skipped{key, *o.skip_reason});
     } else {
       r.policies.push_back(ComputePolicy(index, *w, &r.warnings));
+      if (!reasons_) {
+        r.policies.back().ingress_reasons = {};
+        r.policies.back().egress_reasons = {};
+      }
       managed_++;
     }
     unresolved_total_ += o.unresolved;

@@ -66,7 +66,9 @@ struct Changes {
 
 class Incremental {
  public:
-  explicit Incremental(SynthesisConfig config);
+  // `reasons`: keep each rule's reasons in the policies returned (explain,
+  // tests); the controller never shows them and saves their memory.
+  explicit Incremental(SynthesisConfig config, bool reasons = true);
   Incremental(const Incremental&) = delete;
   Incremental& operator=(const Incremental&) = delete;
   ~Incremental();
@@ -135,6 +137,7 @@ class Incremental {
   const Namespace* FindNamespace(const std::string& ns) const;
 
   const SynthesisConfig config_;
+  const bool reasons_;
 
   std::unordered_map<std::string, Ptr<Workload>> workloads_;  // "Kind/ns/name"
   std::unordered_map<std::string, Derived> derived_;          // same keys
