@@ -8,7 +8,9 @@ namespace {
 
 constexpr std::string_view kPodKeyPrefix = "pod:";
 
-std::string PolicyKey(const std::string& ns, const std::string& name) { return ns + "/" + name; }
+std::string PolicyKey(const std::string& ns, const std::string& name) {
+  return ns + "/" + name;
+}
 
 std::pair<std::string, std::string> SplitKey(std::string_view key) {
   auto slash = key.find('/');
@@ -48,7 +50,9 @@ Controller::Controller(ControllerOptions options, PolicyWriter& writer, Observer
       queue_(clock),
       state_(options_.synthesis, /*reasons=*/false) {}
 
-Controller::~Controller() { Stop(); }
+Controller::~Controller() {
+  Stop();
+}
 
 bool Controller::Excluded(const std::string& ns) const {
   const auto& ex = options_.synthesis.excluded_namespaces;
@@ -66,8 +70,7 @@ void Controller::Upsert(decode::Object object) {
     if (synced_) queue_.Add(key);
     return;
   }
-  if (const auto* w = std::get_if<Workload>(&object.value);
-      w && w->kind == WorkloadKind::kPod) {
+  if (const auto* w = std::get_if<Workload>(&object.value); w && w->kind == WorkloadKind::kPod) {
     // A bare pod without labels needs one before a policy can select it.
     const std::string pod = PolicyKey(w->ns, w->name);
     const bool needs = !w->has_controller && w->labels.empty();
@@ -297,7 +300,10 @@ void Controller::ProcessOne(const std::string& key) {
   } else {
     queue_.AddRateLimited(key);
   }
-  observer_.OnReconcile(key, !s.ok() ? "error" : wrote ? "written" : "unchanged",
+  observer_.OnReconcile(key,
+                        !s.ok() ? "error"
+                        : wrote ? "written"
+                                : "unchanged",
                         clock_.Now() - start);
   queue_.Done(key);
 }

@@ -79,8 +79,7 @@ class Observer {
   }
   // A reconcile finished: "unchanged", "written" (or, in audit mode, would
   // have written) or "error".
-  virtual void OnReconcile(const std::string& key, std::string_view result,
-                           Clock::Duration took) {
+  virtual void OnReconcile(const std::string& key, std::string_view result, Clock::Duration took) {
     (void)key, (void)result, (void)took;
   }
   // A recompute finished. `changed` holds what was synthesized again (the
@@ -194,7 +193,7 @@ class Controller {
 
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<const Desired>> desired_;  // GUARDED_BY(mu_)
-  std::map<std::string, StoredPolicy> stored_;                      // GUARDED_BY(mu_)
+  std::map<std::string, StoredPolicy> stored_;                     // GUARDED_BY(mu_)
   std::set<std::string> pods_to_label_;                            // GUARDED_BY(mu_)
   ControllerStats stats_;                                          // GUARDED_BY(mu_)
 

@@ -72,8 +72,8 @@ class RecordingObserver : public Observer {
                const NetworkPolicy*) override {
     std::lock_guard<std::mutex> lock(mu);
     const char* names[] = {"create", "update", "delete", "label"};
-    log.push_back(std::string(audit ? "would " : "") + names[static_cast<int>(action)] + " " +
-                  key + (result.ok() ? "" : " failed"));
+    log.push_back(std::string(audit ? "would " : "") + names[static_cast<int>(action)] + " " + key +
+                  (result.ok() ? "" : " failed"));
   }
   std::mutex mu;
   std::vector<std::string> log;

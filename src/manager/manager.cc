@@ -87,8 +87,7 @@ class LogObserver final : public Observer {
       spdlog::info("{} {} {}{}", kDone[a], what, key, why);
     }
   }
-  void OnReconcile(const std::string& key, std::string_view result,
-                   Clock::Duration took) override {
+  void OnReconcile(const std::string& key, std::string_view result, Clock::Duration took) override {
     spdlog::debug("reconciled {}: {} in {} us", key, result,
                   std::chrono::duration_cast<std::chrono::microseconds>(took).count());
   }
@@ -145,8 +144,8 @@ class OpsObserver final : public Observer {
     for (const auto& u : r.unresolved) {
       if (auto o = regarding(u.client)) {
         events_->Record(u.client.ns, *o, "Warning", "UnresolvedReference", "Resolve",
-                        u.source.field + " names " + u.host +
-                            (u.port.empty() ? "" : ":" + u.port) + ": " + u.why);
+                        u.source.field + " names " + u.host + (u.port.empty() ? "" : ":" + u.port) +
+                            ": " + u.why);
       }
     }
     for (const auto& w : r.warnings) {
@@ -170,8 +169,7 @@ class TeeObserver final : public Observer {
                const NetworkPolicy* policy) override {
     for (auto* o : all_) o->OnWrite(action, key, audit, result, policy);
   }
-  void OnReconcile(const std::string& key, std::string_view result,
-                   Clock::Duration took) override {
+  void OnReconcile(const std::string& key, std::string_view result, Clock::Duration took) override {
     for (auto* o : all_) o->OnReconcile(key, result, took);
   }
   void OnRecompute(const synth::Result& r, const Totals& totals, Clock::Duration took) override {
@@ -296,7 +294,9 @@ std::unique_ptr<PolicyWriter> NewKubeWriter(kube::Client& client) {
   return std::make_unique<KubeWriter>(client, nullptr);
 }
 
-std::unique_ptr<Observer> NewLogObserver() { return std::make_unique<LogObserver>(); }
+std::unique_ptr<Observer> NewLogObserver() {
+  return std::make_unique<LogObserver>();
+}
 
 Status RunManager(const ManagerOptions& options, const std::atomic<bool>& stop) {
   NPC_ASSIGN_OR_RETURN(kube::RestConfig config, kube::ResolveConfig(options.kube));
@@ -324,10 +324,10 @@ Status RunManager(const ManagerOptions& options, const std::atomic<bool>& stop) 
   std::atomic<bool> lost{false};
   if (le.enabled) {
     const std::string ns = LeaseNamespace(options, config);
-    NPC_ASSIGN_OR_RETURN(lock, leaderelection::MakeKubeLeaseLock(
-                                   config, ns, le.lease_name,
-                                   std::chrono::duration_cast<std::chrono::milliseconds>(
-                                       le.renew_deadline / 2)));
+    NPC_ASSIGN_OR_RETURN(
+        lock, leaderelection::MakeKubeLeaseLock(
+                  config, ns, le.lease_name,
+                  std::chrono::duration_cast<std::chrono::milliseconds>(le.renew_deadline / 2)));
     leaderelection::ElectionConfig ec;
     ec.lock = lock.get();
     ec.identity = identity;
@@ -369,8 +369,8 @@ Status RunManager(const ManagerOptions& options, const std::atomic<bool>& stop) 
                               [&metrics] { metrics.ObserveQueueRetry(); });
   metrics.BindQueueDepth([&controller] { return double(controller.queue().Stats().depth); });
 
-  InformerSet set = MakeInformers(*client, controller,
-                                  options.controller.synthesis.read_config_maps, metrics);
+  InformerSet set =
+      MakeInformers(*client, controller, options.controller.synthesis.read_config_maps, metrics);
 
   // Probes and metrics. The checks read state that lives until the servers stop.
   observability::HealthChecks healthz, readyz;
@@ -382,11 +382,10 @@ Status RunManager(const ManagerOptions& options, const std::atomic<bool>& stop) 
       auto metrics_server,
       observability::HttpServer::Start({.bind_address = options.metrics_bind_address},
                                        {{"/metrics", observability::MetricsHandler(registry)}}));
-  NPC_ASSIGN_OR_RETURN(
-      auto probe_server,
-      observability::HttpServer::Start({.bind_address = options.health_probe_bind_address},
-                                       {{"/healthz", observability::HealthHandler(healthz)},
-                                        {"/readyz", observability::HealthHandler(readyz)}}));
+  NPC_ASSIGN_OR_RETURN(auto probe_server, observability::HttpServer::Start(
+                                              {.bind_address = options.health_probe_bind_address},
+                                              {{"/healthz", observability::HealthHandler(healthz)},
+                                               {"/readyz", observability::HealthHandler(readyz)}}));
   if (metrics_server->enabled()) spdlog::info("metrics on :{}/metrics", metrics_server->port());
   if (probe_server->enabled()) {
     spdlog::info("probes on :{}/healthz and /readyz", probe_server->port());
@@ -436,10 +435,9 @@ Status RunManager(const ManagerOptions& options, const std::atomic<bool>& stop) 
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   if (!stop && !lost) {
-    spdlog::info("caches synced in {} ms",
-                 std::chrono::duration_cast<std::chrono::milliseconds>(
-                     std::chrono::steady_clock::now() - start)
-                     .count());
+    spdlog::info("caches synced in {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(
+                                               std::chrono::steady_clock::now() - start)
+                                               .count());
     if (!start_workers) spdlog::info("waiting to become the leader ({})", identity);
   }
   bool started = false;

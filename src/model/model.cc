@@ -12,7 +12,8 @@ bool Matches(const LabelSelector& selector, const Labels& labels) {
   for (const auto& r : selector.match_expressions) {
     auto it = labels.find(r.key);
     const bool has = it != labels.end();
-    const bool in = has && std::find(r.values.begin(), r.values.end(), it->second) != r.values.end();
+    const bool in =
+        has && std::find(r.values.begin(), r.values.end(), it->second) != r.values.end();
     if (r.op == "In") {
       if (!in) return false;
     } else if (r.op == "NotIn") {

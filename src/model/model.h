@@ -57,7 +57,15 @@ struct PeerSelector {
 // ---------------------------------------------------------------------------
 // Workloads
 
-enum class WorkloadKind { kDeployment, kStatefulSet, kDaemonSet, kReplicaSet, kJob, kCronJob, kPod };
+enum class WorkloadKind {
+  kDeployment,
+  kStatefulSet,
+  kDaemonSet,
+  kReplicaSet,
+  kJob,
+  kCronJob,
+  kPod
+};
 
 std::string_view KindName(WorkloadKind kind);        // "Deployment"
 std::string_view KindApiVersion(WorkloadKind kind);  // "apps/v1"
@@ -130,8 +138,8 @@ struct Workload {
   // spec.selector; for a CronJob the labels of jobTemplate.spec.template; for a
   // bare Pod its labels.
   LabelSelector pod_selector;
-  Labels template_labels;            // the pod template's labels (a bare Pod: its labels)
-  Annotations template_annotations;  // the pod template's annotations
+  Labels template_labels;             // the pod template's labels (a bare Pod: its labels)
+  Annotations template_annotations;   // the pod template's annotations
   std::vector<Container> containers;  // containers and initContainers (Container::init)
   std::vector<std::string> config_map_volumes;  // names of ConfigMaps mounted as volumes
   bool host_network = false;
@@ -250,7 +258,7 @@ enum class Mode { kEnforce, kAudit };
 struct SynthesisConfig {
   std::vector<std::string> excluded_namespaces = {"kube-system", "kube-public", "kube-node-lease"};
   std::string cluster_domain = "cluster.local";
-  std::vector<PeerSelector> dns_peers;                 // Defaults() fills these
+  std::vector<PeerSelector> dns_peers;  // Defaults() fills these
   std::vector<PeerSelector> monitoring_peers;
   std::vector<PeerSelector> ingress_controller_peers;
   IngressControllerMode ingress_controller_mode = IngressControllerMode::kExposed;

@@ -9,27 +9,6 @@
 namespace npc::synth {
 namespace {
 
-std::string Key(std::string_view a, std::string_view b) {
-  std::string k;
-  k.reserve(a.size() + b.size() + 1);
-  k.append(a);
-  k += '/';
-  k.append(b);
-  return k;
-}
-
-std::vector<std::string_view> SplitLabels(std::string_view h) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (true) {
-    const size_t dot = h.find('.', i);
-    out.push_back(h.substr(i, dot == std::string_view::npos ? std::string_view::npos : dot - i));
-    if (dot == std::string_view::npos) break;
-    i = dot + 1;
-  }
-  return out;
-}
-
 void SortUnique(std::vector<std::string>& v) {
   std::sort(v.begin(), v.end());
   v.erase(std::unique(v.begin(), v.end()), v.end());
@@ -75,13 +54,13 @@ Incremental::~Incremental() = default;
 Incremental::Derived Incremental::Derive(const Workload& w) const {
   Derived d;
   if (config_.read_config_maps) {
-    for (const std::string& name : ConfigMapsRead(w)) d.config_maps.push_back(Key(w.ns, name));
+    for (const std::string& name : ConfigMapsRead(w)) d.config_maps.push_back(JoinKey(w.ns, name));
   }
   VisitTemplateValues(
       w,
       [&](const std::string& name) -> const ConfigMap* {
         if (!config_.read_config_maps || name.empty()) return nullptr;
-        return Find(config_maps_, Key(w.ns, name));
+        return Find(config_maps_, JoinKey(w.ns, name));
       },
       [&](const std::string&, std::string, std::string_view value) {
         for (const HostRef& ref : FindHostRefs(value)) {
@@ -90,11 +69,11 @@ Incremental::Derived Incremental::Derive(const Workload& w) const {
           // single label is a Service of the client's namespace; otherwise
           // the Service is some label and its namespace the next one.
           if (labels.size() == 1) {
-            d.candidates.push_back(Key(w.ns, labels[0]));
+            d.candidates.push_back(JoinKey(w.ns, labels[0]));
             d.short_names.emplace_back(labels[0]);
           }
           for (size_t i = 0; i + 1 < labels.size(); ++i) {
-            d.candidates.push_back(Key(labels[i + 1], labels[i]));
+            d.candidates.push_back(JoinKey(labels[i + 1], labels[i]));
           }
           for (std::string_view l : labels) d.labels.emplace_back(l);
         }
@@ -157,7 +136,9 @@ void Incremental::DirtyClients(const std::string& service_key) {
   if (auto it = clients_.find(service_key); it != clients_.end()) DirtyAll(it->second);
 }
 
-void Incremental::TouchAll() { dirty_all_ = true; }
+void Incremental::TouchAll() {
+  dirty_all_ = true;
+}
 
 void Incremental::TouchNamespaceKnown(const std::string& ns, int delta) {
   int& n = known_namespaces_[ns];
@@ -198,7 +179,7 @@ void Incremental::TouchWorkload(const Workload* before, const Derived* before_d,
 
 void Incremental::TouchService(const Service* before, const Service* after) {
   const Service& any = before ? *before : *after;
-  const std::string key = Key(any.ns, any.name);
+  const std::string key = JoinKey(any.ns, any.name);
   DirtyClients(key);
   if (!before || !after) {
     // Unresolved short names suggest the namespaces that have this name.
@@ -267,7 +248,7 @@ bool Incremental::Remove(const WorkloadKey& workload) {
 }
 
 bool Incremental::Upsert(const Service& s) {
-  const std::string key = Key(s.ns, s.name);
+  const std::string key = JoinKey(s.ns, s.name);
   Ptr<Service> before;
   if (auto it = services_.find(key); it != services_.end()) {
     if (*it->second == s) return false;
@@ -285,18 +266,18 @@ bool Incremental::Upsert(const Service& s) {
 }
 
 bool Incremental::Upsert(const EndpointSlice& e) {
-  const std::string key = Key(e.ns, e.name);
+  const std::string key = JoinKey(e.ns, e.name);
   Ptr<EndpointSlice> before;
   if (auto it = slices_.find(key); it != slices_.end()) {
     if (*it->second == e) return false;
     before = it->second;
-    RemoveFrom(slices_by_service_, Key(before->ns, before->service_name), key);
+    RemoveFrom(slices_by_service_, JoinKey(before->ns, before->service_name), key);
   }
   slices_[key] = std::make_shared<const EndpointSlice>(e);
-  AddTo(slices_by_service_, Key(e.ns, e.service_name), key);
+  AddTo(slices_by_service_, JoinKey(e.ns, e.service_name), key);
   for (const EndpointSlice* v : {before.get(), static_cast<const EndpointSlice*>(&e)}) {
     if (!v) continue;
-    const std::string service = Key(v->ns, v->service_name);
+    const std::string service = JoinKey(v->ns, v->service_name);
     DirtyClients(service);
     if (service == "default/kubernetes") DirtyAll(api_server_users_);
   }
@@ -304,7 +285,7 @@ bool Incremental::Upsert(const EndpointSlice& e) {
 }
 
 bool Incremental::Upsert(const Ingress& i) {
-  const std::string key = Key(i.ns, i.name);
+  const std::string key = JoinKey(i.ns, i.name);
   if (const Ingress* old = Find(ingresses_, key); old && *old == i) return false;
   ingresses_[key] = std::make_shared<const Ingress>(i);
   AddTo(ns_ingresses_, i.ns, key);
@@ -313,7 +294,7 @@ bool Incremental::Upsert(const Ingress& i) {
 }
 
 bool Incremental::Upsert(const ConfigMap& c) {
-  const std::string key = Key(c.ns, c.name);
+  const std::string key = JoinKey(c.ns, c.name);
   if (const ConfigMap* old = Find(config_maps_, key); old && *old == c) return false;
   config_maps_[key] = std::make_shared<const ConfigMap>(c);
   if (!config_.read_config_maps) return false;
@@ -332,7 +313,7 @@ bool Incremental::Upsert(const Namespace& n) {
 }
 
 bool Incremental::Remove(ObjectKind kind, const std::string& ns, const std::string& name) {
-  const std::string key = Key(ns, name);
+  const std::string key = JoinKey(ns, name);
   switch (kind) {
     case ObjectKind::kService: {
       auto it = services_.find(key);
@@ -348,7 +329,7 @@ bool Incremental::Remove(ObjectKind kind, const std::string& ns, const std::stri
     case ObjectKind::kEndpointSlice: {
       auto it = slices_.find(key);
       if (it == slices_.end()) return false;
-      const std::string service = Key(it->second->ns, it->second->service_name);
+      const std::string service = JoinKey(it->second->ns, it->second->service_name);
       slices_.erase(it);
       RemoveFrom(slices_by_service_, service, key);
       DirtyClients(service);
@@ -544,14 +525,7 @@ Changes Incremental::Recompute() {
   std::sort(r.skipped.begin(), r.skipped.end(),
             [](const Skipped& a, const Skipped& b) { return a.workload < b.workload; });
   std::sort(r.unresolved.begin(), r.unresolved.end(), UnresolvedLess);
-  std::sort(r.warnings.begin(), r.warnings.end(), [](const Warning& a, const Warning& b) {
-    return std::tie(a.workload, a.message) < std::tie(b.workload, b.message);
-  });
-  r.warnings.erase(std::unique(r.warnings.begin(), r.warnings.end(),
-                               [](const Warning& a, const Warning& b) {
-                                 return a.workload == b.workload && a.message == b.message;
-                               }),
-                   r.warnings.end());
+  SortWarnings(r.warnings);
   return changes;
 }
 

@@ -139,18 +139,18 @@ class Incremental {
   const SynthesisConfig config_;
   const bool reasons_;
 
-  std::unordered_map<std::string, Ptr<Workload>> workloads_;  // "Kind/ns/name"
-  std::unordered_map<std::string, Derived> derived_;          // same keys
-  std::unordered_map<std::string, KeySet> ns_workloads_;      // ns -> workload keys
-  std::unordered_map<std::string, Ptr<Service>> services_;    // "ns/name"
-  std::unordered_map<std::string, KeySet> ns_services_;       // ns -> service keys
-  std::unordered_map<std::string, KeySet> services_by_name_;  // name -> service keys
-  std::unordered_map<std::string, Ptr<EndpointSlice>> slices_;  // "ns/name"
-  std::unordered_map<std::string, KeySet> slices_by_service_;   // "ns/service" -> slice keys
-  std::unordered_map<std::string, Ptr<Ingress>> ingresses_;     // "ns/name"
-  std::unordered_map<std::string, KeySet> ns_ingresses_;        // ns -> ingress keys
+  std::unordered_map<std::string, Ptr<Workload>> workloads_;     // "Kind/ns/name"
+  std::unordered_map<std::string, Derived> derived_;             // same keys
+  std::unordered_map<std::string, KeySet> ns_workloads_;         // ns -> workload keys
+  std::unordered_map<std::string, Ptr<Service>> services_;       // "ns/name"
+  std::unordered_map<std::string, KeySet> ns_services_;          // ns -> service keys
+  std::unordered_map<std::string, KeySet> services_by_name_;     // name -> service keys
+  std::unordered_map<std::string, Ptr<EndpointSlice>> slices_;   // "ns/name"
+  std::unordered_map<std::string, KeySet> slices_by_service_;    // "ns/service" -> slice keys
+  std::unordered_map<std::string, Ptr<Ingress>> ingresses_;      // "ns/name"
+  std::unordered_map<std::string, KeySet> ns_ingresses_;         // ns -> ingress keys
   std::unordered_map<std::string, Ptr<ConfigMap>> config_maps_;  // "ns/name"
-  std::map<std::string, Ptr<Namespace>> namespaces_;              // name
+  std::map<std::string, Ptr<Namespace>> namespaces_;             // name
   std::unordered_map<std::string, int> known_namespaces_;  // name -> workloads + Services there
 
   // Reverse indexes over Derived.

@@ -87,9 +87,9 @@ TEST(IncrementalTest, ClientChangeRecomputesItAndItsOldAndNewServers) {
   ASSERT_TRUE(inc.Upsert(Deploy("shop", "client3", "http://server7:80")));
   Changes c = inc.Recompute();
   EXPECT_FALSE(c.full);
-  EXPECT_EQ(Names(c), (std::vector<std::string>{"Deployment/shop/client3",
-                                                "Deployment/shop/server3",
-                                                "Deployment/shop/server7"}));
+  EXPECT_EQ(Names(c),
+            (std::vector<std::string>{"Deployment/shop/client3", "Deployment/shop/server3",
+                                      "Deployment/shop/server7"}));
   ASSERT_EQ(c.result.policies.size(), 3u);
   EXPECT_EQ(c.namespaces, std::vector<std::string>{"shop"});
 }
@@ -100,9 +100,9 @@ TEST(IncrementalTest, ServiceChangeRecomputesClientsAndBackends) {
   (void)inc.Recompute();
   ASSERT_TRUE(inc.Upsert(Svc("shop", "server4", "server5")));  // selects server5 now
   Changes c = inc.Recompute();
-  EXPECT_EQ(Names(c), (std::vector<std::string>{"Deployment/shop/client4",
-                                                "Deployment/shop/server4",
-                                                "Deployment/shop/server5"}));
+  EXPECT_EQ(Names(c),
+            (std::vector<std::string>{"Deployment/shop/client4", "Deployment/shop/server4",
+                                      "Deployment/shop/server5"}));
 }
 
 TEST(IncrementalTest, ServiceAppearingLateReachesTheClientThatNamedIt) {
@@ -115,8 +115,7 @@ TEST(IncrementalTest, ServiceAppearingLateReachesTheClientThatNamedIt) {
   db.ports[0].port = 5432;
   ASSERT_TRUE(inc.Upsert(db));
   c = inc.Recompute();
-  EXPECT_EQ(Names(c),
-            (std::vector<std::string>{"Deployment/data/db", "Deployment/shop/web"}));
+  EXPECT_EQ(Names(c), (std::vector<std::string>{"Deployment/data/db", "Deployment/shop/web"}));
   EXPECT_EQ(inc.unresolved(), 0u);
 }
 
@@ -126,8 +125,8 @@ TEST(IncrementalTest, DeletedWorkloadIsListedWithoutPolicy) {
   (void)inc.Recompute();
   ASSERT_TRUE(inc.Remove(WorkloadKey{WorkloadKind::kDeployment, "shop", "server2"}));
   Changes c = inc.Recompute();
-  EXPECT_EQ(Names(c), (std::vector<std::string>{"Deployment/shop/client2",
-                                                "Deployment/shop/server2"}));
+  EXPECT_EQ(Names(c),
+            (std::vector<std::string>{"Deployment/shop/client2", "Deployment/shop/server2"}));
   ASSERT_EQ(c.result.policies.size(), 1u);
   EXPECT_EQ(c.result.policies[0].workload.name, "client2");
   EXPECT_EQ(inc.policies(), 19u);

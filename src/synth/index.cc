@@ -20,15 +20,6 @@ LabelSelector EffectivePodSelector(const Workload& w) {
 
 namespace {
 
-std::string Key(std::string_view a, std::string_view b) {
-  std::string k;
-  k.reserve(a.size() + b.size() + 1);
-  k.append(a);
-  k += '/';
-  k.append(b);
-  return k;
-}
-
 std::string LabelKey(std::string_view ns, std::string_view k, std::string_view v) {
   std::string key;
   key.reserve(ns.size() + k.size() + v.size() + 2);
@@ -44,18 +35,6 @@ std::string Lower(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
-
-std::vector<std::string_view> SplitLabels(std::string_view h) {
-  std::vector<std::string_view> out;
-  size_t i = 0;
-  while (true) {
-    const size_t dot = h.find('.', i);
-    out.push_back(h.substr(i, dot == std::string_view::npos ? std::string_view::npos : dot - i));
-    if (dot == std::string_view::npos) break;
-    i = dot + 1;
   }
   return out;
 }
@@ -111,7 +90,7 @@ ClusterIndex::ClusterIndex(const Snapshot& snapshot, const SynthesisConfig& conf
   service_clients_.resize(services_.size());
   for (uint32_t si = 0; si < services_.size(); ++si) {
     const Service& s = *services_[si];
-    service_by_key_.emplace(Key(s.ns, s.name), si);
+    service_by_key_.emplace(JoinKey(s.ns, s.name), si);
     service_namespaces_[s.name].push_back(s.ns);
     known_namespaces_[s.ns] = true;
     // An empty selector is no selector (Kubernetes manages no endpoints for it).
@@ -142,9 +121,9 @@ ClusterIndex::ClusterIndex(const Snapshot& snapshot, const SynthesisConfig& conf
     }
   }
 
-  for (const ConfigMap& c : snapshot.config_maps) config_maps_.emplace(Key(c.ns, c.name), &c);
+  for (const ConfigMap& c : snapshot.config_maps) config_maps_.emplace(JoinKey(c.ns, c.name), &c);
   for (const EndpointSlice& e : snapshot.endpoint_slices) {
-    slices_[Key(e.ns, e.service_name)].push_back(&e);
+    slices_[JoinKey(e.ns, e.service_name)].push_back(&e);
   }
   for (auto& [k, v] : slices_) {
     std::sort(v.begin(), v.end(),
@@ -156,7 +135,7 @@ ClusterIndex::ClusterIndex(const Snapshot& snapshot, const SynthesisConfig& conf
               [](const Ingress* a, const Ingress* b) { return a->name < b->name; });
   }
   for (const PodAddress& p : snapshot.pod_addresses) {
-    auto [it, inserted] = pods_.emplace(Key(p.ns, p.ip), p.owner);
+    auto [it, inserted] = pods_.emplace(JoinKey(p.ns, p.ip), p.owner);
     if (!inserted && p.owner < it->second) it->second = p.owner;  // deterministic on conflicts
   }
 
@@ -193,8 +172,8 @@ ClusterIndex::ClusterIndex(const Snapshot& snapshot, const SynthesisConfig& conf
         auto it = workload_by_key_.find(e.target->ToString());
         if (it != workload_by_key_.end()) pod_clients_[it->second].emplace_back(ci, ei);
       } else {
-        service_clients_[service_by_key_.at(Key(e.service_ns, e.service_name))].emplace_back(ci,
-                                                                                             ei);
+        service_clients_[service_by_key_.at(JoinKey(e.service_ns, e.service_name))].emplace_back(
+            ci, ei);
       }
     }
   }
@@ -221,7 +200,7 @@ std::optional<std::string> ClusterIndex::SkipReason(const Workload& w) const {
 }
 
 const Service* ClusterIndex::FindService(std::string_view ns, std::string_view name) const {
-  auto it = service_by_key_.find(Key(ns, name));
+  auto it = service_by_key_.find(JoinKey(ns, name));
   return it == service_by_key_.end() ? nullptr : services_[it->second];
 }
 
@@ -340,7 +319,7 @@ void ClusterIndex::ResolveHost(std::string_view client_ns, const HostRef& ref,
       out->why = "pod IPs are not known (no pods in the snapshot)";
       return;
     }
-    auto it = pods_.find(Key(ns, ip));
+    auto it = pods_.find(JoinKey(ns, ip));
     if (it == pods_.end()) {
       out->why = "no known pod with IP " + ip + " in namespace " + ns;
       return;
@@ -511,7 +490,7 @@ void ClusterIndex::ScanWorkload(uint32_t wi) {
       w,
       [&](const std::string& name) -> const ConfigMap* {
         if (!config_.read_config_maps || name.empty()) return nullptr;
-        auto it = config_maps_.find(Key(w.ns, name));
+        auto it = config_maps_.find(JoinKey(w.ns, name));
         return it == config_maps_.end() ? nullptr : it->second;
       },
       [&](const std::string& container, std::string field, std::string_view value) {

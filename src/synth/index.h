@@ -114,27 +114,27 @@ class ClusterIndex {
   std::string domain_;  // cluster domain, lower case, no dots around
 
   std::vector<const Workload*> workloads_;
-  std::unordered_map<std::string, uint32_t> workload_by_key_;       // "Kind/ns/name"
-  std::vector<const Service*> services_;                             // sorted by ns, name
-  std::unordered_map<std::string, uint32_t> service_by_key_;        // "ns/name"
+  std::unordered_map<std::string, uint32_t> workload_by_key_;  // "Kind/ns/name"
+  std::vector<const Service*> services_;                       // sorted by ns, name
+  std::unordered_map<std::string, uint32_t> service_by_key_;   // "ns/name"
   std::unordered_map<std::string, std::vector<std::string>> service_namespaces_;  // name -> ns
   std::unordered_map<std::string, const Namespace*> namespaces_;
   std::unordered_map<std::string, bool> known_namespaces_;
-  std::unordered_map<std::string, const ConfigMap*> config_maps_;   // "ns/name"
+  std::unordered_map<std::string, const ConfigMap*> config_maps_;              // "ns/name"
   std::unordered_map<std::string, std::vector<const EndpointSlice*>> slices_;  // "ns/service"
   std::unordered_map<std::string, std::vector<const Ingress*>> ingresses_;     // ns
-  std::unordered_map<std::string, WorkloadKey> pods_;               // "ns/ip"
+  std::unordered_map<std::string, WorkloadKey> pods_;                          // "ns/ip"
 
-  std::vector<std::optional<std::string>> skip_;        // per workload
-  std::vector<std::vector<uint32_t>> backends_;         // per service: workloads selected
-  std::vector<std::vector<uint32_t>> selected_by_;      // per workload: services selecting it
-  std::vector<std::vector<Edge>> edges_;                // per workload (client)
-  std::vector<std::vector<Unresolved>> unresolved_;     // per workload (client)
+  std::vector<std::optional<std::string>> skip_;     // per workload
+  std::vector<std::vector<uint32_t>> backends_;      // per service: workloads selected
+  std::vector<std::vector<uint32_t>> selected_by_;   // per workload: services selecting it
+  std::vector<std::vector<Edge>> edges_;             // per workload (client)
+  std::vector<std::vector<Unresolved>> unresolved_;  // per workload (client)
   std::vector<std::vector<std::pair<uint32_t, uint32_t>>> service_clients_;  // (client, edge)
   std::vector<std::vector<std::pair<uint32_t, uint32_t>>> pod_clients_;      // per target
-  std::vector<std::optional<ScrapeTarget>> scrape_;     // per workload
+  std::vector<std::optional<ScrapeTarget>> scrape_;                          // per workload
   std::vector<std::vector<std::string>> scrape_warnings_;
-  std::vector<uint32_t> scraped_;                        // workloads with scrape ports
+  std::vector<uint32_t> scraped_;  // workloads with scrape ports
 };
 
 // The policy of one managed workload (SkipReason(w) must be nullopt), with

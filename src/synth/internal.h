@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "model/model.h"
 #include "synth/synth.h"
@@ -19,6 +20,15 @@ namespace npc::synth {
 
 // 64-bit FNV-1a: a stable hash for names (never changes across builds).
 [[nodiscard]] uint64_t StableHash(std::string_view s);
+
+// "a/b": the key of a namespaced object (and of other pairs).
+[[nodiscard]] std::string JoinKey(std::string_view a, std::string_view b);
+
+// The dot-separated labels of a DNS name ("db.data.svc" -> db, data, svc).
+[[nodiscard]] std::vector<std::string_view> SplitLabels(std::string_view host);
+
+// Sorts warnings by workload and message and drops repeats.
+void SortWarnings(std::vector<Warning>& warnings);
 
 // Total orders used to sort and de-duplicate results.
 [[nodiscard]] bool EdgeLess(const Edge& a, const Edge& b);

@@ -1,8 +1,8 @@
 #include "synth/synth.h"
 
 #include <algorithm>
-#include <map>
 #include <cstdio>
+#include <map>
 #include <set>
 #include <tuple>
 
@@ -85,20 +85,20 @@ std::string CutForDisplay(std::string_view value) {
 
 bool EdgeLess(const Edge& a, const Edge& b) {
   return std::tie(a.client, a.service_ns, a.service_name, a.target, a.host, a.source.container,
-                  a.source.field, a.source.value) <
-             std::tie(b.client, b.service_ns, b.service_name, b.target, b.host,
-                      b.source.container, b.source.field, b.source.value) ||
+                  a.source.field, a.source.value) < std::tie(b.client, b.service_ns, b.service_name,
+                                                             b.target, b.host, b.source.container,
+                                                             b.source.field, b.source.value) ||
          (std::tie(a.client, a.service_ns, a.service_name, a.target, a.host, a.source.container,
                    a.source.field, a.source.value) ==
-              std::tie(b.client, b.service_ns, b.service_name, b.target, b.host,
-                       b.source.container, b.source.field, b.source.value) &&
+              std::tie(b.client, b.service_ns, b.service_name, b.target, b.host, b.source.container,
+                       b.source.field, b.source.value) &&
           PortsKey(a.ports) < PortsKey(b.ports));
 }
 
 bool UnresolvedLess(const Unresolved& a, const Unresolved& b) {
   return std::tie(a.client, a.host, a.port, a.why, a.source.container, a.source.field,
-                  a.source.value) < std::tie(b.client, b.host, b.port, b.why,
-                                             b.source.container, b.source.field, b.source.value);
+                  a.source.value) < std::tie(b.client, b.host, b.port, b.why, b.source.container,
+                                             b.source.field, b.source.value);
 }
 
 namespace {
@@ -136,8 +136,8 @@ std::string DescribePorts(const std::vector<ServicePort>& ports) {
     out += "port ";
     if (!p.name.empty()) out += p.name + " ";
     out += p.port != 0 ? std::to_string(p.port) : p.name;
-    const std::string target = p.target_port.empty() ? std::to_string(p.port)
-                                                     : p.target_port.ToString();
+    const std::string target =
+        p.target_port.empty() ? std::to_string(p.port) : p.target_port.ToString();
     out += " -> targetPort " + target + "/" + (p.protocol.empty() ? "TCP" : p.protocol);
   }
   return out;
@@ -230,15 +230,40 @@ Result Synthesize(const Snapshot& snapshot, const SynthesisConfig& config) {
     }
   }
 
-  std::sort(r.warnings.begin(), r.warnings.end(), [](const Warning& a, const Warning& b) {
+  SortWarnings(r.warnings);
+  return r;
+}
+
+void SortWarnings(std::vector<Warning>& warnings) {
+  std::sort(warnings.begin(), warnings.end(), [](const Warning& a, const Warning& b) {
     return std::tie(a.workload, a.message) < std::tie(b.workload, b.message);
   });
-  r.warnings.erase(std::unique(r.warnings.begin(), r.warnings.end(),
-                               [](const Warning& a, const Warning& b) {
-                                 return a.workload == b.workload && a.message == b.message;
-                               }),
-                   r.warnings.end());
-  return r;
+  warnings.erase(std::unique(warnings.begin(), warnings.end(),
+                             [](const Warning& a, const Warning& b) {
+                               return a.workload == b.workload && a.message == b.message;
+                             }),
+                 warnings.end());
+}
+
+std::string JoinKey(std::string_view a, std::string_view b) {
+  std::string k;
+  k.reserve(a.size() + b.size() + 1);
+  k.append(a);
+  k += '/';
+  k.append(b);
+  return k;
+}
+
+std::vector<std::string_view> SplitLabels(std::string_view h) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (true) {
+    const size_t dot = h.find('.', i);
+    out.push_back(h.substr(i, dot == std::string_view::npos ? std::string_view::npos : dot - i));
+    if (dot == std::string_view::npos) break;
+    i = dot + 1;
+  }
+  return out;
 }
 
 }  // namespace npc::synth

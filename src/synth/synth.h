@@ -105,9 +105,9 @@ struct DefaultDenyDecision {
   std::optional<NetworkPolicy> policy;
   std::vector<Warning> warnings;
 };
-[[nodiscard]] DefaultDenyDecision DecideDefaultDeny(const std::string& ns, const Namespace* object,
-                                                    const SynthesisConfig& config,
-                                                    const std::vector<NamespaceWorkload>& workloads);
+[[nodiscard]] DefaultDenyDecision DecideDefaultDeny(
+    const std::string& ns, const Namespace* object, const SynthesisConfig& config,
+    const std::vector<NamespaceWorkload>& workloads);
 
 // The policy name for a workload: "<kind>-<name>" in lower case, at most 253
 // characters (cut, with a short hash of the full name, when longer).

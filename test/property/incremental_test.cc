@@ -6,6 +6,8 @@
 // that affects it keeps a stale result, and the comparison shows it.
 //
 // NPC_PROPERTY_SEED / NPC_PROPERTY_CASES choose the cases (as property_test).
+#include "synth/incremental.h"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -19,7 +21,6 @@
 
 #include "property/generator.h"
 #include "render/render.h"
-#include "synth/incremental.h"
 #include "synth/internal.h"
 #include "synth/synth.h"
 
@@ -52,7 +53,9 @@ struct Cluster {
   }
 };
 
-std::string K(const std::string& ns, const std::string& name) { return ns + "/" + name; }
+std::string K(const std::string& ns, const std::string& name) {
+  return ns + "/" + name;
+}
 
 // Lines that say everything a Result says about policies, skips, unresolved
 // names and warnings (edges are not reported incrementally).
@@ -139,9 +142,10 @@ typename Map::iterator Pick(Map& m, std::mt19937_64& rng) {
 }
 
 // Applies one random change to `c` and to `inc`; returns what it did.
-std::string Mutate(Cluster& c, synth::Incremental& inc, std::mt19937_64& rng,
-                   std::vector<std::variant<Workload, Service, EndpointSlice, Ingress, ConfigMap,
-                                            Namespace>>& removed) {
+std::string Mutate(
+    Cluster& c, synth::Incremental& inc, std::mt19937_64& rng,
+    std::vector<std::variant<Workload, Service, EndpointSlice, Ingress, ConfigMap, Namespace>>&
+        removed) {
   auto roll = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
   switch (roll(12)) {
     case 0:
