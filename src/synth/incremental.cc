@@ -136,8 +136,13 @@ void Incremental::DirtyClients(const std::string& service_key) {
   if (auto it = clients_.find(service_key); it != clients_.end()) DirtyAll(it->second);
 }
 
-void Incremental::TouchAll() {
-  dirty_all_ = true;
+void Incremental::TouchNamespace(const std::string& ns, int delta) {
+  // Its labels and annotations reach only its own workloads (skip rules,
+  // configured DNS, ingress-controller and monitoring peers) and its
+  // default-deny; peers name namespaces by their immutable name label.
+  if (auto it = ns_workloads_.find(ns); it != ns_workloads_.end()) DirtyAll(it->second);
+  dirty_namespaces_.insert(ns);
+  if (delta != 0) TouchNamespaceKnown(ns, delta);
 }
 
 void Incremental::TouchNamespaceKnown(const std::string& ns, int delta) {
@@ -306,9 +311,11 @@ bool Incremental::Upsert(const ConfigMap& c) {
 }
 
 bool Incremental::Upsert(const Namespace& n) {
-  if (const Namespace* old = Find(namespaces_, n.name); old && *old == n) return false;
+  const Namespace* old = Find(namespaces_, n.name);
+  if (old && *old == n) return false;
+  const bool added = !old;
   namespaces_[n.name] = std::make_shared<const Namespace>(n);
-  TouchAll();
+  TouchNamespace(n.name, added ? +1 : 0);
   return true;
 }
 
@@ -353,7 +360,7 @@ bool Incremental::Remove(ObjectKind kind, const std::string& ns, const std::stri
     }
     case ObjectKind::kNamespace: {
       if (namespaces_.erase(name) == 0) return false;
-      TouchAll();
+      TouchNamespace(name, -1);
       return true;
     }
   }

@@ -19,8 +19,8 @@
 //     (and those allowed to reach the API server, for default/kubernetes);
 //   - an Ingress: the workloads of its namespace;
 //   - a ConfigMap: the workloads that read it, each as a changed workload;
-//   - a Namespace: everything (labels and annotations reach every peer
-//     selector and skip rule).
+//   - a Namespace: the workloads in it and its default-deny (peers select
+//     namespaces by name only, so no other workload reads its labels).
 // Recompute() then builds a snapshot of just the neighbourhood of those
 // workloads (what ComputePolicy reads for each of them) and runs the same
 // ClusterIndex and ComputePolicy as Synthesize() over it. The result for every
@@ -128,7 +128,7 @@ class Incremental {
                      const Derived* after_d);
   void TouchService(const Service* before, const Service* after);
   void TouchNamespaceKnown(const std::string& ns, int delta);
-  void TouchAll();
+  void TouchNamespace(const std::string& ns, int delta);
   void Dirty(const std::string& workload_key);
   void DirtyAll(const KeySet& workload_keys);
   void DirtyBackends(const Service& s);
@@ -151,7 +151,8 @@ class Incremental {
   std::unordered_map<std::string, KeySet> ns_ingresses_;         // ns -> ingress keys
   std::unordered_map<std::string, Ptr<ConfigMap>> config_maps_;  // "ns/name"
   std::map<std::string, Ptr<Namespace>> namespaces_;             // name
-  std::unordered_map<std::string, int> known_namespaces_;  // name -> workloads + Services there
+  // name -> its Namespace object + workloads + Services there
+  std::unordered_map<std::string, int> known_namespaces_;
 
   // Reverse indexes over Derived.
   std::unordered_map<std::string, KeySet> clients_;      // candidate "ns/name" -> workloads

@@ -132,14 +132,21 @@ TEST(IncrementalTest, DeletedWorkloadIsListedWithoutPolicy) {
   EXPECT_EQ(inc.policies(), 19u);
 }
 
-TEST(IncrementalTest, NamespaceChangeRecomputesEverything) {
+TEST(IncrementalTest, NamespaceChangeRecomputesItsWorkloads) {
   Incremental inc(SynthesisConfig::Defaults());
   Pairs(inc);
+  inc.Upsert(Deploy("other", "alone"));
   (void)inc.Recompute();
   ASSERT_TRUE(inc.Upsert(Namespace{"shop", {{"team", "a"}}, {}}));
   Changes c = inc.Recompute();
-  EXPECT_TRUE(c.full);
+  EXPECT_FALSE(c.full);
   EXPECT_EQ(c.workloads.size(), 20u);
+  EXPECT_EQ(c.namespaces, std::vector<std::string>{"shop"});
+  // Ignoring the namespace takes its workloads' policies away.
+  ASSERT_TRUE(inc.Upsert(Namespace{"shop", {}, {{"netpol-ctrl.io/ignore", "true"}}}));
+  c = inc.Recompute();
+  EXPECT_EQ(c.result.skipped.size(), 20u);
+  EXPECT_EQ(inc.policies(), 1u);
 }
 
 }  // namespace
