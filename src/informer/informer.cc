@@ -4,14 +4,8 @@
 
 #include <random>
 #include <thread>
-#include <unordered_set>
 
 namespace npc::informer {
-namespace {
-
-std::string KeyOf(const decode::Meta& m) { return m.ns + "/" + m.name; }
-
-}  // namespace
 
 Informer::Informer(kube::Client& client, InformerOptions options, Sink& sink)
     : client_(client), options_(std::move(options)), sink_(sink) {}
@@ -33,7 +27,7 @@ void Informer::SetError(const Status& s) {
   last_error_ = s.ok() ? "" : s.ToString();
 }
 
-void Informer::Handle(kube::EventType type, std::string_view json) {
+void Informer::Handle(kube::EventType type, std::string_view json, bool listing) {
   const auto& info = kube::Info(options_.resource);
   decode::DecodeOptions opts;
   opts.default_kind = info.kind;
@@ -43,20 +37,26 @@ void Informer::Handle(kube::EventType type, std::string_view json) {
     // The API server validated it; a failure here is our bug or a field of a
     // newer API. Skip the object, say which.
     spdlog::error("{}: cannot decode an object, skipping it: {}", name(), obj.status().message());
+    if (listing) {
+      // It still exists: a listing must not report it deleted.
+      auto meta = kube::ParseObjectMeta(json);
+      if (meta.ok() && known_.Contains(meta->namespace_name, meta->name)) {
+        known_.Insert(meta->namespace_name, meta->name);
+      }
+    }
     std::lock_guard<std::mutex> lock(mu_);
     stats_.decode_errors++;
     return;
   }
-  std::string key = KeyOf(obj->meta);
   {
     std::lock_guard<std::mutex> lock(mu_);
     stats_.events++;
   }
   if (type == kube::EventType::kDeleted) {
-    known_.erase(key);
+    known_.Erase(obj->meta.ns, obj->meta.name);
     sink_.OnDelete(obj->meta);
   } else {
-    known_.insert(std::move(key));
+    known_.Insert(obj->meta.ns, obj->meta.name);
     sink_.OnUpsert(std::move(*obj));
   }
   std::lock_guard<std::mutex> lock(mu_);
@@ -68,29 +68,26 @@ Status Informer::List(bool after_expiry) {
   lo.label_selector = options_.label_selector;
   lo.limit = options_.page_size;
   if (options_.pod_meta_only) lo.accept = std::string(kube::kAcceptPartialObjectMetadataList);
-  auto list = client_.List(options_.resource, "", lo);
+  // Every key the listing holds gets marked; what stays unmarked vanished.
+  known_.ClearMarks();
+  kube::ListHandler h;
+  h.on_item = [&](std::string_view json) {
+    Handle(kube::EventType::kAdded, json, /*listing=*/true);
+    return Status::Ok();
+  };
+  h.on_restart = [&] { known_.ClearMarks(); };
+  auto list = client_.ListEach(options_.resource, "", lo, h);
   if (!list.ok()) return list.status();
 
-  std::unordered_set<std::string> seen;
-  seen.reserve(list->items.size());
-  for (const auto& item : list->items) {
-    seen.insert(item.meta.namespace_name + "/" + item.meta.name);
-    Handle(kube::EventType::kAdded, item.json);
-  }
-  // What we knew and the new list does not hold was deleted meanwhile.
-  std::vector<std::string> gone;
-  for (const auto& key : known_) {
-    if (!seen.count(key)) gone.push_back(key);
-  }
-  for (const auto& key : gone) {
-    known_.erase(key);
+  // What we knew and the complete listing does not hold was deleted meanwhile.
+  const std::string kind(kube::Info(options_.resource).kind);
+  known_.SweepUnmarked([&](std::string_view ns, std::string_view name) {
     decode::Meta meta;
-    meta.kind = std::string(kube::Info(options_.resource).kind);
-    auto slash = key.find('/');
-    meta.ns = key.substr(0, slash);
-    meta.name = key.substr(slash + 1);
+    meta.kind = kind;
+    meta.ns = std::string(ns);
+    meta.name = std::string(name);
     sink_.OnDelete(meta);
-  }
+  });
   resource_version_ = list->resource_version;
   if (synced_ && options_.on_relist) options_.on_relist(name());
   std::lock_guard<std::mutex> lock(mu_);
@@ -113,7 +110,7 @@ Status Informer::WatchOnce(const std::atomic<bool>& stop, bool* expired) {
   auto end = client_.Watch(options_.resource, "", wo, [&](const kube::WatchEvent& e) {
     if (!e.resource_version.empty()) resource_version_ = std::string(e.resource_version);
     if (e.type == kube::EventType::kBookmark) return Status::Ok();
-    Handle(e.type, e.object);
+    Handle(e.type, e.object, /*listing=*/false);
     return Status::Ok();
   });
   if (end.ok()) {

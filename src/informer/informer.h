@@ -7,11 +7,16 @@
 //   while (!pods.synced()) ...;
 //
 // Behaviour (../shared/KUBE-CLIENT.md):
-// - LIST with paging (a consistent read), then WATCH from the list's
-//   resourceVersion with bookmarks and a random server timeout.
+// - LIST with paging (a consistent read), decoded item by item as the pages
+//   arrive (kube::Client::ListEach: a list is never whole in memory), then
+//   WATCH from the list's resourceVersion with bookmarks and a random server
+//   timeout.
 // - A clean close: watch again from the last resourceVersion, no re-list.
 // - 410 Expired/Gone (ERROR event or answer): list again. Objects that
-//   vanished between two lists are reported to the sink as deletions.
+//   vanished between two lists are reported to the sink as deletions. Items of
+//   a listing that failed or started over reach the sink too (they are real
+//   states, newer than the cache's); deletions are only judged against a
+//   complete listing.
 // - Any other failure: back off (0.8 s doubling to 30 s, with jitter), then
 //   watch again (or list again if the list failed), until stopped.
 // - Objects are decoded once, into model structs, and handed to the sink
@@ -26,10 +31,10 @@
 #include <functional>
 #include <mutex>
 #include <string>
-#include <unordered_set>
 
 #include "common/status.h"
 #include "decode/decode.h"
+#include "informer/key_store.h"
 #include "kube/client.h"
 #include "kube/resources.h"
 
@@ -85,7 +90,7 @@ class Informer {
  private:
   Status List(bool after_expiry);
   Status WatchOnce(const std::atomic<bool>& stop, bool* expired);
-  void Handle(kube::EventType type, std::string_view json);
+  void Handle(kube::EventType type, std::string_view json, bool listing);
   void Backoff(const std::atomic<bool>& stop, int* failures);
   void SetError(const Status& s);
 
@@ -94,9 +99,9 @@ class Informer {
   Sink& sink_;
   decode::Decoder decoder_;
   std::string resource_version_;
-  // Known objects ("namespace/name"), to report deletions after a re-list.
+  // Known objects (namespace and name), to report deletions after a re-list.
   // Only the key: this is the one per-object cost of watching Pods as metadata.
-  std::unordered_set<std::string> known_;
+  KeyStore known_;
   std::atomic<bool> synced_{false};
 
   mutable std::mutex mu_;

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "kube/list_decoder.h"
+
 namespace npc::kube {
 namespace {
 
@@ -26,12 +28,12 @@ class Query {
   std::string s_;
 };
 
-// Copies `json` into a padded buffer and parses `metadata` out of it.
-StatusOr<ObjectMeta> ParseMetaPadded(const simdjson::padded_string& buf) {
+// Parses `metadata` out of `json`, which is followed by SIMDJSON_PADDING readable bytes.
+StatusOr<ObjectMeta> ParseMetaPadded(const char* json, size_t size) {
   thread_local simdjson::ondemand::parser parser;
   ObjectMeta m;
   simdjson::ondemand::document doc;
-  if (auto ec = parser.iterate(buf).get(doc); ec) {
+  if (auto ec = parser.iterate(json, size, size + simdjson::SIMDJSON_PADDING).get(doc); ec) {
     return Internal(std::string("object is not JSON: ") + simdjson::error_message(ec));
   }
   simdjson::ondemand::object obj;
@@ -87,36 +89,83 @@ class RestClient final : public Client {
   }
 
   KubeResult<ObjectList> List(Resource r, std::string_view ns, const ListOptions& o) override {
+    ObjectList out;
+    ListHandler h;
+    h.on_item = [&](std::string_view json) -> Status {
+      Object obj;
+      obj.json = std::string(json);
+      // `json` is followed by kJsonPadding >= SIMDJSON_PADDING bytes: parse it in place.
+      NPC_ASSIGN_OR_RETURN(obj.meta, ParseMetaPadded(json.data(), json.size()));
+      out.items.push_back(std::move(obj));
+      return Status::Ok();
+    };
+    h.on_restart = [&] { out.items.clear(); };
+    auto end = ListEach(r, ns, o, h);
+    if (!end.ok()) return end.error();
+    out.resource_version = std::move(end->resource_version);
+    return out;
+  }
+
+  KubeResult<ListEnd> ListEach(Resource r, std::string_view ns, const ListOptions& o,
+                               const ListHandler& h) override {
     KubeError last;
+    ListPageDecoder decoder;  // freed with the listing: it grows to the largest item
     for (int restart = 0; restart <= kMaxListRestarts; ++restart) {
-      ObjectList out;
-      std::string cont;
+      if (restart > 0 && h.on_restart) h.on_restart();
+      ListEnd end;
+      ListPageMeta page;
       bool restart_needed = false;
       do {
         Query q;
         q.Add("labelSelector", o.label_selector);
         q.Add("fieldSelector", o.field_selector);
         if (o.limit > 0) q.Add("limit", std::to_string(o.limit));
-        q.Add("continue", cont);
-        if (cont.empty()) {
+        q.Add("continue", page.continue_token);
+        if (page.continue_token.empty()) {
           q.Add("resourceVersion", o.resource_version);
           q.Add("resourceVersionMatch", o.resource_version_match);
         }
         HttpRequest req = Request("GET", ResourcePath(Info(r), ns) + q.str(), o.accept);
         req.timeout = options_.list_page_timeout;
+        decoder.Reset();
+        size_t page_items = 0;
+        bool streamed = false;
+        Status failure;
+        req.on_body = [&](std::string_view chunk) {
+          streamed = true;
+          failure = decoder.Feed(chunk, [&](std::string_view item) -> Status {
+            ++page_items;
+            return h.on_item(item);
+          });
+          return failure.ok();
+        };
         auto resp = Send(std::move(req), Idempotency::kSafe);
+        if (!failure.ok()) return LocalError(failure);
         if (!resp.ok()) {
-          if (resp.error().IsExpired() && !cont.empty()) {
+          last = resp.error();
+          if (last.IsExpired() && !page.continue_token.empty()) {
             // The continue token outlived the compaction window: list again.
-            last = resp.error();
             restart_needed = true;
             break;
           }
-          return resp.error();
+          // An answer that broke off cannot be repeated in place (Send never
+          // repeats a request once bytes flowed; items may have been handed
+          // out): list again, after the delay a retry would have waited.
+          if (streamed) {
+            auto delay = options_.retry.NextDelay(restart + 1, last, Idempotency::kSafe);
+            if (delay.has_value()) {
+              time_.SleepFor(*delay);
+              restart_needed = true;
+              break;
+            }
+          }
+          return last;
         }
-        if (Status s = ParseListPage(resp->body, &out, &cont); !s.ok()) return LocalError(s);
-      } while (!cont.empty());
-      if (!restart_needed) return out;
+        if (Status s = decoder.Finish(&page); !s.ok()) return LocalError(s);
+        end.items += page_items;
+        end.resource_version = page.resource_version;
+      } while (!page.continue_token.empty());
+      if (!restart_needed) return end;
     }
     return last;
   }
@@ -251,6 +300,15 @@ class RestClient final : public Client {
   }
 
   KubeResult<HttpResponse> Send(HttpRequest req, Idempotency idem) {
+    // A streamed answer is never repeated once bytes flowed: the receiver has
+    // acted on them (a watch's events, a list's items); the caller decides.
+    bool streamed = false;
+    if (req.on_body) {
+      req.on_body = [&streamed, inner = std::move(req.on_body)](std::string_view chunk) {
+        streamed = true;
+        return inner(chunk);
+      };
+    }
     bool reauthenticated = false;
     const size_t base_headers = req.headers.size();
     for (int retry = 1;; ++retry) {
@@ -286,6 +344,7 @@ class RestClient final : public Client {
         err.message += " (the server at " + server_ + " rejected " + Describe(*creds) + ")";
         return err;
       }
+      if (streamed) return err;
       std::optional<std::chrono::milliseconds> delay = options_.retry.NextDelay(retry, err, idem);
       if (!delay.has_value()) return err;
       time_.SleepFor(*delay);
@@ -308,54 +367,6 @@ class RestClient final : public Client {
     return o;
   }
 
-  static Status ParseListPage(const std::string& body, ObjectList* out, std::string* cont) {
-    thread_local simdjson::ondemand::parser parser;
-    simdjson::padded_string buf(body);
-    simdjson::ondemand::document doc;
-    if (auto ec = parser.iterate(buf).get(doc); ec) {
-      return Internal(std::string("list answer is not JSON: ") + simdjson::error_message(ec));
-    }
-    simdjson::ondemand::object obj;
-    if (doc.get_object().get(obj)) return Internal("list answer is not an object");
-    cont->clear();
-    for (auto field : obj) {
-      std::string_view key;
-      if (field.unescaped_key().get(key)) return Internal("bad list JSON");
-      if (key == "metadata") {
-        simdjson::ondemand::object meta;
-        if (field.value().get_object().get(meta)) return Internal("bad list metadata");
-        for (auto mf : meta) {
-          std::string_view k, v;
-          if (mf.unescaped_key().get(k)) return Internal("bad list metadata");
-          if (k == "continue" && !mf.value().get_string().get(v)) *cont = std::string(v);
-          if (k == "resourceVersion" && !mf.value().get_string().get(v)) {
-            out->resource_version = std::string(v);
-          }
-        }
-      } else if (key == "items") {
-        simdjson::ondemand::array items;
-        if (field.value().get_array().get(items)) {
-          continue;  // "items": null in an empty list
-        }
-        for (auto item : items) {
-          simdjson::ondemand::object io;
-          std::string_view raw;
-          if (item.get_object().get(io) || io.raw_json().get(raw)) {
-            return Internal("bad list item");
-          }
-          Object o;
-          o.json = std::string(raw);
-          simdjson::padded_string ibuf(o.json);
-          auto m = ParseMetaPadded(ibuf);
-          if (!m.ok()) return m.status();
-          o.meta = std::move(*m);
-          out->items.push_back(std::move(o));
-        }
-      }
-    }
-    return Status::Ok();
-  }
-
   const std::string server_;
   const std::string namespace_;
   const std::unique_ptr<HttpTransport> transport_;
@@ -369,9 +380,22 @@ class RestClient final : public Client {
 
 }  // namespace
 
+KubeResult<ListEnd> Client::ListEach(Resource r, std::string_view ns, const ListOptions& o,
+                                     const ListHandler& h) {
+  auto list = List(r, ns, o);
+  if (!list.ok()) return list.error();
+  for (const Object& item : list->items) {
+    simdjson::padded_string buf(item.json);
+    if (Status s = h.on_item(std::string_view(buf.data(), buf.size())); !s.ok()) {
+      return LocalError(s);
+    }
+  }
+  return ListEnd{std::move(list->resource_version), list->items.size()};
+}
+
 StatusOr<ObjectMeta> ParseObjectMeta(std::string_view json) {
   simdjson::padded_string buf(json);
-  return ParseMetaPadded(buf);
+  return ParseMetaPadded(buf.data(), buf.size());
 }
 
 std::string QueryEscape(std::string_view s) {

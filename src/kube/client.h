@@ -19,6 +19,12 @@
 //   auto end = client->Watch(Resource::kPods, "", w, [&](const WatchEvent& e) {...});
 //   // end->resource_version: resume point; !end.ok() && end.error().IsExpired(): re-list.
 //
+//   // A large list, item by item as the pages arrive (no page is ever whole in memory):
+//   ListHandler h;
+//   h.on_item = [&](std::string_view json) { return Cache(json); };
+//   h.on_restart = [&] { ForgetThisListing(); };
+//   auto done = client->ListEach(Resource::kPods, "", {}, h);  // done->resource_version
+//
 // Thread-safety: every method may be called from any thread at once.
 #pragma once
 
@@ -112,6 +118,23 @@ struct WatchEnd {
   int events = 0;
 };
 
+// Receives a LIST's items as they arrive (Client::ListEach).
+struct ListHandler {
+  // One item, valid only during the call and followed by kJsonPadding readable
+  // bytes (simdjson can parse it in place). Returning non-OK ends ListEach with
+  // that Status.
+  std::function<Status(std::string_view json)> on_item;
+  // The listing starts over from the first page (a later page answered 410, or
+  // its answer broke off after items had been handed out): forget what this
+  // listing delivered so far; the next items are a new, complete listing.
+  std::function<void()> on_restart;
+};
+
+struct ListEnd {
+  std::string resource_version;  // the list's: watch from here
+  size_t items = 0;              // in the complete listing
+};
+
 // Receives each event (never ERROR: an ERROR event ends Watch with its error).
 // Returning non-OK ends Watch with that Status.
 using WatchHandler = std::function<Status(const WatchEvent&)>;
@@ -130,6 +153,14 @@ class Client {
   // page (at most 3 times).
   [[nodiscard]] virtual KubeResult<ObjectList> List(Resource r, std::string_view ns,
                                                     const ListOptions& o = {}) = 0;
+  // The same listing (paging, restarts) without collecting it: each item goes to
+  // `h` as soon as it has arrived, so memory is bounded by the largest item, not
+  // by the list. Items delivered before an on_restart belong to an abandoned
+  // listing; when ListEach fails, items of an incomplete listing may have been
+  // delivered.
+  // The default implementation calls List (for fakes); the REST client streams.
+  [[nodiscard]] virtual KubeResult<ListEnd> ListEach(Resource r, std::string_view ns,
+                                                     const ListOptions& o, const ListHandler& h);
   [[nodiscard]] virtual KubeResult<Object> Create(Resource r, std::string_view ns,
                                                   std::string_view json,
                                                   const RequestOptions& o = {}) = 0;

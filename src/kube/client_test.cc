@@ -35,14 +35,20 @@ class FakeTransport final : public HttpTransport {
     if (script.empty()) return LocalError(Reason::kTransport, "script exhausted");
     Scripted s = std::move(script.front());
     script.pop_front();
-    if (s.failure.has_value()) return *s.failure;
+    if (s.failure.has_value() && s.chunks.empty()) return *s.failure;
     HttpResponse r;
     r.status = s.status;
     r.retry_after_seconds = s.retry_after;
     if (req.on_body && s.status < 300) {
-      for (const std::string& c : s.chunks) {
+      // A body given whole is streamed in small pieces, as a network would.
+      std::vector<std::string> chunks = s.chunks;
+      if (chunks.empty()) {
+        for (size_t i = 0; i < s.body.size(); i += 5) chunks.push_back(s.body.substr(i, 5));
+      }
+      for (const std::string& c : chunks) {
         if (!req.on_body(c)) return LocalError(Reason::kCancelled, "stopped");
       }
+      if (s.failure.has_value()) return *s.failure;  // broke off after the chunks
     } else {
       r.body = s.body;
     }
@@ -202,6 +208,108 @@ TEST_F(ClientTest, ListFirstPageExpiredIsReturned) {
   auto l = client_->List(Resource::kConfigMaps, "ns", o);
   ASSERT_FALSE(l.ok());
   EXPECT_TRUE(l.error().IsExpired());
+}
+
+// ListEach: what a handler sees, with restarts marked as "|".
+struct Streamed {
+  std::vector<std::string> seen;
+  ListHandler Handler() {
+    ListHandler h;
+    h.on_item = [this](std::string_view json) -> Status {
+      auto m = ParseObjectMeta(json);
+      if (!m.ok()) return m.status();
+      seen.push_back(m->name);
+      return Status::Ok();
+    };
+    h.on_restart = [this] { seen.push_back("|"); };
+    return h;
+  }
+};
+
+TEST_F(ClientTest, ListEachHandsOutItemsPageByPage) {
+  transport_->script.push_back({200, Page("c1", "10", {"a", "b"})});
+  transport_->script.push_back({200, Page("", "10", {"c"})});
+  Streamed st;
+  ListOptions o;
+  o.limit = 2;
+  auto end = client_->ListEach(Resource::kConfigMaps, "", o, st.Handler());
+  ASSERT_TRUE(end.ok()) << end.status().ToString();
+  EXPECT_EQ(st.seen, (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(end->resource_version, "10");
+  EXPECT_EQ(end->items, 3u);
+  EXPECT_THAT(transport_->seen[1].url, HasSubstr("limit=2&continue=c1"));
+}
+
+TEST_F(ClientTest, ListEachRestartsFromTheFirstPageOn410) {
+  transport_->script.push_back({200, Page("c1", "10", {"a", "b"})});
+  transport_->script.push_back({410, R"({"kind":"Status","reason":"Expired","code":410})"});
+  transport_->script.push_back({200, Page("c2", "20", {"a"})});
+  transport_->script.push_back({200, Page("", "20", {"c"})});
+  Streamed st;
+  ListOptions o;
+  o.resource_version = "7";  // only the first page of each listing carries it
+  auto end = client_->ListEach(Resource::kConfigMaps, "ns", o, st.Handler());
+  ASSERT_TRUE(end.ok()) << end.status().ToString();
+  EXPECT_EQ(st.seen, (std::vector<std::string>{"a", "b", "|", "a", "c"}));
+  EXPECT_EQ(end->resource_version, "20");
+  EXPECT_EQ(end->items, 2u);  // the complete listing only
+  ASSERT_EQ(transport_->seen.size(), 4u);
+  EXPECT_THAT(transport_->seen[1].url, HasSubstr("continue=c1"));
+  EXPECT_THAT(transport_->seen[1].url, ::testing::Not(HasSubstr("resourceVersion=7")));
+  EXPECT_THAT(transport_->seen[2].url, ::testing::Not(HasSubstr("continue")));
+  EXPECT_THAT(transport_->seen[2].url, HasSubstr("resourceVersion=7"));
+  EXPECT_THAT(transport_->seen[3].url, HasSubstr("continue=c2"));
+}
+
+TEST_F(ClientTest, ListEachGivesUpAfterRepeated410) {
+  for (int i = 0; i < 4; ++i) {
+    transport_->script.push_back({200, Page("c1", "10", {"a"})});
+    transport_->script.push_back({410, R"({"kind":"Status","reason":"Expired","code":410})"});
+  }
+  Streamed st;
+  auto end = client_->ListEach(Resource::kConfigMaps, "ns", {}, st.Handler());
+  ASSERT_FALSE(end.ok());
+  EXPECT_TRUE(end.error().IsExpired());
+  EXPECT_EQ(transport_->seen.size(), 8u);
+  EXPECT_EQ(st.seen, (std::vector<std::string>{"a", "|", "a", "|", "a", "|", "a"}));
+}
+
+TEST_F(ClientTest, ListEachStartsOverWhenAnAnswerBreaksOff) {
+  const std::string page = Page("", "10", {"a", "b"});
+  Scripted cut(200, "", std::nullopt, {page.substr(0, page.find("\"b\""))});
+  cut.failure = LocalError(Reason::kTransport, "connection reset");
+  transport_->script.push_back(cut);
+  transport_->script.push_back({200, page});
+  Streamed st;
+  auto end = client_->ListEach(Resource::kConfigMaps, "ns", {}, st.Handler());
+  ASSERT_TRUE(end.ok()) << end.status().ToString();
+  // Not repeated inside Send (the item "a" was handed out): the listing starts over.
+  EXPECT_EQ(st.seen, (std::vector<std::string>{"a", "|", "a", "b"}));
+  EXPECT_EQ(transport_->seen.size(), 2u);
+  EXPECT_EQ(time_.sleeps().size(), 1u);  // after the retry policy's delay
+}
+
+TEST_F(ClientTest, ListEachHandlerErrorEndsTheListing) {
+  transport_->script.push_back({200, Page("c1", "10", {"a", "b"})});
+  ListHandler h;
+  int n = 0;
+  h.on_item = [&](std::string_view) {
+    ++n;
+    return Status(StatusCode::kInternal, "handler failed");
+  };
+  auto end = client_->ListEach(Resource::kConfigMaps, "ns", {}, h);
+  ASSERT_FALSE(end.ok());
+  EXPECT_THAT(end.status().message(), HasSubstr("handler failed"));
+  EXPECT_EQ(n, 1);
+  EXPECT_EQ(transport_->seen.size(), 1u);
+}
+
+TEST_F(ClientTest, ListEachRejectsACutAnswer) {
+  transport_->script.push_back({200, R"({"metadata":{"resourceVersion":"1"},"items":[{})"});
+  Streamed st;
+  auto end = client_->ListEach(Resource::kConfigMaps, "ns", {}, st.Handler());
+  ASSERT_FALSE(end.ok());
+  EXPECT_THAT(end.status().message(), HasSubstr("ended in the middle"));
 }
 
 TEST_F(ClientTest, WatchDeliversEventsAndReturnsTheLastVersion) {

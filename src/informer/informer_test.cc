@@ -1,0 +1,247 @@
+// The informer against a scripted client: what the sink ends up with across
+// listings that restart, fail half-way or follow a 410, with deletions judged
+// only against complete listings.
+#include "informer/informer.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace npc::informer {
+namespace {
+
+using namespace std::chrono_literals;  // NOLINT(google-build-using-namespace)
+
+std::string Cm(const std::string& name, const std::string& v) {
+  return R"({"metadata":{"name":")" + name + R"(","namespace":"ns","resourceVersion":"1"},"data":{"v":")" +
+         v + R"("}})";
+}
+
+// One scripted listing: items, "|" for a restart, then how it ends.
+struct Listing {
+  std::vector<std::string> steps;  // item JSON, or "|"
+  std::string resource_version;
+  std::optional<kube::KubeError> error;
+};
+
+class FakeClient final : public kube::Client {
+ public:
+  std::mutex mu;
+  std::deque<Listing> listings;
+  std::deque<kube::KubeError> watch_ends;  // then: watch until stopped
+  int lists = 0;
+
+  const std::string& default_namespace() const override { return ns_; }
+  kube::KubeResult<kube::Object> Get(kube::Resource, std::string_view, std::string_view,
+                                     const kube::RequestOptions&) override {
+    return Unused();
+  }
+  kube::KubeResult<kube::ObjectList> List(kube::Resource, std::string_view,
+                                          const kube::ListOptions&) override {
+    return Unused();
+  }
+  kube::KubeResult<kube::ListEnd> ListEach(kube::Resource, std::string_view,
+                                           const kube::ListOptions&,
+                                           const kube::ListHandler& h) override {
+    Listing l;
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      ++lists;
+      if (listings.empty()) return kube::LocalError(kube::Reason::kTransport, "no more listings");
+      l = listings.front();
+      listings.pop_front();
+    }
+    kube::ListEnd end{l.resource_version, 0};
+    for (const std::string& step : l.steps) {
+      if (step == "|") {
+        h.on_restart();
+        end.items = 0;
+        continue;
+      }
+      const std::string padded = step + std::string(kube::kJsonPadding, ' ');
+      if (Status s = h.on_item(std::string_view(padded.data(), step.size())); !s.ok()) {
+        return kube::LocalError(s);
+      }
+      ++end.items;
+    }
+    if (l.error) return *l.error;
+    return end;
+  }
+  kube::KubeResult<kube::Object> Create(kube::Resource, std::string_view, std::string_view,
+                                        const kube::RequestOptions&) override {
+    return Unused();
+  }
+  kube::KubeResult<kube::Object> Update(kube::Resource, std::string_view, std::string_view,
+                                        std::string_view, const kube::RequestOptions&) override {
+    return Unused();
+  }
+  kube::KubeResult<kube::Object> Apply(kube::Resource, std::string_view, std::string_view,
+                                       std::string_view, const kube::ApplyOptions&) override {
+    return Unused();
+  }
+  kube::KubeResult<kube::Object> MergePatch(kube::Resource, std::string_view, std::string_view,
+                                            std::string_view,
+                                            const kube::RequestOptions&) override {
+    return Unused();
+  }
+  kube::KubeResult<std::string> Delete(kube::Resource, std::string_view, std::string_view,
+                                       const kube::DeleteOptions&) override {
+    return kube::LocalError(kube::Reason::kInternalError, "unused");
+  }
+  kube::KubeResult<kube::WatchEnd> Watch(kube::Resource, std::string_view,
+                                         const kube::WatchOptions& o,
+                                         const kube::WatchHandler&) override {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!watch_ends.empty()) {
+        kube::KubeError e = watch_ends.front();
+        watch_ends.pop_front();
+        return e;
+      }
+    }
+    while (!o.stop->load()) std::this_thread::sleep_for(5ms);
+    kube::WatchEnd end;
+    end.stopped = true;
+    return end;
+  }
+
+ private:
+  static kube::KubeError Unused() { return kube::LocalError(kube::Reason::kInternalError, "unused"); }
+  std::string ns_ = "default";
+};
+
+class RecordingSink : public Sink {
+ public:
+  void OnUpsert(decode::Object o) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto& cm = std::get<ConfigMap>(o.value);
+    state_[o.meta.ns + "/" + o.meta.name] = cm.data.at("v");
+    log_.push_back("+" + o.meta.name + "=" + cm.data.at("v"));
+  }
+  void OnDelete(const decode::Meta& m) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    EXPECT_EQ(m.kind, "ConfigMap");
+    state_.erase(m.ns + "/" + m.name);
+    log_.push_back("-" + m.name);
+  }
+  std::map<std::string, std::string> state() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return state_;
+  }
+  std::vector<std::string> log() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return log_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::string> state_;
+  std::vector<std::string> log_;
+};
+
+bool Eventually(const std::function<bool()>& pred) {
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < until) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(2ms);
+  }
+  return pred();
+}
+
+kube::KubeError Expired() {
+  kube::KubeError e;
+  e.http_code = 410;
+  e.reason = kube::Reason::kExpired;
+  e.message = "too old resource version";
+  return e;
+}
+
+InformerOptions Options() {
+  InformerOptions o;
+  o.resource = kube::Resource::kConfigMaps;
+  o.backoff_initial = 1ms;
+  o.backoff_max = 2ms;
+  return o;
+}
+
+TEST(InformerTest, ReListAfter410ReportsExactlyTheDeletionsOfTheCompleteListing) {
+  FakeClient client;
+  client.listings.push_back({{Cm("a", "1"), Cm("b", "1"), Cm("c", "1")}, "10", std::nullopt});
+  client.watch_ends.push_back(Expired());
+  // The re-list starts over once (a later page's 410): "b" was seen only by
+  // the abandoned attempt, so it is gone too.
+  client.listings.push_back({{Cm("a", "1"), Cm("b", "1"), "|", Cm("a", "2"), Cm("d", "1")},
+                             "20",
+                             std::nullopt});
+  RecordingSink sink;
+  Informer inf(client, Options(), sink);
+  std::atomic<bool> stop{false};
+  std::thread t([&] { inf.Run(stop); });
+  ASSERT_TRUE(Eventually([&] { return inf.Stats().lists == 2; }));
+  stop = true;
+  t.join();
+  EXPECT_EQ(sink.state(), (std::map<std::string, std::string>{{"ns/a", "2"}, {"ns/d", "1"}}));
+  std::vector<std::string> log = sink.log();
+  EXPECT_EQ(std::count(log.begin(), log.end(), "-b"), 1);
+  EXPECT_EQ(std::count(log.begin(), log.end(), "-c"), 1);
+  EXPECT_EQ(std::count(log.begin(), log.end(), "-a"), 0);
+  EXPECT_EQ(std::count(log.begin(), log.end(), "-d"), 0);
+  EXPECT_EQ(inf.Stats().objects, 2u);
+  EXPECT_EQ(inf.Stats().relists_expired, 1u);
+}
+
+TEST(InformerTest, AFailedListingDeletesNothing) {
+  FakeClient client;
+  client.listings.push_back({{Cm("a", "1"), Cm("b", "1")}, "10", std::nullopt});
+  client.watch_ends.push_back(Expired());
+  // Broke off half-way: "x" is real (it reaches the sink) but "b" missing from
+  // an incomplete listing says nothing.
+  client.listings.push_back(
+      {{Cm("x", "1")}, "", kube::LocalError(kube::Reason::kTransport, "connection reset")});
+  client.listings.push_back({{Cm("a", "3"), Cm("b", "3")}, "30", std::nullopt});
+  RecordingSink sink;
+  Informer inf(client, Options(), sink);
+  std::atomic<bool> stop{false};
+  std::thread t([&] { inf.Run(stop); });
+  ASSERT_TRUE(Eventually([&] { return inf.Stats().lists == 2; }));
+  stop = true;
+  t.join();
+  std::vector<std::string> log = sink.log();
+  EXPECT_EQ(log, (std::vector<std::string>{"+a=1", "+b=1", "+x=1", "+a=3", "+b=3", "-x"}));
+  EXPECT_EQ(sink.state(), (std::map<std::string, std::string>{{"ns/a", "3"}, {"ns/b", "3"}}));
+}
+
+TEST(InformerTest, NotSyncedUntilAListingCompletes) {
+  FakeClient client;
+  client.listings.push_back(
+      {{Cm("x", "1")}, "", kube::LocalError(kube::Reason::kTransport, "connection reset")});
+  RecordingSink sink;
+  InformerOptions o = Options();
+  o.backoff_initial = 50ms;
+  o.backoff_max = 50ms;
+  Informer inf(client, o, sink);
+  std::atomic<bool> stop{false};
+  std::thread t([&] { inf.Run(stop); });
+  ASSERT_TRUE(Eventually([&] {
+    std::lock_guard<std::mutex> lock(client.mu);
+    return client.lists >= 2;
+  }));
+  EXPECT_FALSE(inf.synced());
+  {
+    std::lock_guard<std::mutex> lock(client.mu);
+    client.listings.push_back({{}, "5", std::nullopt});
+  }
+  ASSERT_TRUE(Eventually([&] { return inf.synced(); }));
+  stop = true;
+  t.join();
+  EXPECT_TRUE(sink.state().empty());  // "x" was deleted by the complete, empty listing
+}
+
+}  // namespace
+}  // namespace npc::informer
