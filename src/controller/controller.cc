@@ -20,13 +20,12 @@ std::pair<std::string, std::string> SplitKey(std::string_view key) {
 
 }  // namespace
 
-StoredPolicy Summarize(const NetworkPolicy& policy) {
-  return StoredPolicy{PolicySpecFingerprint(policy), policy.labels, policy.owner};
+PolicySummary Summarize(const NetworkPolicy& policy) {
+  return PolicySummary{PolicySpecFingerprint(policy), policy.labels, policy.owner};
 }
 
-bool PolicyUpToDate(const StoredPolicy& stored, const NetworkPolicy& desired,
-                    uint64_t desired_spec) {
-  if (stored.spec != desired_spec || !desired.annotations.empty()) return false;
+bool PolicyUpToDate(const PolicySummary& stored, const PolicySummary& desired) {
+  if (stored.spec != desired.spec) return false;
   for (const auto& [k, v] : desired.labels) {
     auto it = stored.labels.find(k);
     if (it == stored.labels.end() || it->second != v) return false;
@@ -164,26 +163,25 @@ void Controller::Recompute() {
     totals.policies = state_.policies();
     totals.unresolved = state_.unresolved();
   }
-  synth::Result& r = changes.result;
+  const synth::Result& r = changes.result;
   observer_.OnRecompute(r, totals, clock_.Now() - start);
 
-  // The desired state of every key the recompute decided again (policies
-  // moved out of the result: the observer has seen it).
-  std::map<std::string, std::shared_ptr<const Desired>> next;
+  // The desired state of every key the recompute decided again: a summary
+  // only (the policy is computed again from the cache when it is written).
+  std::map<std::string, std::optional<Desired>> next;
   for (const WorkloadKey& w : changes.workloads) {
-    next.emplace(PolicyKey(w.ns, synth::PolicyName(w)), nullptr);
+    next.emplace(PolicyKey(w.ns, synth::PolicyName(w)), std::nullopt);
   }
   for (const std::string& ns : changes.namespaces) {
-    next.emplace(PolicyKey(ns, std::string(synth::kDefaultDenyPolicyName)), nullptr);
+    next.emplace(PolicyKey(ns, std::string(synth::kDefaultDenyPolicyName)), std::nullopt);
   }
-  for (auto& wp : r.policies) {
-    std::string key = PolicyKey(wp.policy.ns, wp.policy.name);
-    next[key] = std::make_shared<const Desired>(Desired{std::move(wp.policy), wp.workload});
+  for (const auto& wp : r.policies) {
+    next[PolicyKey(wp.policy.ns, wp.policy.name)] = Desired{Summarize(wp.policy), wp.workload};
   }
-  for (auto& np : r.default_deny) {
-    std::string key = PolicyKey(np.ns, np.name);
-    next[key] = std::make_shared<const Desired>(Desired{std::move(np), {}});
+  for (const auto& np : r.default_deny) {
+    next[PolicyKey(np.ns, np.name)] = Desired{Summarize(np), {}, true};
   }
+  changes = {};  // the policies themselves are not kept
 
   std::vector<std::string> changed;
   {
@@ -198,10 +196,10 @@ void Controller::Recompute() {
         continue;
       }
       if (it == desired_.end()) {
-        desired_.emplace(k, std::move(d));
+        desired_.emplace(k, std::move(*d));
         changed.push_back(k);
-      } else if (it->second->policy != d->policy) {
-        it->second = std::move(d);
+      } else if (it->second != *d) {
+        it->second = std::move(*d);
         changed.push_back(k);
       }
     }
@@ -223,8 +221,8 @@ Status Controller::ReconcileKey(const std::string& key, bool* wrote) {
 }
 
 Status Controller::ReconcilePolicy(const std::string& key, bool* wrote) {
-  std::shared_ptr<const Desired> desired;
-  std::optional<StoredPolicy> stored;
+  std::optional<Desired> desired;
+  std::optional<PolicySummary> stored;
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (auto it = desired_.find(key); it != desired_.end()) desired = it->second;
@@ -232,17 +230,29 @@ Status Controller::ReconcilePolicy(const std::string& key, bool* wrote) {
   }
   const bool audit = options_.mode == Mode::kAudit;
   if (desired) {
-    if (stored && PolicyUpToDate(*stored, desired->policy, desired->spec)) return Status::Ok();
+    if (stored && PolicyUpToDate(*stored, desired->summary)) return Status::Ok();
+    // The policy to write, from the cache as it is now (the summary may be a
+    // batch behind; the next recompute queues this key again if so).
+    std::optional<NetworkPolicy> policy;
+    if (desired->default_deny) {
+      policy = synth::DefaultDenyPolicy(SplitKey(key).first);
+    } else {
+      std::lock_guard<std::mutex> lock(state_mu_);
+      policy = state_.Policy(desired->workload);
+    }
+    if (!policy) return Status::Ok();  // gone or no longer managed: a recompute is due
+    PolicySummary now = Summarize(*policy);
+    if (stored && PolicyUpToDate(*stored, now)) return Status::Ok();
     auto action = stored ? Observer::Action::kUpdate : Observer::Action::kCreate;
     *wrote = true;
-    Status s = audit ? Status::Ok() : writer_.Apply(desired->policy);
-    observer_.OnWrite(action, key, audit, s, &desired->policy);
+    Status s = audit ? Status::Ok() : writer_.Apply(*policy);
+    observer_.OnWrite(action, key, audit, s, &*policy);
     std::lock_guard<std::mutex> lock(mu_);
     if (s.ok() && !audit) {
       stats_.applies++;
       // Until the watch delivers the written object, take it as stored, so a
       // key queued again meanwhile does not write the same thing twice.
-      stored_[key] = Summarize(desired->policy);
+      stored_[key] = std::move(now);
     }
     return s;
   }

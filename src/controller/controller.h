@@ -116,14 +116,16 @@ struct ControllerStats {
   size_t unresolved = 0;
 };
 
-// What the controller keeps of a managed policy in the cluster: enough to
-// tell whether it says what the desired one says, not the policy itself.
-struct StoredPolicy {
+// What the controller keeps of a policy, desired or in the cluster: enough to
+// tell whether the two say the same, not the policy itself (that is computed
+// again from the cache when it must be written).
+struct PolicySummary {
   uint64_t spec = 0;  // PolicySpecFingerprint
   Labels labels;
   std::optional<OwnerReference> owner;
+  bool operator==(const PolicySummary&) const = default;
 };
-[[nodiscard]] StoredPolicy Summarize(const NetworkPolicy& policy);
+[[nodiscard]] PolicySummary Summarize(const NetworkPolicy& policy);
 
 class Controller {
  public:
@@ -167,9 +169,10 @@ class Controller {
 
  private:
   struct Desired {
-    NetworkPolicy policy;
-    WorkloadKey workload;
-    uint64_t spec = PolicySpecFingerprint(policy);
+    PolicySummary summary;
+    WorkloadKey workload;       // whose policy it is ...
+    bool default_deny = false;  // ... or the namespace's default-deny
+    bool operator==(const Desired&) const = default;
   };
 
   void MarkDirty();
@@ -192,10 +195,10 @@ class Controller {
   synth::Incremental state_;  // GUARDED_BY(state_mu_)
 
   mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<const Desired>> desired_;  // GUARDED_BY(mu_)
-  std::map<std::string, StoredPolicy> stored_;                     // GUARDED_BY(mu_)
-  std::set<std::string> pods_to_label_;                            // GUARDED_BY(mu_)
-  ControllerStats stats_;                                          // GUARDED_BY(mu_)
+  std::map<std::string, Desired> desired_;       // GUARDED_BY(mu_)
+  std::map<std::string, PolicySummary> stored_;  // GUARDED_BY(mu_)
+  std::set<std::string> pods_to_label_;          // GUARDED_BY(mu_)
+  ControllerStats stats_;                        // GUARDED_BY(mu_)
 
   std::mutex dirty_mu_;
   std::condition_variable dirty_cv_;
@@ -209,9 +212,7 @@ class Controller {
 
 // True when the stored policy already says what the desired one says: same
 // spec, our labels, and the same controlling owner. Labels and annotations
-// that others added are left alone. (Desired policies carry no annotations;
-// one that did would always be written.)
-[[nodiscard]] bool PolicyUpToDate(const StoredPolicy& stored, const NetworkPolicy& desired,
-                                  uint64_t desired_spec);
+// that others added are left alone (synthesis writes no annotations).
+[[nodiscard]] bool PolicyUpToDate(const PolicySummary& stored, const PolicySummary& desired);
 
 }  // namespace npc::controller

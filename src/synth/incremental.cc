@@ -377,26 +377,8 @@ const Namespace* Incremental::FindNamespace(const std::string& ns) const {
   return Find(namespaces_, ns);
 }
 
-Changes Incremental::Recompute() {
-  Changes changes;
-  changes.full = dirty_all_;
-  std::map<std::string, WorkloadKey> todo;
-  std::set<std::string> namespaces;
-  if (dirty_all_) {
-    for (const auto& [k, w] : workloads_) todo.emplace(k, w->key());
-    for (const auto& [k, o] : outcomes_) todo.emplace(k, o.key);  // gone since
-    for (const auto& [n, o] : namespaces_) namespaces.insert(n);
-    for (const auto& [n, o] : ns_workloads_) namespaces.insert(n);
-    namespaces.insert(default_deny_.begin(), default_deny_.end());
-  } else {
-    todo = std::move(dirty_workloads_);
-    namespaces = std::move(dirty_namespaces_);
-  }
-  dirty_workloads_.clear();
-  dirty_namespaces_.clear();
-  dirty_all_ = false;
-
-  // The snapshot: everything, or the neighbourhood of what is to be recomputed.
+Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& workloads,
+                                    bool everything) const {
   std::set<std::string> wl, svc, slices, ings, cms;
   auto add_slices = [&](const std::string& service) {
     if (auto it = slices_by_service_.find(service); it != slices_by_service_.end()) {
@@ -409,14 +391,14 @@ Changes Incremental::Recompute() {
       if (config_maps_.contains(c)) cms.insert(c);
     }
   };
-  if (changes.full) {
+  if (everything) {
     for (const auto& [k, v] : workloads_) wl.insert(k);
     for (const auto& [k, v] : services_) svc.insert(k);
     for (const auto& [k, v] : slices_) slices.insert(k);
     for (const auto& [k, v] : ingresses_) ings.insert(k);
     for (const auto& [k, v] : config_maps_) cms.insert(k);
   } else {
-    for (const auto& [k, key] : todo) {
+    for (const auto& [k, key] : workloads) {
       const Workload* w = Find(workloads_, k);
       if (!w) continue;
       const Derived& d = derived_.at(k);
@@ -469,6 +451,39 @@ Changes Incremental::Recompute() {
     if (!namespaces_.contains(n)) snap.namespaces.push_back(Namespace{n, {}, {}});
   }
 
+  return snap;
+}
+
+std::optional<NetworkPolicy> Incremental::Policy(const WorkloadKey& workload) const {
+  const std::string k = workload.ToString();
+  if (!workloads_.contains(k)) return std::nullopt;
+  const Snapshot snap = Neighbourhood({{k, workload}}, false);
+  const ClusterIndex index(snap, config_);
+  const Workload* w = index.FindWorkload(workload);
+  if (!w || index.SkipReason(*w)) return std::nullopt;
+  return ComputePolicy(index, *w).policy;
+}
+
+Changes Incremental::Recompute() {
+  Changes changes;
+  changes.full = dirty_all_;
+  std::map<std::string, WorkloadKey> todo;
+  std::set<std::string> namespaces;
+  if (dirty_all_) {
+    for (const auto& [k, w] : workloads_) todo.emplace(k, w->key());
+    for (const auto& [k, o] : outcomes_) todo.emplace(k, o.key);  // gone since
+    for (const auto& [n, o] : namespaces_) namespaces.insert(n);
+    for (const auto& [n, o] : ns_workloads_) namespaces.insert(n);
+    namespaces.insert(default_deny_.begin(), default_deny_.end());
+  } else {
+    todo = std::move(dirty_workloads_);
+    namespaces = std::move(dirty_namespaces_);
+  }
+  dirty_workloads_.clear();
+  dirty_namespaces_.clear();
+  dirty_all_ = false;
+
+  const Snapshot snap = Neighbourhood(todo, changes.full);
   const ClusterIndex index(snap, config_);
   Result& r = changes.result;
   for (const auto& [k, key] : todo) {

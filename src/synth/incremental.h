@@ -92,6 +92,11 @@ class Incremental {
   [[nodiscard]] Changes Recompute();
   bool pending() const;
 
+  // The policy of one workload as the objects now held say (not as of the
+  // last Recompute()); nullopt when it is unknown or gets none. Computed over
+  // its neighbourhood: costs about what one workload costs in Recompute().
+  [[nodiscard]] std::optional<NetworkPolicy> Policy(const WorkloadKey& workload) const;
+
   // Totals over the whole cluster, as of the last Recompute().
   size_t workloads() const { return workloads_.size(); }
   size_t policies() const { return managed_ + default_deny_.size(); }
@@ -135,6 +140,10 @@ class Incremental {
   void DirtyClients(const std::string& service_key);
   void Rederive(const std::string& workload_key);
   const Namespace* FindNamespace(const std::string& ns) const;
+  // The objects ComputePolicy reads for `workloads` (everything when
+  // `everything`), as a snapshot for ClusterIndex.
+  Snapshot Neighbourhood(const std::map<std::string, WorkloadKey>& workloads,
+                         bool everything) const;
 
   const SynthesisConfig config_;
   const bool reasons_;

@@ -188,12 +188,16 @@ DefaultDenyDecision DecideDefaultDeny(const std::string& ns, const Namespace* ob
     }
     return d;
   }
+  d.policy = DefaultDenyPolicy(ns);
+  return d;
+}
+
+NetworkPolicy DefaultDenyPolicy(const std::string& ns) {
   NetworkPolicy p;
   p.ns = ns;
   p.name = std::string(kDefaultDenyPolicyName);
   p.labels[std::string(kManagedByLabel)] = std::string(kManagedByValue);
-  d.policy = std::move(p);
-  return d;
+  return p;
 }
 
 Result Synthesize(const Snapshot& snapshot, const SynthesisConfig& config) {

@@ -105,6 +105,8 @@ struct DefaultDenyDecision {
   std::optional<NetworkPolicy> policy;
   std::vector<Warning> warnings;
 };
+// The default-deny policy of a namespace: every pod, no rule.
+[[nodiscard]] NetworkPolicy DefaultDenyPolicy(const std::string& ns);
 [[nodiscard]] DefaultDenyDecision DecideDefaultDeny(
     const std::string& ns, const Namespace* object, const SynthesisConfig& config,
     const std::vector<NamespaceWorkload>& workloads);

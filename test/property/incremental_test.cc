@@ -357,8 +357,23 @@ TEST(IncrementalPropertyTest, EqualsFullSynthesisAfterEveryChange) {
         removed;
     std::string history;
     for (int b = 0; b < kBatches; ++b) {
-      const std::set<std::string> want = Lines(synth::Synthesize(c.ToSnapshot(), g.config));
-      const std::string diff = Diff(want, mirror.Lines());
+      const synth::Result full = synth::Synthesize(c.ToSnapshot(), g.config);
+      const std::set<std::string> want = Lines(full);
+      std::string diff = Diff(want, mirror.Lines());
+      // One workload's policy on demand (the controller's reconcile) says the same.
+      if (!c.workloads.empty()) {
+        const Workload& w = Pick(c.workloads, rng)->second;
+        const std::optional<NetworkPolicy> one = inc.Policy(w.key());
+        const synth::WorkloadPolicy* expect = nullptr;
+        for (const auto& p : full.policies) {
+          if (p.workload == w.key()) expect = &p;
+        }
+        if (one.has_value() != (expect != nullptr) || (one && *one != expect->policy)) {
+          diff += "  Policy(" + w.key().ToString() +
+                  ") differs: " + (one ? render::PoliciesToJsonList({*one}) : "none") + " vs " +
+                  (expect ? render::PoliciesToJsonList({expect->policy}) : "none") + "\n";
+        }
+      }
       ASSERT_TRUE(diff.empty()) << "seed " << seed << " (rerun: NPC_PROPERTY_SEED=" << seed
                                 << " NPC_PROPERTY_CASES=1), after:\n"
                                 << (history.empty() ? "  (the initial load)\n" : history) << diff
