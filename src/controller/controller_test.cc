@@ -180,6 +180,37 @@ TEST_F(ControllerTest, WritesOnePolicyPerWorkloadWithTheEdgeOnBothSides) {
   EXPECT_EQ(web.owner->uid, "uid-web");
 }
 
+// A key written before the recompute that follows a change (here: a hand
+// edit is undone while a new reference waits for its batch) gets the policy
+// of the cache as it is now, and the recompute that catches up writes
+// nothing more for it.
+TEST_F(ControllerTest, AWriteTakesThePolicyOfTheCacheAsItIsNow) {
+  c->Upsert(Obj(Ns("shop")));
+  c->Upsert(Obj(Deploy("shop", "web", "http://api:80")));
+  c->Upsert(Obj(Deploy("shop", "api")));
+  c->Upsert(Obj(Deploy("shop", "db")));
+  c->Upsert(Obj(Svc("shop", "api", "api")));
+  c->Upsert(Obj(Svc("shop", "db", "db")));
+  c->MarkSynced();
+  Settle();
+  ASSERT_FALSE(EgressMentions(cluster.policies.at("shop/deployment-web"), "db"));
+
+  NetworkPolicy edited = cluster.policies.at("shop/deployment-web");
+  edited.egress.clear();
+  cluster.policies["shop/deployment-web"] = edited;
+  c->Upsert(FakeCluster::AsObject(edited));                             // the watch sees the edit
+  c->Upsert(Obj(Deploy("shop", "web", "http://api:80 http://db:80")));  // no recompute yet
+  const int writes = cluster.writes;
+  ASSERT_TRUE(c->Reconcile("shop/deployment-web").ok());
+  EXPECT_TRUE(EgressMentions(cluster.policies.at("shop/deployment-web"), "api"));
+  EXPECT_TRUE(EgressMentions(cluster.policies.at("shop/deployment-web"), "db"));
+  EXPECT_EQ(cluster.writes, writes + 1);
+
+  Settle();  // the recompute catches up: db gains web as a client; web is written already
+  EXPECT_EQ(cluster.writes, writes + 2);
+  EXPECT_TRUE(EgressMentions(cluster.policies.at("shop/deployment-web"), "db"));
+}
+
 TEST_F(ControllerTest, RestartAgainstAnUnchangedClusterWritesNothing) {
   c->Upsert(Obj(Ns("shop")));
   c->Upsert(Obj(Deploy("shop", "web", "http://api:80")));
