@@ -5,6 +5,7 @@
 #include <array>
 #include <cstring>
 
+#include "kube/json_scan.h"
 #include "kube/watch_decoder.h"  // kJsonPadding
 
 namespace npc::kube {
@@ -12,31 +13,12 @@ namespace {
 
 constexpr size_t kMaxHeadBytes = size_t{1} << 20;
 
-// Byte classes outside strings; those below kOpen never change the nesting.
-enum : unsigned char { kOther = 0, kSpace, kOpen, kClose, kQuote };
-
-constexpr std::array<unsigned char, 256> MakeClasses() {
-  std::array<unsigned char, 256> t{};
-  t['{'] = kOpen;
-  t['['] = kOpen;
-  t['}'] = kClose;
-  t[']'] = kClose;
-  t['"'] = kQuote;
-  t[' '] = kSpace;
-  t['\t'] = kSpace;
-  t['\r'] = kSpace;
-  t['\n'] = kSpace;
-  return t;
-}
-constexpr std::array<unsigned char, 256> kClass = MakeClasses();
-
-constexpr std::array<unsigned char, 256> MakeStringClasses() {
-  std::array<unsigned char, 256> t{};
-  t['"'] = 1;
-  t['\\'] = 1;
-  return t;
-}
-constexpr std::array<unsigned char, 256> kStringClass = MakeStringClasses();
+using json_scan::kClass;
+using json_scan::kClose;
+using json_scan::kOpen;
+using json_scan::kQuote;
+using json_scan::kSpace;
+using json_scan::kStringClass;
 
 Status Malformed(std::string_view what) {
   return Status(StatusCode::kInternal, "list answer: " + std::string(what));
@@ -156,7 +138,8 @@ Status ListPageDecoder::Feed(std::string_view chunk, const ItemFn& on_item) {
     switch (kClass[u[i]]) {
       case kSpace: break;
       case kQuote:
-        if (depth_ == 0) return Malformed(done_ ? "data after the list object" : "not a JSON object");
+        if (depth_ == 0)
+          return Malformed(done_ ? "data after the list object" : "not a JSON object");
         if (in_items_) return Malformed("an element of \"items\" is not an object");
         in_string_ = true;
         head_ += c;
@@ -192,7 +175,8 @@ Status ListPageDecoder::Feed(std::string_view chunk, const ItemFn& on_item) {
         if (--depth_ == 0) done_ = true;
         break;
       default:
-        if (depth_ == 0) return Malformed(done_ ? "data after the list object" : "not a JSON object");
+        if (depth_ == 0)
+          return Malformed(done_ ? "data after the list object" : "not a JSON object");
         if (in_items_) {
           if (c != ',') return Malformed("an element of \"items\" is not an object");
           break;

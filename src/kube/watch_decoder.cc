@@ -7,37 +7,19 @@
 #include <cstring>
 #include <optional>
 
+#include "kube/json_scan.h"
+
 namespace npc::kube {
 namespace {
 
 static_assert(kJsonPadding >= simdjson::SIMDJSON_PADDING);
 
-// Byte classes outside strings; those below kOpen never change the nesting.
-enum : unsigned char { kOther = 0, kSpace, kOpen, kClose, kQuote };
-
-constexpr std::array<unsigned char, 256> MakeClasses() {
-  std::array<unsigned char, 256> t{};
-  t['{'] = kOpen;
-  t['['] = kOpen;
-  t['}'] = kClose;
-  t[']'] = kClose;
-  t['"'] = kQuote;
-  t[' '] = kSpace;
-  t['\t'] = kSpace;
-  t['\r'] = kSpace;
-  t['\n'] = kSpace;
-  return t;
-}
-constexpr std::array<unsigned char, 256> kClass = MakeClasses();
-
-// Inside strings only '"' and '\\' matter.
-constexpr std::array<unsigned char, 256> MakeStringClasses() {
-  std::array<unsigned char, 256> t{};
-  t['"'] = 1;
-  t['\\'] = 1;
-  return t;
-}
-constexpr std::array<unsigned char, 256> kStringClass = MakeStringClasses();
+using json_scan::kClass;
+using json_scan::kClose;
+using json_scan::kOpen;
+using json_scan::kQuote;
+using json_scan::kSpace;
+using json_scan::kStringClass;
 
 }  // namespace
 
