@@ -136,11 +136,28 @@ void Incremental::DirtyClients(const std::string& service_key) {
   if (auto it = clients_.find(service_key); it != clients_.end()) DirtyAll(it->second);
 }
 
+void Incremental::DirtyNamespace(const std::string& ns) {
+  if (auto it = ns_workloads_.find(ns); it != ns_workloads_.end()) DirtyAll(it->second);
+}
+
+void Incremental::TouchSlice(const EndpointSlice& e) {
+  const std::string service = JoinKey(e.ns, e.service_name);
+  DirtyClients(service);
+  if (service == "default/kubernetes") DirtyAll(api_server_users_);
+}
+
+void Incremental::RederiveReaders(const std::string& config_map_key) {
+  auto it = readers_.find(config_map_key);
+  if (it == readers_.end()) return;
+  const KeySet readers = it->second;  // Rederive changes readers_
+  for (const auto& k : readers) Rederive(k);
+}
+
 void Incremental::TouchNamespace(const std::string& ns, int delta) {
   // Its labels and annotations reach only its own workloads (skip rules,
   // configured DNS, ingress-controller and monitoring peers) and its
   // default-deny; peers name namespaces by their immutable name label.
-  if (auto it = ns_workloads_.find(ns); it != ns_workloads_.end()) DirtyAll(it->second);
+  DirtyNamespace(ns);
   dirty_namespaces_.insert(ns);
   if (delta != 0) TouchNamespaceKnown(ns, delta);
 }
@@ -280,12 +297,8 @@ bool Incremental::Upsert(const EndpointSlice& e) {
   }
   slices_[key] = std::make_shared<const EndpointSlice>(e);
   AddTo(slices_by_service_, JoinKey(e.ns, e.service_name), key);
-  for (const EndpointSlice* v : {before.get(), static_cast<const EndpointSlice*>(&e)}) {
-    if (!v) continue;
-    const std::string service = JoinKey(v->ns, v->service_name);
-    DirtyClients(service);
-    if (service == "default/kubernetes") DirtyAll(api_server_users_);
-  }
+  if (before) TouchSlice(*before);
+  TouchSlice(e);
   return true;
 }
 
@@ -294,19 +307,16 @@ bool Incremental::Upsert(const Ingress& i) {
   if (const Ingress* old = Find(ingresses_, key); old && *old == i) return false;
   ingresses_[key] = std::make_shared<const Ingress>(i);
   AddTo(ns_ingresses_, i.ns, key);
-  if (auto it = ns_workloads_.find(i.ns); it != ns_workloads_.end()) DirtyAll(it->second);
+  DirtyNamespace(i.ns);
   return true;
 }
 
 bool Incremental::Upsert(const ConfigMap& c) {
+  if (!config_.read_config_maps) return false;  // synthesis never reads them
   const std::string key = JoinKey(c.ns, c.name);
   if (const ConfigMap* old = Find(config_maps_, key); old && *old == c) return false;
   config_maps_[key] = std::make_shared<const ConfigMap>(c);
-  if (!config_.read_config_maps) return false;
-  if (auto it = readers_.find(key); it != readers_.end()) {
-    const KeySet readers = it->second;  // Rederive changes readers_
-    for (const auto& k : readers) Rederive(k);
-  }
+  RederiveReaders(key);
   return true;
 }
 
@@ -336,26 +346,21 @@ bool Incremental::Remove(ObjectKind kind, const std::string& ns, const std::stri
     case ObjectKind::kEndpointSlice: {
       auto it = slices_.find(key);
       if (it == slices_.end()) return false;
-      const std::string service = JoinKey(it->second->ns, it->second->service_name);
+      Ptr<EndpointSlice> before = it->second;
       slices_.erase(it);
-      RemoveFrom(slices_by_service_, service, key);
-      DirtyClients(service);
-      if (service == "default/kubernetes") DirtyAll(api_server_users_);
+      RemoveFrom(slices_by_service_, JoinKey(before->ns, before->service_name), key);
+      TouchSlice(*before);
       return true;
     }
     case ObjectKind::kIngress: {
       if (ingresses_.erase(key) == 0) return false;
       RemoveFrom(ns_ingresses_, ns, key);
-      if (auto it = ns_workloads_.find(ns); it != ns_workloads_.end()) DirtyAll(it->second);
+      DirtyNamespace(ns);
       return true;
     }
     case ObjectKind::kConfigMap: {
       if (config_maps_.erase(key) == 0) return false;
-      if (!config_.read_config_maps) return false;
-      if (auto it = readers_.find(key); it != readers_.end()) {
-        const KeySet readers = it->second;
-        for (const auto& k : readers) Rederive(k);
-      }
+      RederiveReaders(key);
       return true;
     }
     case ObjectKind::kNamespace: {
@@ -371,10 +376,6 @@ bool Incremental::Remove(ObjectKind kind, const std::string& ns, const std::stri
 
 bool Incremental::pending() const {
   return dirty_all_ || !dirty_workloads_.empty() || !dirty_namespaces_.empty();
-}
-
-const Namespace* Incremental::FindNamespace(const std::string& ns) const {
-  return Find(namespaces_, ns);
 }
 
 Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& workloads,
@@ -528,7 +529,7 @@ Changes Incremental::Recompute() {
     }
     DefaultDenyDecision d;
     if (it != ns_workloads_.end() || namespaces_.contains(ns)) {
-      d = DecideDefaultDeny(ns, FindNamespace(ns), config_, in_ns);
+      d = DecideDefaultDeny(ns, Find(namespaces_, ns), config_, in_ns);
     }
     if (d.policy) {
       r.default_deny.push_back(std::move(*d.policy));

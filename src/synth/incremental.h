@@ -98,7 +98,6 @@ class Incremental {
   [[nodiscard]] std::optional<NetworkPolicy> Policy(const WorkloadKey& workload) const;
 
   // Totals over the whole cluster, as of the last Recompute().
-  size_t workloads() const { return workloads_.size(); }
   size_t policies() const { return managed_ + default_deny_.size(); }
   size_t unresolved() const { return unresolved_total_; }
 
@@ -138,8 +137,10 @@ class Incremental {
   void DirtyAll(const KeySet& workload_keys);
   void DirtyBackends(const Service& s);
   void DirtyClients(const std::string& service_key);
+  void DirtyNamespace(const std::string& ns);  // the workloads in it
+  void TouchSlice(const EndpointSlice& e);
   void Rederive(const std::string& workload_key);
-  const Namespace* FindNamespace(const std::string& ns) const;
+  void RederiveReaders(const std::string& config_map_key);
   // The objects ComputePolicy reads for `workloads` (everything when
   // `everything`), as a snapshot for ClusterIndex.
   Snapshot Neighbourhood(const std::map<std::string, WorkloadKey>& workloads,
