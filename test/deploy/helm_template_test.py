@@ -5,7 +5,8 @@ Checks what `helm template` renders (helm_template_test.sh renders the three):
   CUSTOM   test/deploy/helm-values-custom.yaml: every value away from its
            default, each of which must show up where it belongs;
   OFF      metrics and probes off ("0"), leader election off, 1 replica,
-           RBAC and NetworkPolicy off.
+           RBAC, NetworkPolicy and ServiceAccount creation off, an image
+           digest, an affinity of one's own.
 """
 
 import sys
@@ -179,11 +180,17 @@ def check_custom(objs):
 
 def check_off(objs):
     check(kinds(objs) == sorted([
-        "ServiceAccount netpol-ctrl-system/netpol-ctrl",
         "ConfigMap netpol-ctrl-system/netpol-ctrl-config",
         "Deployment.apps netpol-ctrl-system/netpol-ctrl",
-    ]), f"rbac.create and networkPolicy.enabled false leave out RBAC and the NetworkPolicy: {kinds(objs)}")
-    c = container(k.find(objs, "Deployment"))
+    ]), "rbac.create, networkPolicy.enabled and serviceAccount.create false leave out RBAC, the "
+        f"NetworkPolicy and the ServiceAccount: {kinds(objs)}")
+    d = k.find(objs, "Deployment")
+    pod = d.body["spec"]["template"]["spec"]
+    c = container(d)
+    check(pod["serviceAccountName"] == "existing-sa", "serviceAccount.name names the existing ServiceAccount")
+    check(c["image"] == "netpol-ctrl@sha256:0123456789abcdef", f"image.digest pulls by digest: {c['image']}")
+    check(list(pod.get("affinity", {})) == ["nodeAffinity"],
+          "affinity replaces the default podAntiAffinity")
     check("ports" not in c and "livenessProbe" not in c and "readinessProbe" not in c,
           "bind addresses \"0\": no container ports, no probes")
     check(c["args"] == ["run", "--config=/etc/netpol-ctrl/config.yaml"],

@@ -37,7 +37,10 @@ render >"$work/default.yaml"
 render -f "$custom" >"$work/custom.yaml"
 render --set replicas=1 --set config.leader-elect=false --set config.metrics-bind-address=0 \
   --set config.health-probe-bind-address=0 --set rbac.create=false \
-  --set networkPolicy.enabled=false >"$work/off.yaml"
+  --set networkPolicy.enabled=false --set serviceAccount.create=false \
+  --set serviceAccount.name=existing-sa --set image.digest=sha256:0123456789abcdef \
+  --set-json 'affinity={"nodeAffinity":{"requiredDuringSchedulingIgnoredDuringExecution":{"nodeSelectorTerms":[{"matchExpressions":[{"key":"role","operator":"In","values":["infra"]}]}]}}}' \
+  >"$work/off.yaml"
 "$python3" "$here/helm_template_test.py" "$work/default.yaml" "$work/custom.yaml" "$work/off.yaml" \
   "$custom" || fail=1
 
@@ -92,6 +95,8 @@ must_fail "2 replicas without leader election" "needs config.leader-elect: true"
 must_fail "a ServiceMonitor without metrics" "serviceMonitor.enabled needs metrics" \
   --set serviceMonitor.enabled=true --set config.metrics-bind-address=0
 must_fail "the reserved agent" "no node agent yet" --set agent.enabled=true
+must_fail "no ServiceAccount and no name" "serviceAccount.name: name the existing ServiceAccount" \
+  --set serviceAccount.create=false
 
 ((fail == 0)) || {
   echo "helm_template_test: FAILED" >&2
