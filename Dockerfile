@@ -5,9 +5,10 @@
 #
 #   docker build -t netpol-ctrl:0.1.0 .
 #
-# test/deploy/dockerfile_libs_test.sh checks that the runtime stage's package
-# list covers `ldd build/netpol-ctrl`; keep the two in step when a library is
-# added.
+# Without Docker, `make image` builds the same image (scripts/build-image).
+# Both read the runtime packages from scripts/image-runtime-packages;
+# test/deploy/dockerfile_libs_test.sh checks that the list covers
+# `ldd build/netpol-ctrl` and that this file still reads it.
 
 # ---- build ------------------------------------------------------------------
 FROM debian:bookworm AS build
@@ -32,17 +33,13 @@ RUN cmake --preset release -DNPC_BUILD_TESTS=OFF -DNPC_BUILD_BENCH=OFF \
 
 # ---- runtime ----------------------------------------------------------------
 FROM debian:bookworm-slim
-# The runtime half of each -dev package the build links (libc, libstdc++ and
-# libgcc are in the base image). One package per line: the test parses them.
-RUN apt-get update -qq \
-    && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-       ca-certificates \
-       libcurl4 \
-       libssl3 \
-       libyaml-cpp0.7 \
-       libsimdjson14 \
-       libspdlog1.10 \
-       libfmt9 \
+# The packages of scripts/image-runtime-packages: the runtime half of each
+# -dev package the build links, and ca-certificates. `make image` builds the
+# same image without Docker from the same list (scripts/build-image).
+RUN --mount=type=bind,source=scripts/image-runtime-packages,target=/tmp/image-runtime-packages \
+    apt-get update -qq \
+    && sed -e 's/#.*//' /tmp/image-runtime-packages \
+       | xargs env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/netpol-ctrl /usr/local/bin/netpol-ctrl
 # The same uid/gid as the Deployment's securityContext; no home, no shell use.

@@ -4,7 +4,7 @@ PRESET ?= release
 BUILD_DIR := build
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup configure build test test-unit test-integration demo demo-ci cluster bench asan format tidy clean controlplane
+.PHONY: all setup configure build test test-unit test-integration demo demo-ci cluster bench asan format tidy clean controlplane helm image
 
 all: build
 
@@ -22,16 +22,27 @@ build: setup configure
 controlplane: setup
 	@scripts/build-controlplane >/dev/null
 
+# helm, for the chart's tests (cached like the control plane).
+helm: setup
+	@scripts/build-helm >/dev/null
+
+# The container image, without Docker: an OCI archive
+# build/netpol-ctrl-<version>.oci.tar built with buildah (as root) from the
+# release binary and Debian packages (scripts/build-image).
+image: setup configure
+	cmake --build $(BUILD_DIR) --target netpol-ctrl -j $(JOBS)
+	scripts/build-image
+
 # All tests: unit tests, then integration tests against one local control
 # plane shared by the run (each test uses namespaces of its own).
-test: build controlplane
+test: build controlplane helm
 	cd $(BUILD_DIR) && ctest -L unit --output-on-failure -j $(JOBS) --timeout 600
 	scripts/with-cluster bash -c 'cd $(BUILD_DIR) && ctest -L integration --output-on-failure --timeout 900'
 
-test-unit: build
+test-unit: build controlplane helm
 	cd $(BUILD_DIR) && ctest -L unit --output-on-failure -j $(JOBS)
 
-test-integration: build controlplane
+test-integration: build controlplane helm
 	scripts/with-cluster bash -c 'cd $(BUILD_DIR) && ctest -L integration --output-on-failure'
 
 # The main job, interactive: start a local cluster and walk through the demo;

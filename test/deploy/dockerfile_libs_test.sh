@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Usage: dockerfile_libs_test.sh NETPOL_CTRL_BINARY DOCKERFILE SETUP_SCRIPT
+# Usage: dockerfile_libs_test.sh NETPOL_CTRL_BINARY DOCKERFILE SETUP_SCRIPT RUNTIME_PACKAGES
 #
-# Keeps the Dockerfile honest without a container engine:
+# Keeps the image's package list honest without a container engine. The list
+# (scripts/image-runtime-packages) is read by the Dockerfile's runtime stage
+# and by scripts/build-image (`make image`):
 # 1. every shared library the binary needs directly (ELF NEEDED) belongs to a
-#    Debian package the runtime stage installs by name (or to the base image:
-#    libc6, libstdc++6, libgcc-s1);
+#    Debian package the list names (or to the base image: libc6, libstdc++6,
+#    libgcc-s1);
 # 2. every library `ldd` resolves (the whole closure) belongs to a package
-#    that the runtime list pulls in through Depends/Pre-Depends, or to the
-#    base image;
-# 3. each runtime package exists in this (bookworm) system's dpkg database
+#    that the list pulls in through Depends/Pre-Depends, or to the base image;
+# 3. each listed package exists in this (bookworm) system's dpkg database
 #    (catches a wrong soname suffix such as libsimdjson13);
-# 4. the runtime stage is debian:bookworm-slim, runs as uid 65532 and has an
+# 4. the runtime stage is debian:bookworm-slim, installs the list (it mounts
+#    the file and feeds it to apt-get install), runs as uid 65532 and has an
 #    ENTRYPOINT; the build stage's package extraction from scripts/setup
 #    yields the setup script's packages.
 # Packages are resolved with dpkg on this machine, which is Debian bookworm
@@ -21,6 +23,7 @@ set -f  # no globbing: words of the Dockerfile are split, never expanded
 bin=${1:?binary}
 dockerfile=${2:?Dockerfile}
 setup=${3:?scripts/setup}
+pkglist=${4:?scripts/image-runtime-packages}
 fail=0
 err() { echo "FAIL: $*" >&2; fail=1; }
 
@@ -35,25 +38,16 @@ grep -qE '^USER 65532(:65532)?$' <<<"$runtime" || err "the runtime stage does no
 grep -qE '^ENTRYPOINT \[?"?/usr/local/bin/netpol-ctrl' <<<"$runtime" ||
   err "the runtime stage has no ENTRYPOINT /usr/local/bin/netpol-ctrl"
 
-# The words of the `apt-get install` command (joined over line continuations)
-# that are package names: not options, not shell.
-install_cmd=$(sed -e ':a' -e '/\\$/N; s/\\\n/ /; ta' <<<"$runtime" | grep -E 'apt-get install' ||
-  true)
-[ -n "$install_cmd" ] || err "no apt-get install in the runtime stage"
-runtime_pkgs=()
-after_install=0
-for w in $install_cmd; do
-  if ((after_install)); then
-    case "$w" in
-      '&&' | ';' | '|' | '||') break ;;
-      -*) continue ;;
-      *) runtime_pkgs+=("$w") ;;
-    esac
-  elif [ "$w" = install ]; then
-    after_install=1
-  fi
-done
-((${#runtime_pkgs[@]})) || err "the runtime apt-get install names no package"
+# The runtime stage installs the list: it bind-mounts the file and pipes its
+# lines (comments stripped) into apt-get install.
+list_name=$(basename "$pkglist")
+grep -qE "^RUN --mount=type=bind,source=scripts/$list_name,target=/tmp/$list_name" <<<"$runtime" ||
+  err "the runtime stage does not mount scripts/$list_name at /tmp/$list_name"
+joined=$(sed -e ':a' -e '/\\$/N; s/\\\n/ /; ta' <<<"$runtime")
+grep -qE "sed -e 's/#\.\*//' /tmp/$list_name +\| +xargs .*apt-get install" <<<"$joined" ||
+  err "the runtime stage does not pipe /tmp/$list_name into apt-get install"
+mapfile -t runtime_pkgs < <(sed -e 's/#.*//' "$pkglist" | tr -s ' \t' '\n' | grep .)
+((${#runtime_pkgs[@]})) || err "$pkglist names no package"
 echo "runtime packages: ${runtime_pkgs[*]}"
 
 # --- 3: each named package exists here ---------------------------------------
@@ -121,9 +115,9 @@ for so in $needed; do
   if in_list "$p" "${base_pkgs[@]}"; then
     echo "ok  $so -> $p (base image)"
   elif in_list "$p" "${runtime_pkgs[@]}"; then
-    echo "ok  $so -> $p (runtime stage)"
+    echo "ok  $so -> $p (runtime packages)"
   else
-    err "$so (needed directly) comes from $p, which the runtime stage does not install"
+    err "$so (needed directly) comes from $p, which $pkglist does not list: add it there"
   fi
 done
 

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Usage (under scripts/with-cluster): rbac_test.sh NETPOL_CTRL_BINARY DEPLOY_DIR
+# Usage (under scripts/with-cluster):
+#   rbac_test.sh NETPOL_CTRL_BINARY DEPLOY_DIR               deploy/ (kustomize)
+#   rbac_test.sh NETPOL_CTRL_BINARY --helm HELM CHART_DIR    the Helm chart
 #
-# Proof that deploy/'s RBAC is enough, and that a missing permission is
-# survivable:
-#   1. apply deploy/ without its Deployment; mint a token for the controller's
-#      ServiceAccount; run the binary in in-cluster mode with that token
+# Proof that the RBAC of deploy/ (or of the chart) is enough, and that a
+# missing permission is survivable:
+#   1. apply deploy/ without its Deployment (or `helm install` the chart with
+#      0 replicas); mint a token for the controller's ServiceAccount; run the
+#      binary in in-cluster mode with that token
 #      (NPC_SERVICEACCOUNT_DIR, KUBERNETES_SERVICE_HOST/PORT, no KUBECONFIG);
 #   2. a small app (web Deployment + Service, a client Deployment that names
 #      the Service, a bare unlabelled Pod) gets its policies and the pod its
@@ -21,7 +24,15 @@
 set -euo pipefail
 
 bin=${1:?netpol-ctrl binary}
-deploy_src=${2:?deploy directory}
+helm=
+if [ "${2:-}" = --helm ]; then
+  helm=${3:?helm binary}
+  chart=${4:?chart directory}
+  what="the chart's"
+else
+  deploy_src=${2:?deploy directory}
+  what="deploy/'s"
+fi
 sa_user=system:serviceaccount:netpol-ctrl-system:netpol-ctrl
 ctrl_ns=netpol-ctrl-system
 timeout_s=${NPC_RBAC_TEST_TIMEOUT:-60}
@@ -36,7 +47,12 @@ fail() {
   fail "KUBECONFIG and NPC_CLUSTER_DIR are not set: run under scripts/with-cluster"
 command -v kubectl >/dev/null || fail "kubectl is not on PATH (scripts/with-cluster puts it there)"
 [ -x "$bin" ] || fail "$bin is not executable (build the netpol-ctrl target)"
-[ -f "$deploy_src/kustomization.yaml" ] || fail "$deploy_src has no kustomization.yaml"
+if [ -n "$helm" ]; then
+  [ -x "$helm" ] || fail "$helm is not executable (scripts/build-helm)"
+  [ -f "$chart/Chart.yaml" ] || fail "$chart has no Chart.yaml"
+else
+  [ -f "$deploy_src/kustomization.yaml" ] || fail "$deploy_src has no kustomization.yaml"
+fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/npc-rbac.XXXXXX")
 ctrl_log=$work/controller.log
@@ -67,6 +83,10 @@ cleanup() {
   kubectl delete namespace "$app_ns" --ignore-not-found --wait=false >/dev/null 2>&1
   [ -d "$work/deploy" ] &&
     kubectl delete -k "$work/deploy" --ignore-not-found --wait=false >/dev/null 2>&1
+  if [ -n "$helm" ] && "$helm" status netpol-ctrl -n "$ctrl_ns" >/dev/null 2>&1; then
+    "$helm" uninstall netpol-ctrl -n "$ctrl_ns" >/dev/null 2>&1
+    kubectl delete namespace "$ctrl_ns" --ignore-not-found --wait=false >/dev/null 2>&1
+  fi
   rm -rf "$work"
   exit "$rc"
 }
@@ -96,15 +116,22 @@ has_flag() { "$bin" run --help 2>&1 | grep -q -- "$1"; }
 poll 90 "namespace $ctrl_ns from an earlier run to be gone" \
   bash -c "! kubectl get namespace $ctrl_ns -o jsonpath='{.status.phase}' 2>/dev/null | grep -q Terminating"
 
-# ---- 1. deploy/ without the Deployment ------------------------------------
-cp -r "$deploy_src" "$work/deploy"
-sed -i '/^  - deployment.yaml$/d' "$work/deploy/kustomization.yaml"
-grep -q deployment.yaml "$work/deploy/kustomization.yaml" &&
-  fail "could not take deployment.yaml out of the kustomization's resources"
-kubectl apply -k "$work/deploy" >"$work/apply.log" 2>&1 ||
-  fail "kubectl apply -k deploy/ (without the Deployment) failed: $(cat "$work/apply.log")"
-kubectl get deployment -n "$ctrl_ns" netpol-ctrl >/dev/null 2>&1 &&
-  fail "the Deployment was applied although it was left out"
+# ---- 1. deploy/ without the Deployment, or the chart with 0 replicas ----------
+if [ -n "$helm" ]; then
+  "$helm" install netpol-ctrl "$chart" -n "$ctrl_ns" --create-namespace --set replicas=0 \
+    >"$work/apply.log" 2>&1 || fail "helm install (0 replicas) failed: $(cat "$work/apply.log")"
+  [ "$(kubectl get deployment -n "$ctrl_ns" netpol-ctrl -o jsonpath='{.spec.replicas}')" = 0 ] ||
+    fail "the chart's Deployment does not have 0 replicas"
+else
+  cp -r "$deploy_src" "$work/deploy"
+  sed -i '/^  - deployment.yaml$/d' "$work/deploy/kustomization.yaml"
+  grep -q deployment.yaml "$work/deploy/kustomization.yaml" &&
+    fail "could not take deployment.yaml out of the kustomization's resources"
+  kubectl apply -k "$work/deploy" >"$work/apply.log" 2>&1 ||
+    fail "kubectl apply -k deploy/ (without the Deployment) failed: $(cat "$work/apply.log")"
+  kubectl get deployment -n "$ctrl_ns" netpol-ctrl >/dev/null 2>&1 &&
+    fail "the Deployment was applied although it was left out"
+fi
 
 # No wildcard anywhere in the controller's roles.
 for r in clusterrole/netpol-ctrl "role/netpol-ctrl-leader-election -n $ctrl_ns"; do
@@ -132,7 +159,7 @@ for check in "get secrets -n default" "list secrets -A" "delete pods -n default"
   # shellcheck disable=SC2086
   cannot_i $check || fail "RBAC allows more than the controller uses: $check"
 done
-log "deploy/ applied without the Deployment; RBAC grants what the controller uses, nothing more"
+log "$what RBAC installed; it grants what the controller uses, nothing more"
 
 # ---- 2. the controller as its ServiceAccount --------------------------------
 server=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')
@@ -257,19 +284,23 @@ if ((records_events)); then
 fi
 sleep 2  # let stragglers (events, a lease renewal) reach the log
 if grep -nE '\b403\b|[Ff]orbidden' "$ctrl_log" >&2; then
-  fail "the controller met 403/Forbidden with deploy/'s RBAC (lines above)"
+  fail "the controller met 403/Forbidden with $what RBAC (lines above)"
 fi
 log "phase 1 ok: policies written, bare pod labelled, no 403/Forbidden in $(wc -l <"$ctrl_log") log lines"
 
 # ---- 3. take `delete` on networkpolicies away --------------------------------
+# set_np_verbs '"v1", "v2"': the verbs of the ClusterRole's one rule on
+# networkpolicies, changed in the cluster (a JSON patch of the object, however
+# it was installed).
 set_np_verbs() {
-  local verbs=$1
-  sed -i -E "s/^(    verbs: \[\"list\", \"watch\", \"create\", \"patch\", \"delete\"\]|    verbs: \[\"list\", \"watch\"[^]]*\] # networkpolicies)$/    verbs: [$verbs] # networkpolicies/" \
-    "$work/deploy/clusterrole.yaml"
-  grep -qF "    verbs: [$verbs] # networkpolicies" "$work/deploy/clusterrole.yaml" ||
-    fail "could not rewrite the networkpolicies rule in clusterrole.yaml (its format changed?)"
-  kubectl apply -k "$work/deploy" >"$work/apply.log" 2>&1 ||
-    fail "re-applying the ClusterRole failed: $(cat "$work/apply.log")"
+  local verbs=$1 idx
+  idx=$(kubectl get clusterrole netpol-ctrl -o jsonpath='{range .rules[*]}{.resources}{"\n"}{end}' |
+    grep -n networkpolicies | cut -d: -f1 || true)
+  [[ "$idx" =~ ^[0-9]+$ ]] ||
+    fail "expected exactly one rule on networkpolicies in ClusterRole netpol-ctrl, found lines: '$idx'"
+  kubectl patch clusterrole netpol-ctrl --type=json \
+    -p "[{\"op\": \"replace\", \"path\": \"/rules/$((idx - 1))/verbs\", \"value\": [$verbs]}]" \
+    >"$work/apply.log" 2>&1 || fail "patching the ClusterRole failed: $(cat "$work/apply.log")"
 }
 set_np_verbs '"list", "watch", "create", "patch"'
 poll 30 "RBAC to stop granting delete on networkpolicies" \
