@@ -1,6 +1,6 @@
 // Module coredns builds CoreDNS for the test dataplane with only the plugins
-// a cluster's DNS needs (kubernetes, cache, health, ready, errors, log): no
-// cloud providers, so the build stays small. Its own module: CoreDNS's
+// a cluster's DNS needs (kubernetes, cache, health, ready, errors, log,
+// prometheus): no cloud providers, so the build stays small. Its own module: CoreDNS's
 // dependencies do not agree with those of Kubernetes v1.35.
 module github.com/netpol-ctrl/netpol-ctrl/test/coredns
 

@@ -20,6 +20,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr auto kUdpResend = std::chrono::milliseconds(300);
 constexpr int kUdpSends = 3;
+// How long an established TCP connection waits for the token (or DNS answer).
+constexpr auto kTokenWait = std::chrono::milliseconds(700);
 
 struct Flight {
   size_t index = 0;
@@ -249,7 +251,13 @@ std::vector<ProbeResult> ProbeAll(const std::vector<ProbeSpec>& specs, const Pro
       for (Flight& f : flights) {
         if (f.fd < 0) continue;
         if (now >= f.deadline) {
-          finish(f, Outcome::kTimeout, "", "");
+          // A TCP connection that was established is an allowed flow, even
+          // when the server said nothing (no token, no DNS answer).
+          if (f.tcp && f.connected) {
+            finish(f, Outcome::kAnswered, Trim(f.in), f.dns ? "connected; no DNS answer" : "connected; no token");
+          } else {
+            finish(f, Outcome::kTimeout, "", "");
+          }
           continue;
         }
         if (!f.tcp && f.sends < kUdpSends && now >= f.next_send) {
@@ -278,6 +286,7 @@ std::vector<ProbeResult> ProbeAll(const std::vector<ProbeSpec>& specs, const Pro
           }
           if (!(evs[e].events & (EPOLLOUT | EPOLLIN))) continue;
           f.connected = true;
+          f.deadline = std::min(f.deadline, Clock::now() + kTokenWait);
           if (f.dns) (void)!::send(f.fd, f.payload.data(), f.payload.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
           epoll_event ev{};
           ev.data.u64 = evs[e].data.u64;

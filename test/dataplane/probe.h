@@ -8,7 +8,10 @@
 //   std::vector<ProbeResult> r = ProbeAll(specs);   // same order as specs
 //   if (r[0].outcome == Outcome::kAnswered) ... r[0].answer == "shop/api-7f9c-x 8080/TCP"
 //
-// A TCP probe connects and reads the listener's token (npc-pod-listener); a
+// A TCP probe connects and reads the listener's token (npc-pod-listener): an
+// established connection is kAnswered, with the token when one came within
+// 700 ms (a server that says nothing, like CoreDNS's metrics port, gives
+// detail "connected; no token"); a
 // UDP probe sends a datagram (three times, 300 ms apart) and waits for the
 // token; a DNS probe sends an A query (over UDP or TCP) and reads the
 // addresses of the answer. Every socket is created inside its source

@@ -89,7 +89,9 @@ std::vector<MatrixCell> ProbeMatrix(const std::vector<PodView>& pods, const Prob
       for (const PortView& port : pods[d].ports) {
         if (port.protocol != "TCP" && port.protocol != "UDP") continue;
         cells.push_back({s, d, port.port, port.protocol, {}});
-        specs.push_back({pods[s].netns, pods[d].ip, port.port, port.protocol, ""});
+        // A DNS server answers DNS queries only: ask it one on port 53.
+        specs.push_back({pods[s].netns, pods[d].ip, port.port, port.protocol,
+                         port.port == 53 ? "kubernetes.default.svc.cluster.local" : ""});
       }
     }
   }
