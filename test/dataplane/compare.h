@@ -18,7 +18,16 @@
 //   evaluator = probe != intent  -> synthesis (the policy does not say what
 //                                   the design intends; both judges agree)
 // Known enforcer behaviour that the evaluator does not model is listed in
-// `known`, with the reason, and does not fail:
+// `known`, with the reason, and does not fail (NPC_DATAPLANE_STRICT=1 makes
+// it fail):
+//   - kube-router v2.1.0 reads a rule whose ports are all named ports that
+//     resolve on no pod (ingress: no pod the policy selects; egress: no pod
+//     of the rule's peers) as a rule WITHOUT ports: every port is allowed
+//     from (to) its peers. The spec: a named port that resolves nowhere
+//     matches nothing, so such a rule allows nothing. (policy.go decides
+//     "no ports" from the resolved port lists, not from spec.ports.) The
+//     comparison recognises it by judging the flow again under the policies
+//     rewritten that way (KubeRouterReading);
 //   - traffic from the pod's own node (a hostNetwork pod) into a pod is
 //     always allowed (the NetworkPolicy API reference: "the only allowed
 //     connections into the pod are those from the pod's node and those
@@ -43,9 +52,20 @@ struct ClusterState {
   std::map<std::string, std::map<std::string, std::string>> namespaces;
   std::vector<nlohmann::json> policies;
   eval::Cluster evaluator;
+  // The same pods and namespaces under the policies as kube-router v2.1.0
+  // reads them (KubeRouterReading), to recognise its known deviation.
+  eval::Cluster kube_router;
+  std::vector<std::string> kube_router_rewrites;  // which rules it reads differently
   const PodView* dns_pod = nullptr;  // the CoreDNS pod, in `pods`
   std::vector<std::string> notes;    // pods the evaluator could not take, ...
 };
+
+// The policies as kube-router v2.1.0 enforces them: each rule whose ports are
+// all named and resolve on no pod loses its ports. `rewrites` says which.
+[[nodiscard]] std::vector<nlohmann::json> KubeRouterReading(
+    const std::vector<nlohmann::json>& policies, const std::vector<PodView>& pods,
+    const std::map<std::string, std::map<std::string, std::string>>& namespaces,
+    std::vector<std::string>* rewrites);
 
 // `namespaces`: whose pods to probe (kube-system's CoreDNS pod is always added).
 [[nodiscard]] StatusOr<ClusterState> ReadCluster(kube::Client& client, const std::string& cluster_id,
