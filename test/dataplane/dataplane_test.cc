@@ -287,7 +287,11 @@ spec:
       {client->netns, std::string(kClusterDnsIp), 53, "UDP", "echo.dp-basic.svc.cluster.local"},
       {client->netns, std::string(kClusterDnsIp), 53, "TCP", "echo.dp-basic.svc.cluster.local"},
   };
-  std::vector<ProbeResult> r = ProbeAll(specs);
+  // kube-proxy rejects a Service without ready endpoints ("no route to
+  // host"): wait (bounded) until it has programmed this one.
+  std::vector<ProbeResult> r;
+  harness::PollUntil([&] { return ProbeAll({specs[2]})[0].answered(); }, 30s, 500ms);
+  r = ProbeAll(specs);
   EXPECT_EQ(r[0].answer, "dp-basic/" + echoes[0]->name + " 8080/TCP") << r[0].ToString();
   EXPECT_EQ(r[1].answer, "dp-basic/" + echoes[1]->name + " 5353/UDP") << r[1].ToString();
   EXPECT_TRUE(r[2].answer.rfind("dp-basic/echo-", 0) == 0 && r[2].answer.ends_with(" 8080/TCP"))

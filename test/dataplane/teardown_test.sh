@@ -42,6 +42,19 @@ for _ in $(seq 120); do
   sleep 0.5
 done
 kubectl -n td get pods -o wide >&2
+# A policy, so that kube-router makes ipsets and rules for it.
+kubectl apply -f - >/dev/null <<'NP'
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web, namespace: td}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: web}}}]}]
+NP
+for _ in $(seq 60); do
+  [ "$(ip netns exec "npc-${NPC_CLUSTER_DIR##*/npc-cluster.}-node" ipset list -n | wc -l)" -gt 0 ] && break
+  sleep 0.5
+done
 id=${NPC_CLUSTER_DIR##*/npc-cluster.}
 echo "$id" >"$OUT/id"
 ip netns list | awk '{print $1}' | grep "^npc-$id-" >"$OUT/netns"
@@ -65,6 +78,7 @@ check() {
   id=$(cat "$2/id" 2>/dev/null) || { fail "$label: the cluster never came up"; return; }
   [ "$(wc -l <"$2/netns")" -ge 3 ] || fail "$label: expected the node's and two pods' namespaces, saw: $(tr '\n' ' ' <"$2/netns")"
   [ "$(cat "$2/rules")" -gt 10 ] || fail "$label: kube-proxy and kube-router wrote almost no iptables rules ($(cat "$2/rules"))"
+  [ "$(cat "$2/ipsets")" -gt 0 ] || fail "$label: kube-router made no ipset for the policy"
   for n in $(cat "$2/netns"); do [ -e "/run/netns/$n" ] && fail "$label: network namespace $n is left"; done
   ls /run/netns/ 2>/dev/null | grep -q "^npc-$id-" && fail "$label: namespaces npc-$id-* are left: $(ls /run/netns | grep "^npc-$id-")"
   for ino in $(cat "$2/inodes"); do
