@@ -22,10 +22,12 @@ build: setup configure
 controlplane: setup
 	@scripts/build-controlplane >/dev/null
 
-# The dataplane's enforcer (kube-router) and CoreDNS, built once per version.
+# The dataplane's enforcer (kube-router) and CoreDNS, built once per version;
+# only where the dataplane can run (scripts/lib/dataplane-check).
 tools: setup
-	@scripts/build-tool enforcer >/dev/null
-	@scripts/build-tool coredns >/dev/null
+	@if scripts/lib/dataplane-check >/dev/null; then \
+	  scripts/build-tool enforcer >/dev/null && scripts/build-tool coredns >/dev/null; \
+	else echo "tools: not built: the dataplane cannot run here"; fi
 
 # All tests: unit tests, then integration tests against one local control
 # plane shared by the run (each test uses namespaces of its own), then the
