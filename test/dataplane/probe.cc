@@ -158,17 +158,6 @@ std::vector<ProbeResult> ProbeAll(const std::vector<ProbeSpec>& specs, const Pro
       for (size_t k = begin; k < end; ++k) {
         const ProbeSpec& s = specs[k];
         ProbeResult& r = results[k];
-        if (s.netns != current || !guard) {
-          guard.reset();
-          current = s.netns;
-          StatusOr<NetnsGuard> g = NetnsGuard::Enter(s.netns);
-          if (!g.ok()) {
-            r.detail = g.status().message();
-            current.clear();
-            continue;
-          }
-          guard.emplace(std::move(*g));
-        }
         sockaddr_in to{};
         to.sin_family = AF_INET;
         to.sin_port = htons(static_cast<uint16_t>(s.port));
@@ -180,6 +169,17 @@ std::vector<ProbeResult> ProbeAll(const std::vector<ProbeSpec>& specs, const Pro
         if (!InDataplane(ntohl(to.sin_addr.s_addr))) {
           r.detail = "not probed: " + s.ip + " is outside 198.18.0.0/15, the dataplane's range";
           continue;
+        }
+        if (s.netns != current || !guard) {
+          guard.reset();
+          current = s.netns;
+          StatusOr<NetnsGuard> g = NetnsGuard::Enter(s.netns);
+          if (!g.ok()) {
+            r.detail = g.status().message();
+            current.clear();
+            continue;
+          }
+          guard.emplace(std::move(*g));
         }
         Flight f;
         f.index = k;
