@@ -11,11 +11,14 @@ npc_gobuild_cache_root() {
   echo "${NETPOL_CTRL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/netpol-ctrl}/$1"
 }
 
-# npc_gobuild_sum_hash MODDIR: 12 hex digits of the contents of go.mod and
-# go.sum, so the cache key changes whenever any dependency changes, and only
-# then (not with the checkout's path: every worktree and clone shares one build).
+# npc_gobuild_sum_hash MODDIR [FILE...]: 12 hex digits of the contents of
+# go.mod, go.sum and the given files of MODDIR (a main of our own), so the
+# cache key changes whenever any of them changes, and only then (not with the
+# checkout's path: every worktree and clone shares one build).
 npc_gobuild_sum_hash() {
-  cat "$1/go.mod" "$1/go.sum" | sha256sum | cut -c1-12
+  local mod=$1
+  shift
+  (cd "$mod" && cat go.mod go.sum "$@") | sha256sum | cut -c1-12
 }
 
 # npc_gobuild_module_version MODDIR MODULE: the version go.mod requires.
