@@ -114,7 +114,41 @@ TEST(Cli, ParsePeer) {
   EXPECT_EQ(any->pods.match_labels.size(), 2u);
   EXPECT_FALSE(ParsePeer("kube-dns").ok());
   EXPECT_FALSE(ParsePeer("ns/").ok());
-  EXPECT_FALSE(ParsePeer("ns/app").ok());
+  EXPECT_FALSE(ParsePeer("ns/=x").ok());
+  EXPECT_FALSE(ParsePeer("ns/a=b;color=red").ok());
+  // A key alone: the label exists (the OpenShift router's).
+  StatusOr<PeerSelector> exists = ParsePeer("openshift-ingress/ingresscontroller.operator.openshift.io/deployment-ingresscontroller");
+  ASSERT_TRUE(exists.ok());
+  ASSERT_EQ(exists->pods.match_expressions.size(), 1u);
+  EXPECT_EQ(exists->pods.match_expressions[0].op, "Exists");
+  // Addresses, the nodes, any source; what an ingress controller or Gateway serves.
+  StatusOr<PeerSelector> cidrs = ParsePeer("169.254.20.10,fd00::/8");
+  ASSERT_TRUE(cidrs.ok());
+  EXPECT_EQ(cidrs->cidrs, (std::vector<std::string>{"169.254.20.10/32", "fd00::/8"}));
+  EXPECT_TRUE(ParsePeer("nodes")->nodes);
+  EXPECT_TRUE(ParsePeer("any;controller=io.cilium/gateway-controller")->any);
+  StatusOr<PeerSelector> ic =
+      ParsePeer("ingress-nginx/app.kubernetes.io/name=ingress-nginx;controller=k8s.io/ingress-nginx;class=nginx");
+  ASSERT_TRUE(ic.ok());
+  EXPECT_EQ(ic->controllers, (std::vector<std::string>{"k8s.io/ingress-nginx"}));
+  EXPECT_EQ(ic->classes, (std::vector<std::string>{"nginx"}));
+  EXPECT_EQ(PeerString(*ic),
+            "ingress-nginx/app.kubernetes.io/name=ingress-nginx;controller=k8s.io/ingress-nginx;"
+            "class=nginx");
+  StatusOr<PeerSelector> gw = ParsePeer("{namespace}/gateway.networking.k8s.io/gateway-name={name};controller=x.io/gw");
+  ASSERT_TRUE(gw.ok());
+  EXPECT_EQ(gw->pods.match_labels.at("gateway.networking.k8s.io/gateway-name"), "{name}");
+}
+
+TEST(Cli, PlatformFlags) {
+  EXPECT_EQ(RunCli({"generate", "-f", kApp, "-q", "--gateway-peer", "gw/app=gw"}).code, kExitUsage);
+  Outcome bad = RunCli({"generate", "-f", kApp, "-q", "--node-cidrs", "10.0.0.0/33"});
+  EXPECT_EQ(bad.code, kExitUsage);
+  EXPECT_THAT(bad.err, HasSubstr("--node-cidrs: \"10.0.0.0/33\" is not a CIDR"));
+  EXPECT_EQ(RunCli({"generate", "-f", kApp, "-q", "--api-server-cidrs", "10.0.0.1,fd00::/120",
+                    "--node-cidrs", "172.18.0.0/24", "--read-secrets"})
+                .code,
+            kExitOk);
 }
 
 TEST(Cli, SelectorString) {
@@ -283,7 +317,10 @@ TEST(Explain, UnresolvedSkippedAndUnknown) {
   Outcome unknown = RunCli({"explain", "-f", kApp, "shop/deployment/nope"});
   EXPECT_EQ(unknown.code, kExitInvalidInput);
   EXPECT_THAT(unknown.err, HasSubstr("no workload matches"));
-  EXPECT_EQ(RunCli({"explain", "-f", kApp, "gadget/nope"}).code, kExitUsage);
+  // Any kind may name a workload (pods of a custom resource): an unknown one
+  // matches nothing.
+  EXPECT_EQ(RunCli({"explain", "-f", kApp, "gadget/nope"}).code, kExitInvalidInput);
+  EXPECT_EQ(RunCli({"explain", "-f", kApp, "a/b/c/d"}).code, kExitUsage);
 }
 
 // --- graph -----------------------------------------------------------------
