@@ -768,8 +768,7 @@ bool Incremental::Remove(const WorkloadKey& workload) {
   }
   // The controller removes pods by kind "Pod", bare or not.
   if (workload.kind == WorkloadKind::kPod && pods_.contains(JoinKey(workload.ns, workload.name))) {
-    SetPod(JoinKey(workload.ns, workload.name), nullptr);
-    changed = true;
+    changed = Remove(ObjectKind::kPod, workload.ns, workload.name) || changed;
   }
   if (!workloads_.contains(key) || workload.kind == WorkloadKind::kCustom) return changed;
   SetWorkload(key, nullptr);
