@@ -133,7 +133,8 @@ Graph BuildGraph(const Snapshot& snapshot, const SynthesisConfig& config,
       id = add({"p:" + e.from, Graph::Node::Shape::kPlatform, ns,
                 name + "\n" + (space == std::string::npos ? "monitoring peers" : "Prometheus")});
     }
-    g.edges.push_back({id, workload_id(e.to), e.label, Graph::Edge::Style::kPlatform});
+    g.edges.push_back({id, workload_id(e.to), e.label,
+                       e.pods ? Graph::Edge::Style::kBackend : Graph::Edge::Style::kPlatform});
   }
   for (const Ingress& ing : snapshot.ingresses) {
     const std::string id = add({"i:" + ing.ns + "/" + ing.name, Graph::Node::Shape::kIngress,

@@ -330,6 +330,7 @@ ClusterIndex::ClusterIndex(const Snapshot& snapshot, const SynthesisConfig& conf
 
   scrapes_into_.resize(nw);
   scrapes_from_.resize(nw);
+  prometheus_of_.resize(nw);
   ComputeMonitoring();
 
   // Configured selector peers that match hostNetwork pods (rule 6).
@@ -1252,6 +1253,7 @@ void ClusterIndex::ComputeMonitoring() {
       LabelSelector pods;
       pods.match_labels = PrometheusPodLabels(*p);
       scrapers = SelectedInTemplates(p->ns, pods);
+      for (uint32_t wi : scrapers) prometheus_of_[wi].push_back(p);
     } else {
       for (uint32_t wi = 0; wi < workloads_.size(); ++wi) {
         if (MatchesPeer(config_.monitoring_peers, *workloads_[wi])) scrapers.push_back(wi);
@@ -1362,6 +1364,11 @@ std::vector<ClusterIndex::PlatformEdge> ClusterIndex::PlatformEdges() const {
     const std::string from =
         s.prometheus ? "Prometheus " + s.prometheus->ns + "/" + s.prometheus->name : "monitoring";
     for (uint32_t wi : s.targets) out.push_back({from, workloads_[wi]->key(), ports_label(s.ports)});
+  }
+  for (uint32_t wi = 0; wi < prometheus_of_.size(); ++wi) {
+    for (const Prometheus* p : prometheus_of_[wi]) {
+      out.push_back({"Prometheus " + p->ns + "/" + p->name, workloads_[wi]->key(), "pods", true});
+    }
   }
   return out;
 }

@@ -160,6 +160,7 @@ class ClusterIndex {
     std::string from;  // "API server", "Prometheus monitoring/k8s", "Gateway shop/web", ...
     WorkloadKey to;
     std::string label;  // ports
+    bool pods = false;  // not a flow: `to` makes the pods of `from` (a Prometheus)
   };
   std::vector<PlatformEdge> PlatformEdges() const;
 
@@ -281,6 +282,9 @@ class ClusterIndex {
   std::vector<Scrape> scrapes_;
   std::vector<std::vector<uint32_t>> scrapes_into_;  // per workload: scrapes reaching it
   std::vector<std::vector<uint32_t>> scrapes_from_;  // per workload: scrapes it makes
+  // per workload: the Prometheus objects whose pods it makes (they discover
+  // their targets through the API server)
+  std::vector<std::vector<const Prometheus*>> prometheus_of_;
   std::map<const PeerSelector*, std::string> host_network_peer_;  // configured peer -> workload
 };
 

@@ -282,6 +282,27 @@ TEST(PrometheusTest, MonitorsOpenBothSides) {
   EXPECT_EQ(PortsFor(egress, NsPods("shop", {{"app", "db"}})), (std::vector<PolicyPort>{Tcp(9187)}));
 }
 
+// The operator's Prometheus finds its targets with Kubernetes service
+// discovery: its pods reach the API server, and only they.
+TEST(PrometheusTest, PrometheusPodsReachTheApiServer) {
+  Snapshot s = MonitoredCluster();
+  s.endpoint_slices.push_back(ApiServerSlice());
+  Result r = Synthesize(s, SynthesisConfig::Defaults());
+  const auto* prom = Find(r, "monitoring", "prometheus-k8s");
+  EXPECT_EQ(PortsFor(prom->policy.egress, Cidr("192.0.2.10/32")),
+            (std::vector<PolicyPort>{Tcp(6443)}));
+  EXPECT_THAT(AllReasons(prom->egress_reasons),
+              Contains(HasSubstr("API server: Prometheus monitoring/k8s discovers its scrape "
+                                 "targets through it")));
+  EXPECT_TRUE(PortsFor(Find(r, "shop", "api")->policy.egress, Cidr("192.0.2.10/32")).empty());
+
+  s.endpoint_slices.clear();
+  r = Synthesize(s, SynthesisConfig::Defaults());
+  EXPECT_THAT(Messages(r),
+              Contains(HasSubstr("Prometheus monitoring/k8s discovers its targets through the "
+                                 "API server: the API server's address is unknown")));
+}
+
 // serviceMonitorSelector null selects none; a namespace selector that does
 // not match the monitor's namespace, none either.
 TEST(PrometheusTest, SelectorSemantics) {

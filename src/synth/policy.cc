@@ -335,8 +335,8 @@ class PolicyBuilder {
         routed = true;
         for (const PeerSelector* ic : served.peers) {
           AddConfigPeer(ingress_, *ic, TargetPorts(ports),
-                        "ingress controller: Ingress " + ing->ns + "/" + ing->name + " (" +
-                            served.why + ") routes to Service " + ServiceName(s) + " (" +
+                        "ingress controller: Ingress " + ing->ns + "/" + ing->name + ", " +
+                            served.why + ", routes to Service " + ServiceName(s) + " (" +
                             DescribePorts(ports) + ")");
         }
       }
@@ -497,7 +497,7 @@ class PolicyBuilder {
       const std::string reason =
           (s.prometheus ? "Prometheus " + s.prometheus->ns + "/" + s.prometheus->name
                         : std::string("monitoring (no Prometheus object)")) +
-          " scrapes via " + s.via;
+          " via " + s.via;
       if (s.selectorless) {
         MonitoredEndpoints(s, reason);
         continue;
@@ -679,8 +679,15 @@ class PolicyBuilder {
     }
   }
 
-  // Egress 4b: the API server, from the EndpointSlices of default/kubernetes.
+  // Egress 4b: the API server, from the EndpointSlices of default/kubernetes:
+  // asked for by annotation, and always for the pods of a Prometheus object
+  // (the operator's configuration discovers targets through the API server).
   void ApiServer() {
+    for (const Prometheus* p : ix_.prometheus_of_[wi_]) {
+      AddApiServer("API server: Prometheus " + p->ns + "/" + p->name +
+                       " discovers its scrape targets through it",
+                   "Prometheus " + p->ns + "/" + p->name + " discovers its targets through the API server");
+    }
     const Annotations* from = nullptr;
     if (w_.annotations.contains(std::string(kAllowApiServerAnnotation))) {
       from = &w_.annotations;
@@ -695,10 +702,14 @@ class PolicyBuilder {
            "\" is neither true nor false: ignored");
       return;
     }
+    AddApiServer("API server (annotation " + std::string(kAllowApiServerAnnotation) + ")",
+                 "annotation " + std::string(kAllowApiServerAnnotation));
+  }
+
+  void AddApiServer(const std::string& why, const std::string& what) {
     auto it = ix_.slices_.find("default/kubernetes");
     if (it == ix_.slices_.end()) {
-      Warn("annotation " + std::string(kAllowApiServerAnnotation) +
-           ": the API server's address is unknown (no EndpointSlice for default/kubernetes)");
+      Warn(what + ": the API server's address is unknown (no EndpointSlice for default/kubernetes)");
       return;
     }
     for (const EndpointSlice* slice : it->second) {
@@ -710,8 +721,7 @@ class PolicyBuilder {
         pp.port.num = ep.port;
         ports.push_back(pp);
       }
-      AddAddresses(*slice, ports,
-                   "API server (annotation " + std::string(kAllowApiServerAnnotation) + ")");
+      AddAddresses(*slice, ports, why);
     }
   }
 

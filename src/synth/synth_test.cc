@@ -385,7 +385,7 @@ TEST(PolicyTest, IngressControllersOnlyForExposedWorkloads) {
             (std::vector<PolicyPort>{Tcp(8080)}));
   EXPECT_TRUE(PortsFor(Find(r, "shop", "admin")->policy.ingress, kNginx).empty());
   EXPECT_THAT(AllReasons(Find(r, "shop", "web")->ingress_reasons),
-              Contains(AllOf(HasSubstr("Ingress shop/main (no class and no default IngressClass"),
+              Contains(AllOf(HasSubstr("Ingress shop/main, no class and no default IngressClass"),
                              HasSubstr("routes to Service shop/web"))));
 }
 

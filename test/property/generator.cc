@@ -1968,6 +1968,12 @@ class Builder {
         if (w.ns == p.ns && !CustomOf(a) && sel.Matches(w.template_labels)) scrapers.push_back(a);
       }
       const std::vector<PeerSpec> peers = {SelectedBy(p.ns, pod_labels)};
+      // The operator's Prometheus discovers its targets through the API server.
+      for (size_t s : scrapers) {
+        if (!intents.contains(s) || !api_server_known_) continue;
+        intents[s].egress.push_back(
+            {Block(HostCidr(kApiServerIp)), {Port(kApiServerPort)}, "Prometheus -> the API server"});
+      }
       for (const ServiceMonitor& m : out_.snapshot.service_monitors) {
         if (!Selects(p, p.service_monitor_selector, p.service_monitor_namespace_selector, m.ns,
                      m.labels)) {
