@@ -213,7 +213,9 @@ TEST(IncrementalTest, PodsOfAnOperatorFormAWorkloadThatFollowsThem) {
   Incremental inc(SynthesisConfig::Defaults());
   (void)inc.Recompute();
   const OwnerReference cr{"cache.example.com/v1", "RedisCluster", "rc", "cr-1"};
-  inc.Upsert(PodOf("shop", "rc-0", {{"app", "rc"}, {"role", "primary"}}, cr));
+  Pod first = PodOf("shop", "rc-0", {{"app", "rc"}, {"role", "primary"}}, cr);
+  first.spec = Pod::Spec{};  // the one pod whose spec the controller keeps
+  inc.Upsert(first);
   Changes c = inc.Recompute();
   EXPECT_EQ(Names(c), (std::vector<std::string>{"RedisCluster/shop/rc"}));
   ASSERT_EQ(c.result.policies.size(), 1u);

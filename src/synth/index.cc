@@ -20,6 +20,9 @@ LabelSelector EffectivePodSelector(const Workload& w) {
 
 namespace {
 
+// The template_from of a custom workload whose pods' spec is unknown.
+constexpr std::string_view kNoPodSpecKnown = "no pod spec known";
+
 std::string LabelKey(std::string_view ns, std::string_view k, std::string_view v) {
   std::string key;
   key.reserve(ns.size() + k.size() + v.size() + 2);
@@ -269,6 +272,11 @@ ClusterIndex::ClusterIndex(const Snapshot& snapshot, const SynthesisConfig& conf
       why = "no label (but per-revision ones) is shared by all its pods, and an empty selector "
             "would select every pod of namespace " +
             w.ns;
+    } else if (w.kind == WorkloadKind::kCustom && w.template_from == kNoPodSpecKnown) {
+      // Without the pods' spec its dependencies are unknown: a policy would
+      // deny them.
+      why = "neither a ReplicaSet or Job template nor a pod's spec is known, so its "
+            "dependencies are not";
     } else if (MatchesPeer(config.dns_peers, w)) {
       why = "a configured DNS server";
     } else if (MatchesPeer(config.ingress_controller_peers, w)) {
@@ -431,7 +439,7 @@ Workload MakeCustomWorkload(const OwnerReference& owner, const std::string& ns,
     return w;
   }
   if (!pods.empty()) w.host_network = pods.front()->host_network;
-  w.template_from = "no pod spec known";
+  w.template_from = std::string(kNoPodSpecKnown);
   return w;
 }
 

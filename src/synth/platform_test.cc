@@ -457,6 +457,18 @@ TEST(CustomWorkloadTest, NoSharedLabelMeansNoPolicy) {
   EXPECT_THAT(r.skipped[0].why, HasSubstr("an empty selector would select every pod"));
 }
 
+// Without a template or a pod's spec its dependencies are unknown: a policy
+// would cut them, so there is none (the controller keeps one spec per such
+// workload).
+TEST(CustomWorkloadTest, NoSpecKnownMeansNoPolicy) {
+  Snapshot s;
+  s.pods.push_back(PodOf("data", "cache-0", {{"app", "redis"}}, kRedisCr));
+  const Result r = Synthesize(s, SynthesisConfig::Defaults());
+  EXPECT_THAT(r.policies, IsEmpty());
+  ASSERT_EQ(r.skipped.size(), 1u);
+  EXPECT_THAT(r.skipped[0].why, HasSubstr("nor a pod's spec is known"));
+}
+
 // Backends are every pod the Service selects, as it is labelled now: the
 // StatefulSet whose pod was relabelled role=primary backs redis-primary.
 TEST(CustomWorkloadTest, FailoverLabelsMakeBackends) {
