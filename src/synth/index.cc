@@ -342,15 +342,14 @@ ClusterIndex::ClusterIndex(const Snapshot& snapshot, const SynthesisConfig& conf
   ComputeMonitoring();
 
   // Configured selector peers that match hostNetwork pods (rule 6).
-  std::vector<const Workload*> host_network;
   for (const Workload* w : workloads_) {
-    if (w->host_network) host_network.push_back(w);
+    if (w->host_network) host_network_.push_back(w);
   }
   for (const auto* list : {&config.dns_peers, &config.monitoring_peers,
                            &config.ingress_controller_peers, &config.openshift_router_peers}) {
     for (const PeerSelector& p : *list) {
       if (!p.selects_pods()) continue;
-      for (const Workload* w : host_network) {
+      for (const Workload* w : host_network_) {
         if (MatchesPeer(p, *w)) {
           host_network_peer_[&p] = w->key().ToString();
           break;
@@ -458,11 +457,20 @@ void ClusterIndex::FormCustomWorkloads() {
     if (g.second.empty()) g.first = *owner->custom;
     g.second.push_back(p);
   }
+  if (groups.empty()) return;
+  // The ReplicaSets and Jobs of each owner (by namespace and uid, or name
+  // when the owner reference carries no uid).
+  std::map<std::string, std::vector<const Workload*>> by_owner;
+  for (const auto& [k, c] : controlled_) {
+    if (c->controller) by_owner[JoinKey(c->ns, c->controller->name)].push_back(c);
+  }
   for (auto& [key, g] : groups) {
     const std::string& ns = g.second.front()->ns;
     std::vector<const Workload*> templates;
-    for (const auto& [k, c] : controlled_) {
-      if (c->ns == ns && OwnedBy(*c, g.first)) templates.push_back(c);
+    if (auto it = by_owner.find(JoinKey(ns, g.first.name)); it != by_owner.end()) {
+      for (const Workload* c : it->second) {
+        if (OwnedBy(*c, g.first)) templates.push_back(c);
+      }
     }
     custom_.push_back(MakeCustomWorkload(g.first, ns, g.second, std::move(templates)));
     workloads_.push_back(&custom_.back());
@@ -644,8 +652,8 @@ bool ClusterIndex::MatchesPeer(const PeerSelector& p, const Workload& w) const {
 std::string ClusterIndex::HostNetworkMatch(const PeerSelector& peer) const {
   if (auto it = host_network_peer_.find(&peer); it != host_network_peer_.end()) return it->second;
   if (!peer.selects_pods()) return "";
-  for (const Workload* w : workloads_) {
-    if (w->host_network && MatchesPeer(peer, *w)) return w->key().ToString();
+  for (const Workload* w : host_network_) {
+    if (MatchesPeer(peer, *w)) return w->key().ToString();
   }
   return "";
 }

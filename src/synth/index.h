@@ -286,6 +286,7 @@ class ClusterIndex {
   // their targets through the API server)
   std::vector<std::vector<const Prometheus*>> prometheus_of_;
   std::map<const PeerSelector*, std::string> host_network_peer_;  // configured peer -> workload
+  std::vector<const Workload*> host_network_;  // the hostNetwork workloads
 };
 
 // The policy of one managed workload (SkipReason(w) must be nullopt), with
