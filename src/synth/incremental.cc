@@ -739,8 +739,24 @@ bool Incremental::Upsert(const Workload& w) {
       changed = true;
     }
     if (w.kind == WorkloadKind::kReplicaSet || w.kind == WorkloadKind::kJob) {
-      if (const Workload* old = Find(controlled_, key); old && *old == w) return changed;
-      SetControlled(key, std::make_shared<const Workload>(w));
+      // A ReplicaSet or Job of a Deployment or CronJob only leads its pods to
+      // their workload: its template is never read, so it is not kept (ten
+      // old revisions per Deployment add up), and changing it costs nothing.
+      // Only those of an operator's resource keep theirs (rule 3).
+      Workload kept;
+      const bool slim = w.controller && IsKnownController(w.controller->api_version,
+                                                          w.controller->kind);
+      if (slim) {
+        kept.kind = w.kind;
+        kept.ns = w.ns;
+        kept.name = w.name;
+        kept.uid = w.uid;
+        kept.has_controller = true;
+        kept.controller = w.controller;
+      }
+      const Workload& next = slim ? kept : w;
+      if (const Workload* old = Find(controlled_, key); old && *old == next) return changed;
+      SetControlled(key, std::make_shared<const Workload>(next));
       changed = true;
     }
     return changed;

@@ -192,6 +192,46 @@ TEST(IncrementalTest, PodsOfKnownWorkloadsCostNothing) {
   EXPECT_EQ(inc.pods(), 1u);
 }
 
+// A Deployment's ReplicaSets only lead pods to it: a new revision or a scale
+// changes nothing, and their templates are not kept; a Rollout's ReplicaSet
+// is the template of its workload.
+TEST(IncrementalTest, ReplicaSetsOfDeploymentsCostNothing) {
+  Incremental inc(SynthesisConfig::Defaults());
+  Pairs(inc);
+  (void)inc.Recompute();
+  Workload rs = Deploy("shop", "client1-5d8f7");
+  rs.kind = WorkloadKind::kReplicaSet;
+  rs.has_controller = true;
+  rs.controller = OwnerReference{"apps/v1", "Deployment", "client1", "uid-client1"};
+  EXPECT_TRUE(inc.Upsert(rs));  // new: pods may now resolve through it
+  (void)inc.Recompute();
+  rs.containers[0].env.push_back({"X", "server1.shop:80", "", ""});
+  EXPECT_FALSE(inc.Upsert(rs));
+  EXPECT_FALSE(inc.pending());
+  // Owned by a Rollout, with a pod: its template is the workload's.
+  rs.controller = OwnerReference{"argoproj.io/v1alpha1", "Rollout", "client1", "ro-1"};
+  EXPECT_TRUE(inc.Upsert(rs));
+  inc.Upsert(PodOf("shop", "client1-5d8f7-a", {{"app", "client1-5d8f7"}},
+                   {"apps/v1", "ReplicaSet", "client1-5d8f7", "uid-client1-5d8f7"}));
+  const Changes c = inc.Recompute();
+  bool found = false;
+  for (const WorkloadPolicy& p : c.result.policies) {
+    if (p.workload.ToString() != "Rollout/shop/client1") continue;
+    found = true;
+    bool to_server = false;
+    for (const PolicyRule& rule : p.policy.egress) {
+      for (const PolicyPeer& peer : rule.peers) {
+        if (peer.pod_selector && peer.pod_selector->match_labels.contains("app") &&
+            peer.pod_selector->match_labels.at("app") == "server1") {
+          to_server = true;
+        }
+      }
+    }
+    EXPECT_TRUE(to_server);
+  }
+  EXPECT_TRUE(found);
+}
+
 // A Service that selects a per-revision label (a per-pod Service) makes such
 // pods matter.
 TEST(IncrementalTest, PerPodServicesMakePodsMatter) {
