@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -34,6 +35,18 @@ using ::testing::StartsWith;
 const std::string kSource = NPC_SOURCE_DIR;
 const std::string kApp = kSource + "/examples/app";
 const std::string kGolden = kSource + "/examples/golden/policies.yaml";
+// The platform part (examples/platform): generated with the flags below, as
+// examples/README.md shows.
+const std::string kPlatform = kSource + "/examples/platform";
+const std::string kPlatformGolden = kSource + "/examples/golden/platform.yaml";
+const std::vector<std::string> kPlatformFlags = {"--read-secrets", "--api-server-cidrs",
+                                                 "192.0.2.10/32"};
+
+std::vector<std::string> PlatformArgs(std::vector<std::string> args) {
+  args.insert(args.begin() + 1, {"-f", kPlatform});
+  args.insert(args.end(), kPlatformFlags.begin(), kPlatformFlags.end());
+  return args;
+}
 
 struct Outcome {
   int code = -1;
@@ -114,7 +127,41 @@ TEST(Cli, ParsePeer) {
   EXPECT_EQ(any->pods.match_labels.size(), 2u);
   EXPECT_FALSE(ParsePeer("kube-dns").ok());
   EXPECT_FALSE(ParsePeer("ns/").ok());
-  EXPECT_FALSE(ParsePeer("ns/app").ok());
+  EXPECT_FALSE(ParsePeer("ns/=x").ok());
+  EXPECT_FALSE(ParsePeer("ns/a=b;color=red").ok());
+  // A key alone: the label exists (the OpenShift router's).
+  StatusOr<PeerSelector> exists = ParsePeer("openshift-ingress/ingresscontroller.operator.openshift.io/deployment-ingresscontroller");
+  ASSERT_TRUE(exists.ok());
+  ASSERT_EQ(exists->pods.match_expressions.size(), 1u);
+  EXPECT_EQ(exists->pods.match_expressions[0].op, "Exists");
+  // Addresses, the nodes, any source; what an ingress controller or Gateway serves.
+  StatusOr<PeerSelector> cidrs = ParsePeer("169.254.20.10,fd00::/8");
+  ASSERT_TRUE(cidrs.ok());
+  EXPECT_EQ(cidrs->cidrs, (std::vector<std::string>{"169.254.20.10/32", "fd00::/8"}));
+  EXPECT_TRUE(ParsePeer("nodes")->nodes);
+  EXPECT_TRUE(ParsePeer("any;controller=io.cilium/gateway-controller")->any);
+  StatusOr<PeerSelector> ic =
+      ParsePeer("ingress-nginx/app.kubernetes.io/name=ingress-nginx;controller=k8s.io/ingress-nginx;class=nginx");
+  ASSERT_TRUE(ic.ok());
+  EXPECT_EQ(ic->controllers, (std::vector<std::string>{"k8s.io/ingress-nginx"}));
+  EXPECT_EQ(ic->classes, (std::vector<std::string>{"nginx"}));
+  EXPECT_EQ(PeerString(*ic),
+            "ingress-nginx/app.kubernetes.io/name=ingress-nginx;controller=k8s.io/ingress-nginx;"
+            "class=nginx");
+  StatusOr<PeerSelector> gw = ParsePeer("{namespace}/gateway.networking.k8s.io/gateway-name={name};controller=x.io/gw");
+  ASSERT_TRUE(gw.ok());
+  EXPECT_EQ(gw->pods.match_labels.at("gateway.networking.k8s.io/gateway-name"), "{name}");
+}
+
+TEST(Cli, PlatformFlags) {
+  EXPECT_EQ(RunCli({"generate", "-f", kApp, "-q", "--gateway-peer", "gw/app=gw"}).code, kExitUsage);
+  Outcome bad = RunCli({"generate", "-f", kApp, "-q", "--node-cidrs", "10.0.0.0/33"});
+  EXPECT_EQ(bad.code, kExitUsage);
+  EXPECT_THAT(bad.err, HasSubstr("--node-cidrs: \"10.0.0.0/33\" is not a CIDR"));
+  EXPECT_EQ(RunCli({"generate", "-f", kApp, "-q", "--api-server-cidrs", "10.0.0.1,fd00::/120",
+                    "--node-cidrs", "172.18.0.0/24", "--read-secrets"})
+                .code,
+            kExitOk);
 }
 
 TEST(Cli, SelectorString) {
@@ -247,6 +294,122 @@ TEST(Examples, StderrReportsTheUnresolvedReference) {
                                "legacy-billing.finance.svc.cluster.local:8443"));
 }
 
+// --- the platform part of the examples --------------------------------------
+
+TEST(Examples, PlatformPoliciesMatchTheGoldenFile) {
+  Outcome o = RunCli(PlatformArgs({"generate", "-q"}));
+  ASSERT_EQ(o.code, 0) << o.err;
+  if (UpdateGolden()) {
+    std::ofstream(kPlatformGolden, std::ios::binary) << o.out;
+    GTEST_SKIP() << "rewrote " << kPlatformGolden;
+  }
+  EXPECT_EQ(o.out, ReadFile(kPlatformGolden))
+      << "regenerate with NPC_UPDATE_GOLDEN=1 (see the top of cli_test.cc) and review the diff";
+}
+
+TEST(Examples, PlatformPoliciesAreWhatTheReadmePromises) {
+  Outcome o = RunCli(PlatformArgs({"generate", "-o", "json"}));
+  ASSERT_EQ(o.code, 0) << o.err;
+  // Offline there is no EndpointSlice for default/kubernetes: Prometheus'
+  // own path to the API server is the one thing generate cannot write.
+  EXPECT_THAT(o.err, HasSubstr("Prometheus observability/main discovers its targets through the "
+                               "API server: the API server's address is unknown"));
+  nlohmann::json list = nlohmann::json::parse(o.out);
+  std::map<std::string, nlohmann::json> by_name;
+  for (const auto& p : list["items"]) {
+    by_name[p["metadata"]["namespace"].get<std::string>() + "/" +
+            p["metadata"]["name"].get<std::string>()] = p;
+  }
+  std::vector<std::string> names;
+  for (const auto& [name, p] : by_name) names.push_back(name);
+  EXPECT_THAT(names, ::testing::ElementsAre(
+                         "custom-metrics/deployment-metrics-adapter",
+                         "observability/statefulset-alertmanager-main",
+                         "observability/statefulset-prometheus-main",
+                         "payments/deployment-fraud-scoring", "payments/deployment-sessions",
+                         "payments/deployment-sessions-replica", "payments/deployment-storefront",
+                         "payments/postgrescluster-ledger-db", "payments/rollout-checkout-api",
+                         "policy-system/deployment-policy-webhook"));
+  // Operator-made pods: the policy is owned by the operator's resource.
+  const nlohmann::json& rollout = by_name["payments/rollout-checkout-api"];
+  EXPECT_EQ(rollout["metadata"]["ownerReferences"][0]["kind"], "Rollout");
+  EXPECT_EQ(rollout["metadata"]["ownerReferences"][0]["uid"],
+            "0b6a4c2e-2f5d-4f3e-9c1a-5d7e8f9a0b1c");
+  // Overlapping selectors: each selects its own pods by role.
+  EXPECT_EQ(by_name["payments/deployment-sessions"]["spec"]["podSelector"]["matchLabels"]["role"],
+            "primary");
+  EXPECT_EQ(
+      by_name["payments/deployment-sessions-replica"]["spec"]["podSelector"]["matchLabels"]["role"],
+      "replica");
+  // The API server reaches the webhook on the target port.
+  EXPECT_THAT(by_name["policy-system/deployment-policy-webhook"]["spec"]["ingress"].dump(),
+              HasSubstr(R"({"from":[{"ipBlock":{"cidr":"192.0.2.10/32"}}],"ports":[{"port":"https","protocol":"TCP"}]})"));
+}
+
+// explain names the rule behind each platform flow.
+TEST(Examples, PlatformExplainNamesTheRules) {
+  struct Case {
+    const char* workload;
+    const char* says;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"policy-system/deployment/policy-webhook",
+            "because: API server: ValidatingWebhookConfiguration policy-webhook, webhook "
+            "deployments.policy.example.com calls Service policy-system/policy-webhook:443 -> "
+            "targetPort https (--api-server-cidrs)"},
+           {"custom-metrics/deployment/metrics-adapter",
+            "because: API server: APIService v1beta1.custom.metrics.k8s.io calls Service "
+            "custom-metrics/metrics-adapter:443 -> targetPort https"},
+           {"payments/rollout/checkout-api",
+            "template from: ReplicaSet payments/checkout-api-7c6d9f (the newest of 2)"},
+           {"payments/rollout/checkout-api",
+            "because: Prometheus observability/main via ServiceMonitor payments/checkout-api "
+            "endpoint port metrics -> Service payments/checkout-api"},
+           {"payments/rollout/checkout-api",
+            "because: OpenShift router: Route payments/partner-api -> Service "
+            "payments/checkout-api"},
+           {"payments/rollout/checkout-api",
+            "because: Gateway gateway-system/public (class eg, controller "
+            "gateway.envoyproxy.io/gatewayclass-controller): HTTPRoute payments/checkout -> "
+            "Service payments/checkout-api"},
+           {"payments/rollout/checkout-api",
+            "envFrom secret checkout-secrets key FRAUD_API_URL=\"fraud-scoring.payments.svc:8443\""},
+           {"payments/postgrescluster/ledger-db", "template from: Pod payments/ledger-db-1"},
+           {"payments/postgrescluster/ledger-db",
+            "because: Prometheus observability/main via PodMonitor payments/ledger-db endpoint "
+            "port metrics"},
+           {"payments/deployment/storefront",
+            "because: ingress controller: Ingress payments/storefront, class nginx (controller "
+            "k8s.io/ingress-nginx), routes to Service payments/storefront"},
+           {"payments/deployment/sessions",
+            "(its selector {app.kubernetes.io/name=sessions} also matches the pod template of "
+            "Deployment/payments/sessions-replica: selected by its template labels instead)"},
+           {"observability/statefulset/prometheus-main",
+            "because: Prometheus observability/main via alerting: Alertmanager Service "
+            "observability/alertmanager-main port web"},
+       }) {
+    Outcome o = RunCli(PlatformArgs({"explain", c.workload}));
+    ASSERT_EQ(o.code, 0) << c.workload << o.err;
+    EXPECT_THAT(o.out, HasSubstr(c.says)) << c.workload;
+  }
+}
+
+// Secrets are read only when asked, and their values never show.
+TEST(Examples, PlatformSecretsOnlyWhenAsked) {
+  Outcome with = RunCli(PlatformArgs({"explain", "payments/rollout/checkout-api"}));
+  ASSERT_EQ(with.code, 0) << with.err;
+  EXPECT_THAT(with.out, HasSubstr("pods {app.kubernetes.io/name=fraud-scoring}"));
+  Outcome without = RunCli({"explain", "-f", kPlatform, "payments/rollout/checkout-api"});
+  ASSERT_EQ(without.code, 0) << without.err;
+  EXPECT_THAT(without.out, Not(HasSubstr("fraud-scoring")));
+  for (const Outcome* o : {&with, &without}) {
+    for (const char* secret : {"s3cr3t", "svc-token", "4f2a9c1e7b"}) {
+      EXPECT_THAT(o->out, Not(HasSubstr(secret)));
+      EXPECT_THAT(o->err, Not(HasSubstr(secret)));
+    }
+  }
+}
+
 // --- explain ---------------------------------------------------------------
 
 TEST(Explain, OneWorkloadWithReasons) {
@@ -283,7 +446,10 @@ TEST(Explain, UnresolvedSkippedAndUnknown) {
   Outcome unknown = RunCli({"explain", "-f", kApp, "shop/deployment/nope"});
   EXPECT_EQ(unknown.code, kExitInvalidInput);
   EXPECT_THAT(unknown.err, HasSubstr("no workload matches"));
-  EXPECT_EQ(RunCli({"explain", "-f", kApp, "gadget/nope"}).code, kExitUsage);
+  // Any kind may name a workload (pods of a custom resource): an unknown one
+  // matches nothing.
+  EXPECT_EQ(RunCli({"explain", "-f", kApp, "gadget/nope"}).code, kExitInvalidInput);
+  EXPECT_EQ(RunCli({"explain", "-f", kApp, "a/b/c/d"}).code, kExitUsage);
 }
 
 // --- graph -----------------------------------------------------------------
@@ -323,6 +489,33 @@ TEST(Graph, GraphvizAcceptsTheDot) {
   EXPECT_THAT(ReadFile((dir / "err").string()), Not(HasSubstr("Warning")));
   if (UpdateGolden())
     std::filesystem::copy_file(svg_file, kSource + "/examples/graph.svg",
+                               std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::remove_all(dir);
+}
+
+// The platform's graph: the API server, Prometheus and the routes' nodes.
+TEST(Graph, PlatformGraphvizAcceptsTheDot) {
+  Outcome o = RunCli(PlatformArgs({"graph"}));
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_THAT(o.out, HasSubstr("\"p:api-server\" -> \"w:Deployment/policy-system/policy-webhook\" "
+                               "[label=\"https\", color=blue]"));
+  EXPECT_THAT(o.out, HasSubstr("\"p:Prometheus observability/main\" -> "
+                               "\"w:Rollout/payments/checkout-api\" [label=\"metrics\", color=blue]"));
+  EXPECT_THAT(o.out, HasSubstr("\"r:payments/partner-api\" -> \"s:payments/checkout-api\""));
+  EXPECT_THAT(o.out, HasSubstr("\"g:gateway-system/public\" -> \"h:HTTPRoute/payments/checkout\""));
+  if (std::system("command -v dot >/dev/null 2>&1") != 0) GTEST_SKIP() << "graphviz missing";
+  const std::filesystem::path dir =
+      std::filesystem::temp_directory_path() / ("npc_pgraph_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string dot_file = (dir / "g.dot").string();
+  const std::string svg_file = (dir / "g.svg").string();
+  std::ofstream(dot_file) << o.out;
+  const std::string cmd =
+      "dot -Tsvg " + dot_file + " -o " + svg_file + " 2>" + (dir / "err").string();
+  EXPECT_EQ(std::system(cmd.c_str()), 0) << ReadFile((dir / "err").string());
+  EXPECT_THAT(ReadFile((dir / "err").string()), Not(HasSubstr("Warning")));
+  if (UpdateGolden())
+    std::filesystem::copy_file(svg_file, kSource + "/examples/platform-graph.svg",
                                std::filesystem::copy_options::overwrite_existing);
   std::filesystem::remove_all(dir);
 }

@@ -5,6 +5,7 @@
 #include <ostream>
 
 #include "manifest/manifest.h"
+#include "synth/annotations.h"
 
 namespace npc::cli {
 
@@ -83,47 +84,156 @@ void ConfigFlags::Register(CLI::App& cmd) {
       ->check(CLI::IsMember({"exposed", "all"}))
       ->capture_default_str();
   cmd.add_option("--dns-peer", dns_peers,
-                 "DNS server pods as NAMESPACE/label=value[,label=value]; repeatable; "
-                 "replaces the default kube-system/k8s-app=kube-dns")
+                 "DNS servers: NAMESPACE/label=value[,label=value], a CIDR list "
+                 "(169.254.20.10/32 for NodeLocal DNSCache) or nodes; repeatable; replaces the "
+                 "default kube-system/k8s-app=kube-dns")
       ->allow_extra_args(false)
       ->type_name("PEER");
   cmd.add_option("--monitoring-peer", monitoring_peers,
-                 "Pods that scrape prometheus.io/scrape workloads, same syntax; replaces "
-                 "the default monitoring/app.kubernetes.io/name=prometheus")
+                 "Who scrapes prometheus.io/scrape workloads, and ServiceMonitor/PodMonitor "
+                 "targets when no Prometheus object exists; same syntax; replaces the default "
+                 "monitoring/app.kubernetes.io/name=prometheus")
       ->allow_extra_args(false)
       ->type_name("PEER");
   cmd.add_option("--ingress-controller-peer", ingress_controller_peers,
-                 "Ingress controller pods, same syntax; replaces the defaults "
-                 "(ingress-nginx, traefik, contour/envoy, haproxy)")
+                 "Ingress controller pods, same syntax, then ;controller=C (IngressClass "
+                 "spec.controller) and ;class=NAME (legacy class names) it serves (neither: "
+                 "every class); repeatable; replaces the defaults (ingress-nginx, traefik, "
+                 "contour, haproxy, istio)")
       ->allow_extra_args(false)
       ->type_name("PEER");
+  cmd.add_option("--openshift-router-peer", openshift_router_peers,
+                 "The OpenShift router, same syntax; replaces the default "
+                 "openshift-ingress/ingresscontroller.operator.openshift.io/"
+                 "deployment-ingresscontroller")
+      ->allow_extra_args(false)
+      ->type_name("PEER");
+  cmd.add_option("--gateway-peer", gateway_peers,
+                 "A Gateway API implementation: PEER;controller=CONTROLLER_NAME, where PEER may "
+                 "use {name} and {namespace} of the Gateway (e.g. {namespace}/"
+                 "gateway.networking.k8s.io/gateway-name={name}); repeatable; replaces the "
+                 "defaults (Envoy Gateway, Istio, NGINX Gateway Fabric, Cilium)")
+      ->allow_extra_args(false)
+      ->type_name("PEER");
+  cmd.add_option("--api-server-cidrs", api_server_cidrs,
+                 "Where the API server calls webhooks and aggregated APIs from (default: the "
+                 "addresses of the EndpointSlices of default/kubernetes)")
+      ->delimiter(',')
+      ->allow_extra_args(false)
+      ->type_name("CIDR,...");
+  cmd.add_option("--node-cidrs", node_cidrs,
+                 "The nodes' addresses: hostNetwork pods (ingress controllers, backends, scrape "
+                 "targets) send and receive from them")
+      ->delimiter(',')
+      ->allow_extra_args(false)
+      ->type_name("CIDR,...");
+  cmd.add_flag("--read-secrets", read_secrets,
+               "Scan the Secrets templates use (secretKeyRef, envFrom, volumes) for host names, "
+               "keeping only the names (needs list/watch on secrets in a cluster)");
   cmd.add_flag("--default-deny", default_deny,
                "Also write one deny-all policy per managed namespace");
 }
 
 StatusOr<PeerSelector> ParsePeer(const std::string& text) {
-  const size_t slash = text.find('/');
-  if (slash == std::string::npos || slash == 0 || slash + 1 >= text.size()) {
-    return InvalidArgument("peer \"" + text +
-                           "\": expected NAMESPACE/label=value[,label=value...]");
-  }
+  auto bad = [&](const std::string& why) {
+    return InvalidArgument("peer \"" + text + "\": " + why);
+  };
   PeerSelector peer;
-  const std::string ns = text.substr(0, slash);
+  // Options after ';'.
+  std::vector<std::string> parts;
+  for (size_t pos = 0;;) {
+    const size_t semi = text.find(';', pos);
+    parts.push_back(text.substr(pos, semi == std::string::npos ? semi : semi - pos));
+    if (semi == std::string::npos) break;
+    pos = semi + 1;
+  }
+  for (size_t i = 1; i < parts.size(); ++i) {
+    const size_t eq = parts[i].find('=');
+    const std::string key = parts[i].substr(0, eq);
+    const std::string value = eq == std::string::npos ? "" : parts[i].substr(eq + 1);
+    if (value.empty() || (key != "controller" && key != "class")) {
+      return bad("\"" + parts[i] + "\" is not controller=VALUE or class=VALUE");
+    }
+    (key == "controller" ? peer.controllers : peer.classes).push_back(value);
+  }
+  const std::string& what = parts[0];
+  if (what == "any") {
+    peer.any = true;
+    return peer;
+  }
+  if (what == "nodes") {
+    peer.nodes = true;
+    return peer;
+  }
+  // A list of CIDRs?
+  {
+    std::vector<std::string> cidrs;
+    bool all = !what.empty();
+    for (size_t pos = 0; all;) {
+      const size_t comma = what.find(',', pos);
+      const std::string item = what.substr(pos, comma == std::string::npos ? comma : comma - pos);
+      std::optional<std::string> c = synth::CanonicalCidr(item);
+      if (!c) {
+        all = false;
+        break;
+      }
+      cidrs.push_back(*c);
+      if (comma == std::string::npos) break;
+      pos = comma + 1;
+    }
+    if (all) {
+      peer.cidrs = std::move(cidrs);
+      return peer;
+    }
+  }
+  const size_t slash = what.find('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 >= what.size()) {
+    return bad(
+        "expected NAMESPACE/label=value[,label=value...], CIDR[,CIDR...], nodes or any "
+        "(then ;controller=... or ;class=...)");
+  }
+  const std::string ns = what.substr(0, slash);
   if (ns != "*") peer.namespaces.match_labels[std::string(kNamespaceNameLabel)] = ns;
-  const std::string rest = text.substr(slash + 1);
+  const std::string rest = what.substr(slash + 1);
   size_t pos = 0;
   while (pos <= rest.size()) {
     size_t comma = rest.find_first_of(",&", pos);
     if (comma == std::string::npos) comma = rest.size();
     const std::string item = rest.substr(pos, comma - pos);
     const size_t eq = item.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      return InvalidArgument("peer \"" + text + "\": \"" + item + "\" is not label=value");
+    if (item.empty() || eq == 0) return bad("\"" + item + "\" is not label=value or label");
+    if (eq == std::string::npos) {
+      peer.pods.match_expressions.push_back({item, "Exists", {}});
+    } else {
+      peer.pods.match_labels[item.substr(0, eq)] = item.substr(eq + 1);
     }
-    peer.pods.match_labels[item.substr(0, eq)] = item.substr(eq + 1);
     pos = comma + 1;
   }
   return peer;
+}
+
+std::string PeerString(const PeerSelector& peer) {
+  std::string s;
+  if (peer.any) {
+    s = "any";
+  } else if (peer.nodes) {
+    s = "nodes";
+  } else if (!peer.cidrs.empty()) {
+    for (const std::string& c : peer.cidrs) s += (s.empty() ? "" : ",") + c;
+  } else {
+    auto ns = peer.namespaces.match_labels.find(std::string(kNamespaceNameLabel));
+    s = ns == peer.namespaces.match_labels.end() ? "*" : ns->second;
+    s += "/";
+    std::string labels;
+    for (const auto& [k, v] : peer.pods.match_labels) labels += (labels.empty() ? "" : ",") + k + "=" + v;
+    for (const auto& r : peer.pods.match_expressions) {
+      if (r.op == "Exists") labels += (labels.empty() ? "" : ",") + r.key;
+    }
+    s += labels;
+  }
+  for (const std::string& c : peer.controllers) s += ";controller=" + c;
+  for (const std::string& c : peer.classes) s += ";class=" + c;
+  return s;
 }
 
 StatusOr<SynthesisConfig> ConfigFlags::ToConfig() const {
@@ -148,6 +258,29 @@ StatusOr<SynthesisConfig> ConfigFlags::ToConfig() const {
   NPC_RETURN_IF_ERROR(peers(monitoring_peers, "--monitoring-peer", c.monitoring_peers));
   NPC_RETURN_IF_ERROR(
       peers(ingress_controller_peers, "--ingress-controller-peer", c.ingress_controller_peers));
+  NPC_RETURN_IF_ERROR(
+      peers(openshift_router_peers, "--openshift-router-peer", c.openshift_router_peers));
+  NPC_RETURN_IF_ERROR(peers(gateway_peers, "--gateway-peer", c.gateway_peers));
+  for (const PeerSelector& g : c.gateway_peers) {
+    if (g.controllers.empty()) {
+      return InvalidArgument("--gateway-peer: \"" + PeerString(g) +
+                             "\" names no controller; add ;controller=CONTROLLER_NAME "
+                             "(the GatewayClass spec.controllerName it implements)");
+    }
+  }
+  auto cidrs = [](const std::vector<std::string>& in, const char* flag,
+                  std::vector<std::string>& out) -> Status {
+    out.clear();
+    for (const std::string& text : in) {
+      std::optional<std::string> cidr = synth::CanonicalCidr(text);
+      if (!cidr) return InvalidArgument(std::string(flag) + ": \"" + text + "\" is not a CIDR");
+      out.push_back(*cidr);
+    }
+    return Status::Ok();
+  };
+  NPC_RETURN_IF_ERROR(cidrs(api_server_cidrs, "--api-server-cidrs", c.api_server_cidrs));
+  NPC_RETURN_IF_ERROR(cidrs(node_cidrs, "--node-cidrs", c.node_cidrs));
+  c.read_secrets = read_secrets;
   c.default_deny = default_deny;
   return c;
 }

@@ -87,6 +87,11 @@ struct ConfigFlags {
   std::vector<std::string> dns_peers;
   std::vector<std::string> monitoring_peers;
   std::vector<std::string> ingress_controller_peers;
+  std::vector<std::string> openshift_router_peers;
+  std::vector<std::string> gateway_peers;
+  std::vector<std::string> api_server_cidrs;
+  std::vector<std::string> node_cidrs;
+  bool read_secrets = false;
   bool default_deny = false;
 
   void Register(CLI::App& cmd);
@@ -94,10 +99,25 @@ struct ConfigFlags {
   StatusOr<SynthesisConfig> ToConfig() const;
 };
 
-// Parses a peer flag value "NAMESPACE/key=value[,key=value...]" (pods with all
-// those labels in that namespace) or "*/key=value" (in any namespace). '&'
-// may separate labels too, as in the netpol-ctrl.io/allow-* annotations.
+// Parses a peer flag value:
+//
+//   PEER [";controller=" CONTROLLER]... [";class=" CLASS]...
+//   PEER = NAMESPACE "/" LABEL ["," LABEL]...   pods with all LABELs in NAMESPACE
+//        | "*/" LABEL ["," LABEL]...            ... in any namespace
+//        | CIDR ["," CIDR]...                   addresses ("169.254.20.10/32")
+//        | "nodes"                              the node addresses (--node-cidrs)
+//        | "any"                                every address (a rule without peers)
+//   LABEL = KEY "=" VALUE | KEY                 KEY alone: the label exists
+//
+// '&' may separate labels too, as in the netpol-ctrl.io/allow-* annotations.
+// "controller=" names an IngressClass spec.controller or GatewayClass
+// spec.controllerName the peer implements, "class=" a legacy ingress class
+// name it answers to; Gateway peers may write {name} and {namespace} in the
+// namespace and label values (the Gateway's).
 StatusOr<PeerSelector> ParsePeer(const std::string& text);
+
+// A peer as the flags write it (ParsePeer's inverse, for help and logs).
+std::string PeerString(const PeerSelector& peer);
 
 // "app=web, tier in (a,b), !canary" in kubectl's selector syntax; "{}" for the
 // empty selector (everything).

@@ -44,23 +44,15 @@ struct WorkloadFilter {
         std::any_of(parts.begin(), parts.end(), [](const std::string& p) { return p.empty(); })) {
       return InvalidArgument("workload \"" + text + "\": expected NAME, KIND/NAME or NS/KIND/NAME");
     }
-    if (!f.kind.empty() && std::none_of(kAllKinds.begin(), kAllKinds.end(),
-                                        [&](WorkloadKind k) { return f.kind == KindLower(k); })) {
-      return InvalidArgument("workload \"" + text + "\": unknown kind \"" + f.kind + "\"");
-    }
+    // Any kind: the pods of an operator's custom resource are a workload of
+    // that kind ("rollout/api").
     return f;
   }
 
   bool Matches(const WorkloadKey& k) const {
-    return (ns.empty() || k.ns == ns) && (kind.empty() || KindLower(k.kind) == kind) &&
+    return (ns.empty() || k.ns == ns) && (kind.empty() || Lower(k.Kind()) == kind) &&
            k.name == name;
   }
-
-  static std::string KindLower(WorkloadKind k) { return Lower(std::string(KindName(k))); }
-  static constexpr std::array<WorkloadKind, 7> kAllKinds = {
-      WorkloadKind::kDeployment, WorkloadKind::kStatefulSet, WorkloadKind::kDaemonSet,
-      WorkloadKind::kReplicaSet, WorkloadKind::kJob,         WorkloadKind::kCronJob,
-      WorkloadKind::kPod};
 };
 
 std::string DescribePeer(const PolicyPeer& p) {
@@ -145,7 +137,8 @@ class ExplainCommand : public Command {
         "\n"
         "Example:\n"
         "  netpol-ctrl explain -f examples/app shop/deployment/api\n"
-        "  netpol-ctrl explain -f examples/app worker");
+        "  netpol-ctrl explain -f examples/app worker\n"
+        "  netpol-ctrl explain -f examples/app shop/rollout/checkout   # pods of a custom resource");
     return cmd;
   }
 
@@ -173,6 +166,8 @@ class ExplainCommand : public Command {
       out << p.workload.ToString() << " -> NetworkPolicy " << p.policy.ns << "/" << p.policy.name
           << "\n";
       out << "  selects pods: {" << SelectorString(p.policy.pod_selector) << "}\n";
+      if (!p.selector_note.empty()) out << "    (" << p.selector_note << ")\n";
+      if (!p.template_from.empty()) out << "  template from: " << p.template_from << "\n";
       PrintRules("ingress", "from", p.policy.ingress, p.ingress_reasons, out);
       PrintRules("egress", "to", p.policy.egress, p.egress_reasons, out);
       bool header = false;

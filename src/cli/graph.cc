@@ -7,6 +7,7 @@
 #include <set>
 
 #include "cli/command.h"
+#include "synth/index.h"
 #include "synth/synth.h"
 
 namespace npc::cli {
@@ -50,7 +51,8 @@ std::string MermaidText(const std::string& s) {
 
 }  // namespace
 
-Graph BuildGraph(const Snapshot& snapshot, const synth::Result& result) {
+Graph BuildGraph(const Snapshot& snapshot, const SynthesisConfig& config,
+                 const synth::Result& result) {
   Graph g;
   std::map<std::string, size_t> index;
   auto add = [&](Graph::Node n) {
@@ -62,31 +64,77 @@ Graph BuildGraph(const Snapshot& snapshot, const synth::Result& result) {
   auto service_id = [](const std::string& ns, const std::string& name) {
     return "s:" + ns + "/" + name;
   };
+  const synth::ClusterIndex cluster(snapshot, config);
 
   for (const Workload& w : snapshot.workloads) {
     if (w.has_controller) continue;
     add({workload_id(w.key()), Graph::Node::Shape::kWorkload, w.ns,
          w.name + "\n" + std::string(KindName(w.kind))});
   }
+  for (const Workload* w : cluster.workloads()) {  // custom workloads, formed from pods
+    add({workload_id(w->key()), Graph::Node::Shape::kWorkload, w->ns,
+         w->name + "\n" + w->key().Kind()});
+  }
   for (const Service& s : snapshot.services) {
     std::string label = s.name + "\nService";
     if (s.type != "ClusterIP") label += " (" + s.type + ")";
     if (s.headless) label += " (headless)";
     add({service_id(s.ns, s.name), Graph::Node::Shape::kService, s.ns, label});
-    // Service -> backends: workloads in its namespace whose pods it selects.
-    if (!s.selector) continue;
-    LabelSelector sel;
-    sel.match_labels = *s.selector;
-    for (const Workload& w : snapshot.workloads) {
-      if (w.has_controller || w.ns != s.ns || !Matches(sel, w.template_labels)) continue;
-      std::string ports;
-      for (const ServicePort& p : s.ports) {
-        if (!ports.empty()) ports += ", ";
-        ports += p.target_port.empty() ? std::to_string(p.port) : p.target_port.ToString();
-      }
-      g.edges.push_back(
-          {service_id(s.ns, s.name), workload_id(w.key()), ports, Graph::Edge::Style::kBackend});
+    // Service -> backends: workloads whose template or pods it selects.
+    std::string ports;
+    for (const ServicePort& p : s.ports) {
+      if (!ports.empty()) ports += ", ";
+      ports += p.target_port.empty() ? std::to_string(p.port) : p.target_port.ToString();
     }
+    for (const WorkloadKey& b : cluster.Backends(s.ns, s.name)) {
+      g.edges.push_back(
+          {service_id(s.ns, s.name), workload_id(b), ports, Graph::Edge::Style::kBackend});
+    }
+  }
+  for (const Route& r : snapshot.routes) {
+    const std::string id =
+        add({"r:" + r.ns + "/" + r.name, Graph::Node::Shape::kIngress, r.ns, r.name + "\nRoute"});
+    for (const std::string& svc : r.services) {
+      g.edges.push_back(
+          {id, service_id(r.ns, svc), r.target_port.ToString(), Graph::Edge::Style::kReference});
+    }
+  }
+  for (const Gateway& gw : snapshot.gateways) {
+    add({"g:" + gw.ns + "/" + gw.name, Graph::Node::Shape::kIngress, gw.ns, gw.name + "\nGateway"});
+  }
+  for (const GatewayRoute& r : snapshot.gateway_routes) {
+    const std::string id = add({"h:" + r.kind + "/" + r.ns + "/" + r.name,
+                                Graph::Node::Shape::kIngress, r.ns, r.name + "\n" + r.kind});
+    for (const GatewayRoute::Parent& p : r.parents) {
+      if (p.kind != "Gateway") continue;
+      const std::string gid = "g:" + p.ns + "/" + p.name;
+      if (!index.count(gid)) {
+        add({gid, Graph::Node::Shape::kUnresolved, "", "?\nGateway " + p.ns + "/" + p.name});
+      }
+      g.edges.push_back({gid, id, "", Graph::Edge::Style::kReference});
+    }
+    for (const GatewayRoute::Backend& b : r.backends) {
+      if (b.kind != "Service" || !b.group.empty()) continue;
+      g.edges.push_back({id, service_id(b.ns, b.name), b.port ? std::to_string(*b.port) : "",
+                         Graph::Edge::Style::kReference});
+    }
+  }
+  for (const synth::ClusterIndex::PlatformEdge& e : cluster.PlatformEdges()) {
+    std::string id;
+    if (e.from == "API server") {
+      id = add({"p:api-server", Graph::Node::Shape::kPlatform, "", "API server"});
+    } else {
+      // "Prometheus ns/name", or "monitoring" (the configured peers)
+      const size_t space = e.from.find(' ');
+      const std::string what = space == std::string::npos ? e.from : e.from.substr(space + 1);
+      const size_t slash = what.find('/');
+      const std::string ns = slash == std::string::npos ? "" : what.substr(0, slash);
+      const std::string name = slash == std::string::npos ? what : what.substr(slash + 1);
+      id = add({"p:" + e.from, Graph::Node::Shape::kPlatform, ns,
+                name + "\n" + (space == std::string::npos ? "monitoring peers" : "Prometheus")});
+    }
+    g.edges.push_back({id, workload_id(e.to), e.label,
+                       e.pods ? Graph::Edge::Style::kBackend : Graph::Edge::Style::kPlatform});
   }
   for (const Ingress& ing : snapshot.ingresses) {
     const std::string id = add({"i:" + ing.ns + "/" + ing.name, Graph::Node::Shape::kIngress,
@@ -137,6 +185,7 @@ std::string ToDot(const Graph& g) {
       case Graph::Node::Shape::kUnresolved:
         attrs = "shape=octagon, color=red, fontcolor=red";
         break;
+      case Graph::Node::Shape::kPlatform: attrs = "shape=component, color=blue"; break;
     }
     return DotQuote(n.id) + " [label=" + DotQuote(n.label) + ", " + attrs + "];\n";
   };
@@ -158,6 +207,8 @@ std::string ToDot(const Graph& g) {
       attrs += std::string(attrs.empty() ? "" : ", ") + "style=dashed, color=red";
     } else if (e.style == Graph::Edge::Style::kBackend) {
       attrs += std::string(attrs.empty() ? "" : ", ") + "style=dotted, arrowhead=empty";
+    } else if (e.style == Graph::Edge::Style::kPlatform) {
+      attrs += std::string(attrs.empty() ? "" : ", ") + "color=blue";
     }
     if (!attrs.empty()) out += " [" + attrs + "]";
     out += ";\n";
@@ -191,6 +242,7 @@ std::string ToMermaid(const Graph& g) {
         case Graph::Node::Shape::kService: out += "([" + text + "])"; break;
         case Graph::Node::Shape::kIngress: out += "{{" + text + "}}"; break;
         case Graph::Node::Shape::kUnresolved: out += "[/" + text + "/]"; break;
+        case Graph::Node::Shape::kPlatform: out += "[[" + text + "]]"; break;
       }
       out += "\n";
     }
@@ -199,6 +251,7 @@ std::string ToMermaid(const Graph& g) {
   for (const Graph::Edge& e : g.edges) {
     const char* arrow = e.style == Graph::Edge::Style::kUnresolved ? "-.->"
                         : e.style == Graph::Edge::Style::kBackend  ? "==>"
+                        : e.style == Graph::Edge::Style::kPlatform ? "--o"
                                                                    : "-->";
     out += "  " + ids[e.from] + " " + arrow;
     if (!e.label.empty()) out += "|" + MermaidText(e.label) + "|";
@@ -220,10 +273,12 @@ class GraphCommand : public Command {
         ->check(CLI::IsMember({"dot", "mermaid"}))
         ->capture_default_str();
     cmd->footer(
-        "Workloads are boxes, Services ellipses, Ingresses hexagons; namespaces are\n"
+        "Workloads are boxes, Services ellipses, Ingresses, Routes, Gateways and their\n"
+        "routes hexagons, the API server and Prometheus components; namespaces are\n"
         "clusters. Solid arrows are references (labelled with the Service ports),\n"
         "dotted ones go from a Service to its backends (labelled with target ports),\n"
-        "dashed red ones are references that did not resolve, to a \"?\" node.\n"
+        "blue ones are the API server's and Prometheus' calls, dashed red ones are\n"
+        "references that did not resolve, to a \"?\" node.\n"
         "\n"
         "Example:\n"
         "  netpol-ctrl graph -f examples/app | dot -Tsvg > graph.svg\n"
@@ -235,7 +290,7 @@ class GraphCommand : public Command {
     int exit_code = kExitOk;
     std::optional<Offline> offline = LoadAndSynthesize(input_, config_, io, &exit_code);
     if (!offline) return exit_code;
-    const Graph g = BuildGraph(offline->snapshot, offline->result);
+    const Graph g = BuildGraph(offline->snapshot, offline->config, offline->result);
     io.out << (format_ == "mermaid" ? ToMermaid(g) : ToDot(g));
     return kExitOk;
   }

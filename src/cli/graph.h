@@ -13,16 +13,23 @@ namespace npc::cli {
 
 struct Graph {
   struct Node {
-    enum class Shape { kWorkload, kService, kIngress, kUnresolved };
-    std::string id;  // "w:Deployment/ns/name", "s:ns/name", "i:ns/name", "u:host"
+    // kIngress: what routes traffic in (Ingress, Route, Gateway, HTTPRoute...);
+    // kPlatform: the API server, a Prometheus.
+    enum class Shape { kWorkload, kService, kIngress, kUnresolved, kPlatform };
+    // "w:Deployment/ns/name", "s:ns/name", "i:ns/name", "r:ns/name" (Route),
+    // "g:ns/name" (Gateway), "h:Kind/ns/name" (HTTPRoute...), "p:..." (platform),
+    // "u:host"
+    std::string id;
     Shape shape = Shape::kWorkload;
     std::string ns;     // "" for nodes outside any namespace (unresolved hosts)
     std::string label;  // may contain '\n'
   };
   struct Edge {
-    // kReference: a workload (or Ingress) names a Service; kBackend: a Service
-    // selects a workload; kUnresolved: a name that resolved to nothing.
-    enum class Style { kReference, kBackend, kUnresolved };
+    // kReference: a workload (or Ingress, Route, route) names a Service;
+    // kBackend: a Service selects a workload; kUnresolved: a name that
+    // resolved to nothing; kPlatform: the API server or a Prometheus calls a
+    // workload (rules 1 and 2).
+    enum class Style { kReference, kBackend, kUnresolved, kPlatform };
     std::string from;
     std::string to;
     std::string label;  // ports
@@ -38,11 +45,15 @@ struct Graph {
   std::vector<Edge> edges;  // sorted, unique
 };
 
-// Nodes: every workload (not controller-owned Pods/ReplicaSets/Jobs), Service
-// and Ingress of `snapshot`, plus one "?" node per unresolved host. Edges: the
-// resolved references of `result`, Ingress -> Service, Service -> backends,
-// and dashed ones for unresolved references.
-Graph BuildGraph(const Snapshot& snapshot, const synth::Result& result);
+// Nodes: every workload (not controller-owned Pods/ReplicaSets/Jobs; custom
+// workloads formed from pods included), Service, Ingress, Route, Gateway and
+// Gateway route of `snapshot`, the API server and each Prometheus when they
+// call something, plus one "?" node per unresolved host. Edges: the resolved
+// references of `result`, Ingress/Route/route -> Service, Gateway -> route,
+// Service -> backends (template or live pods), API server and Prometheus ->
+// the workloads they call, and dashed ones for unresolved references.
+Graph BuildGraph(const Snapshot& snapshot, const SynthesisConfig& config,
+                 const synth::Result& result);
 
 // Graphviz: namespaces as `subgraph "cluster_<ns>"`.
 std::string ToDot(const Graph& graph);

@@ -86,12 +86,11 @@ void Controller::Upsert(decode::Object object) {
     changed = std::visit(
         [&](const auto& v) {
           using T = std::decay_t<decltype(v)>;
-          if constexpr (std::is_same_v<T, Workload> || std::is_same_v<T, Service> ||
-                        std::is_same_v<T, EndpointSlice> || std::is_same_v<T, Ingress> ||
-                        std::is_same_v<T, ConfigMap> || std::is_same_v<T, Namespace>) {
-            return state_.Upsert(v);
-          } else {
+          if constexpr (std::is_same_v<T, decode::Unknown> || std::is_same_v<T, decode::PodMeta> ||
+                        std::is_same_v<T, decode::StoredPolicy>) {
             return false;  // kinds synthesis does not read
+          } else {
+            return state_.Upsert(v);
           }
         },
         object.value);
@@ -110,12 +109,6 @@ void Controller::Remove(const decode::Meta& meta) {
     if (known && synced_) queue_.Add(key);  // deleted by someone: put it back
     return;
   }
-  static const std::map<std::string_view, synth::ObjectKind> kKinds = {
-      {"Service", synth::ObjectKind::kService},
-      {"EndpointSlice", synth::ObjectKind::kEndpointSlice},
-      {"Ingress", synth::ObjectKind::kIngress},
-      {"ConfigMap", synth::ObjectKind::kConfigMap},
-      {"Namespace", synth::ObjectKind::kNamespace}};
   bool changed = false;
   if (auto kind = ParseKind(meta.kind)) {
     if (*kind == WorkloadKind::kPod) {
@@ -124,9 +117,9 @@ void Controller::Remove(const decode::Meta& meta) {
     }
     std::lock_guard<std::mutex> lock(state_mu_);
     changed = state_.Remove(WorkloadKey{*kind, meta.ns, meta.name});
-  } else if (auto it = kKinds.find(meta.kind); it != kKinds.end()) {
+  } else if (auto object_kind = synth::ParseObjectKind(meta.kind)) {
     std::lock_guard<std::mutex> lock(state_mu_);
-    changed = state_.Remove(it->second, meta.ns, meta.name);
+    changed = state_.Remove(*object_kind, meta.ns, meta.name);
   }
   if (changed) MarkDirty();
 }

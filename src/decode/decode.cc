@@ -2,8 +2,11 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <charconv>
 #include <string>
+
+#include "synth/refs.h"
 
 namespace npc::decode {
 namespace {
@@ -188,6 +191,39 @@ class Reader {
   std::string error_path_;
 };
 
+// Standard base64 (RFC 4648, with or without padding; white space is
+// skipped, as the API server's JSON never has any). False on other bytes.
+bool Base64Decode(std::string_view in, std::string* out) {
+  out->clear();
+  uint32_t acc = 0;
+  int bits = 0;
+  for (char c : in) {
+    int v;
+    if (c >= 'A' && c <= 'Z') {
+      v = c - 'A';
+    } else if (c >= 'a' && c <= 'z') {
+      v = c - 'a' + 26;
+    } else if (c >= '0' && c <= '9') {
+      v = c - '0' + 52;
+    } else if (c == '+') {
+      v = 62;
+    } else if (c == '/') {
+      v = 63;
+    } else if (c == '=' || c == '\n' || c == '\r' || c == ' ') {
+      continue;
+    } else {
+      return false;
+    }
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out->push_back(static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  return true;
+}
+
 LabelSelector DecodeSelector(Reader& r, const dom::element& sel, const std::string& path) {
   LabelSelector s;
   s.match_labels = r.StrMap(sel, "matchLabels", path);
@@ -239,6 +275,11 @@ Container DecodeContainer(Reader& r, const dom::element& c, const std::string& p
           v.config_map_name = r.Str(*ref, "name", rp);
           v.config_map_key = r.Str(*ref, "key", rp);
         }
+        if (auto ref = r.Sub(*from, "secretKeyRef", fp)) {
+          std::string rp = Reader::Join(fp, "secretKeyRef");
+          v.secret_name = r.Str(*ref, "name", rp);
+          v.secret_key = r.Str(*ref, "key", rp);
+        }
       }
       out.env.push_back(std::move(v));
     }
@@ -248,13 +289,14 @@ Container DecodeContainer(Reader& r, const dom::element& c, const std::string& p
     for (dom::element e : *env_from) {
       std::string p = Reader::Index(Reader::Join(path, "envFrom"), i++);
       if (!r.IsObj(e, p)) continue;
-      // secretRef: Secrets are never read.
-      if (auto ref = r.Sub(e, "configMapRef", p)) {
-        EnvFromSource s;
-        s.config_map_name = r.Str(*ref, "name", Reader::Join(p, "configMapRef"));
-        s.prefix = r.Str(e, "prefix", p);
-        out.env_from.push_back(std::move(s));
-      }
+      auto cm = r.Sub(e, "configMapRef", p);
+      auto secret = r.Sub(e, "secretRef", p);
+      if (!cm && !secret) continue;
+      EnvFromSource s;
+      if (cm) s.config_map_name = r.Str(*cm, "name", Reader::Join(p, "configMapRef"));
+      if (secret) s.secret_name = r.Str(*secret, "name", Reader::Join(p, "secretRef"));
+      s.prefix = r.Str(e, "prefix", p);
+      out.env_from.push_back(std::move(s));
     }
   }
   out.command = r.StrList(c, "command", path);
@@ -275,14 +317,23 @@ Container DecodeContainer(Reader& r, const dom::element& c, const std::string& p
   return out;
 }
 
-// Reads a PodSpec into `w` (containers, ConfigMap volumes, hostNetwork).
-void DecodePodSpec(Reader& r, const dom::element& spec, const std::string& path, Workload& w) {
+// What a PodSpec holds for synthesis.
+struct PodSpecParts {
+  std::vector<Container>* containers;
+  std::vector<std::string>* config_map_volumes;
+  std::vector<std::string>* secret_volumes;
+  bool* host_network;
+};
+
+// Reads a PodSpec (containers, ConfigMap and Secret volumes, hostNetwork).
+void DecodePodSpec(Reader& r, const dom::element& spec, const std::string& path,
+                   const PodSpecParts& out) {
   for (auto [key, init] : {std::pair{"initContainers", true}, std::pair{"containers", false}}) {
     if (auto cs = r.Arr(spec, key, path)) {
       size_t i = 0;
       for (dom::element c : *cs) {
         std::string p = Reader::Index(Reader::Join(path, key), i++);
-        if (r.IsObj(c, p)) w.containers.push_back(DecodeContainer(r, c, p, init));
+        if (r.IsObj(c, p)) out.containers->push_back(DecodeContainer(r, c, p, init));
       }
     }
   }
@@ -292,7 +343,10 @@ void DecodePodSpec(Reader& r, const dom::element& spec, const std::string& path,
       std::string p = Reader::Index(Reader::Join(path, "volumes"), i++);
       if (!r.IsObj(v, p)) continue;
       if (auto cm = r.Sub(v, "configMap", p)) {
-        w.config_map_volumes.push_back(r.Str(*cm, "name", Reader::Join(p, "configMap")));
+        out.config_map_volumes->push_back(r.Str(*cm, "name", Reader::Join(p, "configMap")));
+      }
+      if (auto secret = r.Sub(v, "secret", p)) {
+        out.secret_volumes->push_back(r.Str(*secret, "secretName", Reader::Join(p, "secret")));
       }
       auto projected = r.Sub(v, "projected", p);
       if (!projected) continue;
@@ -303,13 +357,21 @@ void DecodePodSpec(Reader& r, const dom::element& spec, const std::string& path,
           std::string sp = Reader::Index(Reader::Join(pp, "sources"), j++);
           if (!r.IsObj(s, sp)) continue;
           if (auto cm = r.Sub(s, "configMap", sp)) {
-            w.config_map_volumes.push_back(r.Str(*cm, "name", Reader::Join(sp, "configMap")));
+            out.config_map_volumes->push_back(r.Str(*cm, "name", Reader::Join(sp, "configMap")));
+          }
+          if (auto secret = r.Sub(s, "secret", sp)) {
+            out.secret_volumes->push_back(r.Str(*secret, "name", Reader::Join(sp, "secret")));
           }
         }
       }
     }
   }
-  w.host_network = r.Bool(spec, "hostNetwork", path);
+  *out.host_network = r.Bool(spec, "hostNetwork", path);
+}
+
+void DecodePodSpec(Reader& r, const dom::element& spec, const std::string& path, Workload& w) {
+  DecodePodSpec(r, spec, path,
+                {&w.containers, &w.config_map_volumes, &w.secret_volumes, &w.host_network});
 }
 
 // Reads a PodTemplateSpec (metadata + spec) into `w`.
@@ -341,6 +403,10 @@ Workload DecodeWorkload(Reader& r, const dom::element& obj, const Meta& meta, Wo
   w.has_controller = meta.controller.has_value() &&
                      (kind == WorkloadKind::kPod || kind == WorkloadKind::kReplicaSet ||
                       kind == WorkloadKind::kJob);
+  if (w.has_controller) w.controller = meta.controller;
+  if (kind == WorkloadKind::kReplicaSet || kind == WorkloadKind::kJob) {
+    w.created = meta.creation_timestamp;
+  }
   auto spec = r.Sub(obj, "spec", "");
   if (kind == WorkloadKind::kPod) {
     w.template_labels = meta.labels;
@@ -383,6 +449,7 @@ Service DecodeService(Reader& r, const dom::element& obj, const Meta& meta, bool
   Service s;
   s.ns = meta.ns;
   s.name = meta.name;
+  s.labels = meta.labels;
   auto spec = r.Sub(obj, "spec", "");
   if (!spec) return s;
   std::string type = r.Str(*spec, "type", "spec");
@@ -464,10 +531,14 @@ std::optional<IngressBackend> DecodeIngressBackend(Reader& r, const dom::element
   return b;
 }
 
-Ingress DecodeIngress(Reader& r, const dom::element& obj, const Meta& meta) {
+Ingress DecodeIngress(Reader& r, const dom::element& obj, const Meta& meta,
+                      const Annotations& annotations) {
   Ingress ing;
   ing.ns = meta.ns;
   ing.name = meta.name;
+  if (auto it = annotations.find("kubernetes.io/ingress.class"); it != annotations.end()) {
+    ing.class_annotation = it->second;
+  }
   auto spec = r.Sub(obj, "spec", "");
   if (!spec) return ing;
   ing.ingress_class = r.Str(*spec, "ingressClassName", "spec");
@@ -498,6 +569,299 @@ Ingress DecodeIngress(Reader& r, const dom::element& obj, const Meta& meta) {
     }
   }
   return ing;
+}
+
+// A controlled Pod: labels, owner, address and (unless meta only) its spec.
+Pod DecodeControlledPod(Reader& r, const dom::element& obj, const Meta& meta,
+                        const Annotations& annotations) {
+  Pod p;
+  p.ns = meta.ns;
+  p.name = meta.name;
+  p.uid = meta.uid;
+  p.labels = meta.labels;
+  p.controller = meta.controller;
+  if (auto status = r.Sub(obj, "status", "")) p.ip = r.Str(*status, "podIP", "status");
+  if (auto spec = r.Sub(obj, "spec", "")) {
+    Pod::Spec s;
+    s.annotations = annotations;
+    DecodePodSpec(r, *spec, "spec",
+                  {&s.containers, &s.config_map_volumes, &s.secret_volumes, &p.host_network});
+    p.spec = std::move(s);
+  }
+  return p;
+}
+
+// Secret data (base64) and stringData (plain, in manifests), reduced to host
+// names. The decoded value lives only in this function.
+Secret DecodeSecret(Reader& r, const dom::element& obj, const Meta& meta) {
+  Secret s;
+  s.ns = meta.ns;
+  s.name = meta.name;
+  auto add = [&](const std::string& key, std::string_view value) {
+    bool exact = false;
+    std::string hosts = synth::ReduceToHosts(value, &exact);
+    if (exact) s.exact.push_back(key);
+    if (!hosts.empty()) s.hosts[key] = std::move(hosts);
+  };
+  for (const auto& [k, v] : r.StrMap(obj, "data", "")) {
+    std::string decoded;
+    if (!Base64Decode(v, &decoded)) {
+      r.Fail(Reader::Join("data", k), "not base64");
+      break;
+    }
+    add(k, decoded);
+  }
+  for (const auto& [k, v] : r.StrMap(obj, "stringData", "")) add(k, v);
+  std::sort(s.exact.begin(), s.exact.end());
+  s.exact.erase(std::unique(s.exact.begin(), s.exact.end()), s.exact.end());
+  return s;
+}
+
+IngressClass DecodeIngressClass(Reader& r, const dom::element& obj, const Meta& meta,
+                                const Annotations& annotations) {
+  IngressClass c;
+  c.name = meta.name;
+  auto it = annotations.find("ingressclass.kubernetes.io/is-default-class");
+  c.is_default = it != annotations.end() && it->second == "true";
+  if (auto spec = r.Sub(obj, "spec", "")) c.controller = r.Str(*spec, "controller", "spec");
+  return c;
+}
+
+Route DecodeRoute(Reader& r, const dom::element& obj, const Meta& meta) {
+  Route route;
+  route.ns = meta.ns;
+  route.name = meta.name;
+  auto spec = r.Sub(obj, "spec", "");
+  if (!spec) return route;
+  auto backend = [&](const dom::element& b, const std::string& path) {
+    std::string kind = r.Str(b, "kind", path);
+    if (!kind.empty() && kind != "Service") return;  // nothing else is routed to
+    route.services.push_back(r.Str(b, "name", path));
+  };
+  if (auto to = r.Sub(*spec, "to", "spec")) backend(*to, "spec.to");
+  if (auto alt = r.Arr(*spec, "alternateBackends", "spec")) {
+    size_t i = 0;
+    for (dom::element b : *alt) {
+      std::string p = Reader::Index("spec.alternateBackends", i++);
+      if (r.IsObj(b, p)) backend(b, p);
+    }
+  }
+  if (auto port = r.Sub(*spec, "port", "spec")) {
+    route.target_port = r.IntOrStr(*port, "targetPort", "spec.port");
+  }
+  return route;
+}
+
+Gateway DecodeGateway(Reader& r, const dom::element& obj, const Meta& meta) {
+  Gateway g;
+  g.ns = meta.ns;
+  g.name = meta.name;
+  if (auto spec = r.Sub(obj, "spec", "")) g.gateway_class = r.Str(*spec, "gatewayClassName", "spec");
+  return g;
+}
+
+GatewayClass DecodeGatewayClass(Reader& r, const dom::element& obj, const Meta& meta) {
+  GatewayClass c;
+  c.name = meta.name;
+  if (auto spec = r.Sub(obj, "spec", "")) c.controller = r.Str(*spec, "controllerName", "spec");
+  return c;
+}
+
+GatewayRoute DecodeGatewayRoute(Reader& r, const dom::element& obj, const Meta& meta) {
+  GatewayRoute route;
+  route.kind = meta.kind;
+  route.ns = meta.ns;
+  route.name = meta.name;
+  auto spec = r.Sub(obj, "spec", "");
+  if (!spec) return route;
+  if (auto parents = r.Arr(*spec, "parentRefs", "spec")) {
+    size_t i = 0;
+    for (dom::element e : *parents) {
+      std::string p = Reader::Index("spec.parentRefs", i++);
+      if (!r.IsObj(e, p)) continue;
+      GatewayRoute::Parent parent;
+      if (r.Child(e, "group")) parent.group = r.Str(e, "group", p);
+      if (r.Child(e, "kind")) parent.kind = r.Str(e, "kind", p);
+      parent.ns = r.Str(e, "namespace", p);
+      if (parent.ns.empty()) parent.ns = meta.ns;
+      parent.name = r.Str(e, "name", p);
+      route.parents.push_back(std::move(parent));
+    }
+  }
+  if (auto rules = r.Arr(*spec, "rules", "spec")) {
+    size_t i = 0;
+    for (dom::element rule : *rules) {
+      std::string rp = Reader::Index("spec.rules", i++);
+      if (!r.IsObj(rule, rp)) continue;
+      auto refs = r.Arr(rule, "backendRefs", rp);
+      if (!refs) continue;
+      size_t j = 0;
+      for (dom::element e : *refs) {
+        std::string p = Reader::Index(Reader::Join(rp, "backendRefs"), j++);
+        if (!r.IsObj(e, p)) continue;
+        GatewayRoute::Backend b;
+        b.group = r.Str(e, "group", p);
+        if (r.Child(e, "kind")) b.kind = r.Str(e, "kind", p);
+        b.ns = r.Str(e, "namespace", p);
+        if (b.ns.empty()) b.ns = meta.ns;
+        b.name = r.Str(e, "name", p);
+        if (r.Child(e, "port")) b.port = r.Int(e, "port", p);
+        route.backends.push_back(std::move(b));
+      }
+    }
+  }
+  return route;
+}
+
+// clientConfig.service {namespace, name, port (default 443)}; nullopt when
+// the client config has none (a URL).
+std::optional<ApiServerHook::Call> DecodeServiceReference(Reader& r, const dom::element& parent,
+                                                          std::string_view key,
+                                                          const std::string& path) {
+  auto svc = r.Sub(parent, key, path);
+  if (!svc) return std::nullopt;
+  const std::string p = Reader::Join(path, key);
+  ApiServerHook::Call c;
+  c.ns = r.Str(*svc, "namespace", p);
+  c.service = r.Str(*svc, "name", p);
+  if (r.Child(*svc, "port")) c.port = r.Int(*svc, "port", p);
+  return c;
+}
+
+ApiServerHook DecodeHook(Reader& r, const dom::element& obj, const Meta& meta,
+                         ApiServerHook::Kind kind) {
+  ApiServerHook h;
+  h.kind = kind;
+  h.name = meta.name;
+  switch (kind) {
+    case ApiServerHook::Kind::kValidatingWebhookConfiguration:
+    case ApiServerHook::Kind::kMutatingWebhookConfiguration: {
+      auto hooks = r.Arr(obj, "webhooks", "");
+      if (!hooks) break;
+      size_t i = 0;
+      for (dom::element w : *hooks) {
+        std::string p = Reader::Index("webhooks", i++);
+        if (!r.IsObj(w, p)) continue;
+        auto cc = r.Sub(w, "clientConfig", p);
+        if (!cc) continue;
+        if (auto call = DecodeServiceReference(r, *cc, "service", Reader::Join(p, "clientConfig"))) {
+          call->webhook = r.Str(w, "name", p);
+          h.calls.push_back(std::move(*call));
+        }
+      }
+      break;
+    }
+    case ApiServerHook::Kind::kAPIService: {
+      if (auto spec = r.Sub(obj, "spec", "")) {
+        if (auto call = DecodeServiceReference(r, *spec, "service", "spec")) {
+          h.calls.push_back(std::move(*call));
+        }
+      }
+      break;
+    }
+    case ApiServerHook::Kind::kCustomResourceDefinition: {
+      auto spec = r.Sub(obj, "spec", "");
+      auto conv = spec ? r.Sub(*spec, "conversion", "spec") : std::nullopt;
+      if (!conv) break;
+      if (r.Str(*conv, "strategy", "spec.conversion") != "Webhook") break;
+      std::optional<ApiServerHook::Call> call;
+      if (auto wh = r.Sub(*conv, "webhook", "spec.conversion")) {  // apiextensions.k8s.io/v1
+        if (auto cc = r.Sub(*wh, "clientConfig", "spec.conversion.webhook")) {
+          call = DecodeServiceReference(r, *cc, "service", "spec.conversion.webhook.clientConfig");
+        }
+      } else if (auto cc = r.Sub(*conv, "webhookClientConfig", "spec.conversion")) {  // v1beta1
+        call = DecodeServiceReference(r, *cc, "service", "spec.conversion.webhookClientConfig");
+      }
+      if (call) h.calls.push_back(std::move(*call));
+      break;
+    }
+  }
+  return h;
+}
+
+Prometheus DecodePrometheus(Reader& r, const dom::element& obj, const Meta& meta) {
+  Prometheus p;
+  p.ns = meta.ns;
+  p.name = meta.name;
+  auto spec = r.Sub(obj, "spec", "");
+  if (!spec) return p;
+  p.service_monitor_selector = OptSelector(r, *spec, "serviceMonitorSelector", "spec");
+  p.service_monitor_namespace_selector =
+      OptSelector(r, *spec, "serviceMonitorNamespaceSelector", "spec");
+  p.pod_monitor_selector = OptSelector(r, *spec, "podMonitorSelector", "spec");
+  p.pod_monitor_namespace_selector = OptSelector(r, *spec, "podMonitorNamespaceSelector", "spec");
+  auto alerting = r.Sub(*spec, "alerting", "spec");
+  auto ams = alerting ? r.Arr(*alerting, "alertmanagers", "spec.alerting") : std::nullopt;
+  if (ams) {
+    size_t i = 0;
+    for (dom::element e : *ams) {
+      std::string path = Reader::Index("spec.alerting.alertmanagers", i++);
+      if (!r.IsObj(e, path)) continue;
+      Prometheus::Alertmanager am;
+      am.ns = r.Str(e, "namespace", path);
+      if (am.ns.empty()) am.ns = meta.ns;
+      am.service = r.Str(e, "name", path);
+      am.port = r.IntOrStr(e, "port", path);
+      p.alertmanagers.push_back(std::move(am));
+    }
+  }
+  return p;
+}
+
+MonitorNamespaces DecodeMonitorNamespaces(Reader& r, const dom::element& spec) {
+  MonitorNamespaces n;
+  if (auto sel = r.Sub(spec, "namespaceSelector", "spec")) {
+    n.any = r.Bool(*sel, "any", "spec.namespaceSelector");
+    n.names = r.StrList(*sel, "matchNames", "spec.namespaceSelector");
+  }
+  return n;
+}
+
+ServiceMonitor DecodeServiceMonitor(Reader& r, const dom::element& obj, const Meta& meta) {
+  ServiceMonitor m;
+  m.ns = meta.ns;
+  m.name = meta.name;
+  m.labels = meta.labels;
+  auto spec = r.Sub(obj, "spec", "");
+  if (!spec) return m;
+  m.namespaces = DecodeMonitorNamespaces(r, *spec);
+  if (auto sel = OptSelector(r, *spec, "selector", "spec")) m.selector = std::move(*sel);
+  if (auto eps = r.Arr(*spec, "endpoints", "spec")) {
+    size_t i = 0;
+    for (dom::element e : *eps) {
+      std::string path = Reader::Index("spec.endpoints", i++);
+      if (!r.IsObj(e, path)) continue;
+      ServiceMonitor::Endpoint ep;
+      ep.port = r.Str(e, "port", path);
+      ep.target_port = r.IntOrStr(e, "targetPort", path);
+      m.endpoints.push_back(std::move(ep));
+    }
+  }
+  return m;
+}
+
+PodMonitor DecodePodMonitor(Reader& r, const dom::element& obj, const Meta& meta) {
+  PodMonitor m;
+  m.ns = meta.ns;
+  m.name = meta.name;
+  m.labels = meta.labels;
+  auto spec = r.Sub(obj, "spec", "");
+  if (!spec) return m;
+  m.namespaces = DecodeMonitorNamespaces(r, *spec);
+  if (auto sel = OptSelector(r, *spec, "selector", "spec")) m.selector = std::move(*sel);
+  if (auto eps = r.Arr(*spec, "podMetricsEndpoints", "spec")) {
+    size_t i = 0;
+    for (dom::element e : *eps) {
+      std::string path = Reader::Index("spec.podMetricsEndpoints", i++);
+      if (!r.IsObj(e, path)) continue;
+      PodMonitor::Endpoint ep;
+      ep.port = r.Str(e, "port", path);
+      if (r.Child(e, "portNumber")) ep.port_number = r.Int(e, "portNumber", path);
+      ep.target_port = r.IntOrStr(e, "targetPort", path);
+      m.endpoints.push_back(std::move(ep));
+    }
+  }
+  return m;
 }
 
 ConfigMap DecodeConfigMap(Reader& r, const dom::element& obj, const Meta& meta) {
@@ -593,6 +957,7 @@ Meta DecodeMeta(Reader& r, const dom::element& obj, Annotations* annotations, bo
   m.ns = r.Str(*md, "namespace", "metadata");
   m.uid = r.Str(*md, "uid", "metadata");
   m.resource_version = r.Str(*md, "resourceVersion", "metadata");
+  m.creation_timestamp = r.Str(*md, "creationTimestamp", "metadata");
   m.labels = r.StrMap(*md, "labels", "metadata");
   if (annotations) *annotations = r.StrMap(*md, "annotations", "metadata");
   m.deleting = r.Child(*md, "deletionTimestamp").has_value();
@@ -610,6 +975,18 @@ Meta DecodeMeta(Reader& r, const dom::element& obj, Annotations* annotations, bo
     }
   }
   return m;
+}
+
+std::string GroupOf(std::string_view api_version) {
+  const size_t slash = api_version.find('/');
+  return slash == std::string_view::npos ? std::string() : std::string(api_version.substr(0, slash));
+}
+
+bool IsGatewayRouteKind(std::string_view kind) {
+  for (std::string_view k : kGatewayRouteKinds) {
+    if (k == kind) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -640,9 +1017,17 @@ StatusOr<Object> Decoder::DecodeElement(const dom::element& element, const Decod
     Require(r, offline, has_metadata, "metadata");
     Require(r, offline, !out.meta.name.empty(), "metadata.name");
   };
+  // The API group, when the object names one (list items do not: their kind
+  // comes from the list).
+  const std::string group = GroupOf(out.meta.api_version);
+  const bool named = !out.meta.api_version.empty();
+  auto in_group = [&](std::string_view g) { return !named || group == g; };
   if (r.ok()) {
     if (kind == "Pod" && pod_meta_only) {
       out.value = PodMeta{out.meta.labels};
+    } else if (kind == "Pod" && out.meta.controller) {
+      require_name();
+      if (r.ok()) out.value = DecodeControlledPod(r, element, out.meta, annotations);
     } else if (auto wk = ParseKind(kind)) {
       require_name();
       if (r.ok()) out.value = DecodeWorkload(r, element, out.meta, *wk, annotations, offline);
@@ -656,7 +1041,7 @@ StatusOr<Object> Decoder::DecodeElement(const dom::element& element, const Decod
       if (r.ok()) out.value = DecodeEndpointSlice(r, element, out.meta);
     } else if (kind == "Ingress") {
       require_name();
-      if (r.ok()) out.value = DecodeIngress(r, element, out.meta);
+      if (r.ok()) out.value = DecodeIngress(r, element, out.meta, annotations);
     } else if (kind == "ConfigMap") {
       require_name();
       if (r.ok()) out.value = DecodeConfigMap(r, element, out.meta);
@@ -668,6 +1053,40 @@ StatusOr<Object> Decoder::DecodeElement(const dom::element& element, const Decod
       out.value = std::move(ns);
     } else if (kind == "NetworkPolicy") {
       out.value = StoredPolicy{DecodeNetworkPolicy(r, element, out.meta, annotations)};
+    } else if (kind == "Secret" && in_group("")) {
+      require_name();
+      if (r.ok()) out.value = DecodeSecret(r, element, out.meta);
+    } else if (kind == "IngressClass" && in_group("networking.k8s.io")) {
+      require_name();
+      if (r.ok()) out.value = DecodeIngressClass(r, element, out.meta, annotations);
+    } else if (kind == "Route" && in_group("route.openshift.io")) {
+      require_name();
+      if (r.ok()) out.value = DecodeRoute(r, element, out.meta);
+    } else if (kind == "Gateway" && in_group("gateway.networking.k8s.io")) {
+      require_name();
+      if (r.ok()) out.value = DecodeGateway(r, element, out.meta);
+    } else if (kind == "GatewayClass" && in_group("gateway.networking.k8s.io")) {
+      require_name();
+      if (r.ok()) out.value = DecodeGatewayClass(r, element, out.meta);
+    } else if (IsGatewayRouteKind(kind) && in_group("gateway.networking.k8s.io")) {
+      require_name();
+      if (r.ok()) out.value = DecodeGatewayRoute(r, element, out.meta);
+    } else if (auto hk = ParseHookKind(kind);
+               hk && in_group(*hk == ApiServerHook::Kind::kAPIService ? "apiregistration.k8s.io"
+                              : *hk == ApiServerHook::Kind::kCustomResourceDefinition
+                                  ? "apiextensions.k8s.io"
+                                  : "admissionregistration.k8s.io")) {
+      require_name();
+      if (r.ok()) out.value = DecodeHook(r, element, out.meta, *hk);
+    } else if (kind == "Prometheus" && in_group("monitoring.coreos.com")) {
+      require_name();
+      if (r.ok()) out.value = DecodePrometheus(r, element, out.meta);
+    } else if (kind == "ServiceMonitor" && in_group("monitoring.coreos.com")) {
+      require_name();
+      if (r.ok()) out.value = DecodeServiceMonitor(r, element, out.meta);
+    } else if (kind == "PodMonitor" && in_group("monitoring.coreos.com")) {
+      require_name();
+      if (r.ok()) out.value = DecodePodMonitor(r, element, out.meta);
     }
   }
   if (!r.ok()) {

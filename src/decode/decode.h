@@ -51,6 +51,7 @@ struct Meta {
   std::string name;
   std::string uid;
   std::string resource_version;
+  std::string creation_timestamp;  // metadata.creationTimestamp (RFC 3339), "" when absent
   Labels labels;
   // The controlling ownerReference (controller: true), if any.
   std::optional<OwnerReference> controller;
@@ -69,10 +70,30 @@ struct StoredPolicy {
 
 struct Unknown {};
 
+// What an object decodes to, by kind (and API group, when the object names
+// one: a Gateway of networking.istio.io is Unknown):
+//   Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob -> Workload
+//     (a ReplicaSet or Job with a controlling owner keeps it in
+//     Workload::controller; has_controller is set);
+//   Pod -> Workload (kind kPod) when it has no controlling owner (a bare pod,
+//     a workload of its own), Pod otherwise; PodMeta with pod_meta_only or
+//     for PartialObjectMetadata;
+//   Service, EndpointSlice, Ingress, ConfigMap, Namespace -> as named;
+//   Secret -> Secret reduced to the host names of its values (refs.h
+//     ReduceToHosts): no value is ever kept;
+//   IngressClass, Route (route.openshift.io), Gateway, GatewayClass,
+//     HTTPRoute/GRPCRoute/TLSRoute/TCPRoute/UDPRoute -> IngressClass, Route,
+//     Gateway, GatewayClass, GatewayRoute;
+//   ValidatingWebhookConfiguration, MutatingWebhookConfiguration, APIService,
+//     CustomResourceDefinition -> ApiServerHook (the calls the API server
+//     makes to Services; a CRD without a conversion webhook has none);
+//   Prometheus, ServiceMonitor, PodMonitor (monitoring.coreos.com) -> as named;
+//   NetworkPolicy -> StoredPolicy; anything else -> Unknown.
 struct Object {
   Meta meta;
   std::variant<Unknown, Workload, Service, EndpointSlice, Ingress, ConfigMap, Namespace, PodMeta,
-               StoredPolicy>
+               StoredPolicy, Pod, Secret, IngressClass, Route, Gateway, GatewayClass, GatewayRoute,
+               ApiServerHook, Prometheus, ServiceMonitor, PodMonitor>
       value;
 };
 

@@ -52,8 +52,12 @@ TEST(DecodeTest, DeploymentKeepsWhatSynthesisNeeds) {
   EXPECT_EQ(c.env[1].config_map_name, "cfg");
   EXPECT_EQ(c.env[1].config_map_key, "cache");
   EXPECT_FALSE(c.env[2].value.has_value());
-  ASSERT_EQ(c.env_from.size(), 1u);
+  EXPECT_EQ(c.env[2].secret_name, "s");
+  EXPECT_EQ(c.env[2].secret_key, "k");
+  ASSERT_EQ(c.env_from.size(), 2u);
   EXPECT_EQ(c.env_from[0].prefix, "C_");
+  EXPECT_EQ(c.env_from[1].secret_name, "x");
+  EXPECT_EQ(c.env_from[1].config_map_name, "");
   ASSERT_EQ(c.ports.size(), 2u);
   EXPECT_EQ(c.ports[1].protocol, "UDP");
   EXPECT_EQ(c.ports[0].protocol, "TCP");
@@ -72,18 +76,53 @@ TEST(DecodeTest, CronJobSelectsItsJobTemplateLabels) {
   EXPECT_EQ(w.containers.size(), 1u);
 }
 
-TEST(DecodeTest, PodOwnedByAControllerIsMarked) {
+// A pod run by a controller is a Pod (for backends, custom workloads and pod
+// DNS), never a workload; a bare pod is a workload of kind Pod.
+TEST(DecodeTest, PodOwnedByAControllerIsAPod) {
   Decoder d;
   auto o = d.Decode(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"n",
-    "labels":{"a":"b"},"ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"rs",
-    "uid":"x","controller":true}]},"spec":{"hostNetwork":true,"containers":[]}})");
-  ASSERT_TRUE(o.ok());
+    "uid":"u","labels":{"a":"b"},"annotations":{"x":"y"},
+    "ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"rs",
+    "uid":"x","controller":true}]},"spec":{"hostNetwork":true,"containers":[{"name":"c",
+    "env":[{"name":"A","value":"db:1"}]}],"volumes":[{"name":"v","secret":{"secretName":"s"}}]},
+    "status":{"podIP":"10.0.0.9"}})");
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  const auto& p = std::get<Pod>(o->value);
+  EXPECT_EQ(p.ns, "n");
+  EXPECT_EQ(p.uid, "u");
+  EXPECT_EQ(p.labels, (Labels{{"a", "b"}}));
+  EXPECT_EQ(p.ip, "10.0.0.9");
+  EXPECT_TRUE(p.host_network);
+  ASSERT_TRUE(p.controller.has_value());
+  EXPECT_EQ(p.controller->kind, "ReplicaSet");
+  EXPECT_EQ(p.controller->api_version, "apps/v1");
+  ASSERT_TRUE(p.spec.has_value());
+  EXPECT_EQ(p.spec->annotations.at("x"), "y");
+  ASSERT_EQ(p.spec->containers.size(), 1u);
+  EXPECT_EQ(p.spec->secret_volumes, (std::vector<std::string>{"s"}));
+
+  auto bare = d.Decode(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"n",
+    "labels":{"a":"b"}},"spec":{"containers":[]}})");
+  ASSERT_TRUE(bare.ok());
+  const auto& w = std::get<Workload>(bare->value);
+  EXPECT_FALSE(w.has_controller);
+  EXPECT_EQ(w.pod_selector.match_labels, (Labels{{"a", "b"}}));
+}
+
+TEST(DecodeTest, ReplicaSetKeepsItsControllerAndCreation) {
+  Decoder d;
+  auto o = d.Decode(R"({"apiVersion":"apps/v1","kind":"ReplicaSet","metadata":{"name":"api-1",
+    "namespace":"n","creationTimestamp":"2024-05-01T10:00:00Z",
+    "ownerReferences":[{"apiVersion":"argoproj.io/v1alpha1","kind":"Rollout","name":"api",
+    "uid":"r1","controller":true}]},"spec":{"selector":{"matchLabels":{"app":"api"}},
+    "template":{"metadata":{"labels":{"app":"api"}},"spec":{"containers":[]}}}})");
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
   const auto& w = std::get<Workload>(o->value);
   EXPECT_TRUE(w.has_controller);
-  EXPECT_TRUE(w.host_network);
-  EXPECT_EQ(w.pod_selector.match_labels, (Labels{{"a", "b"}}));
-  ASSERT_TRUE(o->meta.controller.has_value());
-  EXPECT_EQ(o->meta.controller->kind, "ReplicaSet");
+  ASSERT_TRUE(w.controller.has_value());
+  EXPECT_EQ(w.controller->kind, "Rollout");
+  EXPECT_EQ(w.controller->uid, "r1");
+  EXPECT_EQ(w.created, "2024-05-01T10:00:00Z");
 }
 
 TEST(DecodeTest, PodMetadataOnly) {
@@ -198,9 +237,18 @@ TEST(DecodeTest, ListItemsTakeTheKindOfTheList) {
 TEST(DecodeTest, UnknownKindsAreNotErrors) {
   Decoder d;
   auto o =
-      d.Decode(R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"},"data":{"a":"b"}})");
+      d.Decode(R"({"apiVersion":"v1","kind":"Role","metadata":{"name":"s"},"rules":[]})");
   ASSERT_TRUE(o.ok());
   EXPECT_TRUE(std::holds_alternative<Unknown>(o->value));
+  // A kind of another API group is not the one synthesis reads.
+  auto istio = d.Decode(R"({"apiVersion":"networking.istio.io/v1","kind":"Gateway",
+    "metadata":{"name":"g","namespace":"n"},"spec":{"servers":[]}})");
+  ASSERT_TRUE(istio.ok());
+  EXPECT_TRUE(std::holds_alternative<Unknown>(istio->value));
+  auto knative = d.Decode(R"({"apiVersion":"serving.knative.dev/v1","kind":"Route",
+    "metadata":{"name":"r","namespace":"n"},"spec":{}})");
+  ASSERT_TRUE(knative.ok());
+  EXPECT_TRUE(std::holds_alternative<Unknown>(knative->value));
 }
 
 TEST(DecodeTest, LargeEnvValueIsKeptWhole) {
@@ -324,7 +372,10 @@ TEST(DecodeTest, OfflineObjectsMustHaveWhatTheServerRequires) {
   ASSERT_FALSE(no_meta.ok());
   EXPECT_EQ(no_meta.status().message(), "ConfigMap: metadata: is missing");
   // Kinds nobody reads need nothing.
-  EXPECT_TRUE(d.Decode(R"({"apiVersion":"v1","kind":"Secret"})", offline).ok());
+  EXPECT_TRUE(d.Decode(R"({"apiVersion":"v1","kind":"Role"})", offline).ok());
+  auto secret = d.Decode(R"({"apiVersion":"v1","kind":"Secret"})", offline);
+  ASSERT_FALSE(secret.ok());
+  EXPECT_EQ(secret.status().message(), "Secret: metadata: is missing");
 }
 
 TEST(DecodeTest, DefaultNamespaceAndTheNamespaceNameLabel) {
@@ -343,6 +394,179 @@ TEST(DecodeTest, DefaultNamespaceAndTheNamespaceNameLabel) {
   EXPECT_EQ(ns->meta.ns, "");
   EXPECT_EQ(std::get<Namespace>(ns->value).labels,
             (Labels{{"team", "web"}, {std::string(kNamespaceNameLabel), "shop"}}));
+}
+
+// --- the platform's objects (DESIGN.md rules 1-7) ----------------------------
+
+TEST(DecodeTest, SecretKeepsOnlyHostNames) {
+  Decoder d;
+  // "postgres://u:hunter2@db.data:5432/app" and "s3cr3t" in base64: the
+  // password looks like a short name, and is dropped as every bare word is.
+  auto o = d.Decode(R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"s","namespace":"n"},
+    "data":{"url":"cG9zdGdyZXM6Ly91Omh1bnRlcjJAZGIuZGF0YTo1NDMyL2FwcA==","pw":"czNjcjN0"},
+    "stringData":{"host":"api.shop:8080"}})");
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  const auto& s = std::get<Secret>(o->value);
+  EXPECT_EQ(s.hosts, (std::map<std::string, std::string>{{"url", "db.data:5432"},
+                                                          {"host", "api.shop:8080"}}));
+  EXPECT_EQ(s.exact, (std::vector<std::string>{"host"}));
+  auto bad = d.Decode(R"({"apiVersion":"v1","kind":"Secret","metadata":{"name":"s","namespace":"n"},
+    "data":{"k":"not*base64"}})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "Secret n/s: data.k: not base64");
+}
+
+TEST(DecodeTest, IngressClassAndLegacyAnnotation) {
+  Decoder d;
+  auto c = d.Decode(R"({"apiVersion":"networking.k8s.io/v1","kind":"IngressClass",
+    "metadata":{"name":"nginx","annotations":{"ingressclass.kubernetes.io/is-default-class":"true"}},
+    "spec":{"controller":"k8s.io/ingress-nginx"}})");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(std::get<IngressClass>(c->value),
+            (IngressClass{"nginx", "k8s.io/ingress-nginx", true}));
+  auto i = d.Decode(R"({"apiVersion":"networking.k8s.io/v1","kind":"Ingress",
+    "metadata":{"name":"i","namespace":"n","annotations":{"kubernetes.io/ingress.class":"traefik"}},
+    "spec":{}})");
+  ASSERT_TRUE(i.ok());
+  EXPECT_EQ(std::get<Ingress>(i->value).class_annotation, "traefik");
+}
+
+TEST(DecodeTest, OpenShiftRoute) {
+  Decoder d;
+  auto o = d.Decode(R"({"apiVersion":"route.openshift.io/v1","kind":"Route",
+    "metadata":{"name":"r","namespace":"n"},"spec":{"to":{"kind":"Service","name":"web"},
+    "alternateBackends":[{"kind":"Service","name":"web2"}],"port":{"targetPort":"http"}}})");
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  const auto& r = std::get<Route>(o->value);
+  EXPECT_EQ(r.services, (std::vector<std::string>{"web", "web2"}));
+  EXPECT_EQ(r.target_port.str, "http");
+  auto bad = d.Decode(R"({"apiVersion":"route.openshift.io/v1","kind":"Route",
+    "metadata":{"name":"r","namespace":"n"},"spec":{"port":{"targetPort":[1]}}})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "Route n/r: spec.port.targetPort: expected an integer or a string");
+}
+
+TEST(DecodeTest, GatewayApiObjects) {
+  Decoder d;
+  auto g = d.Decode(R"({"apiVersion":"gateway.networking.k8s.io/v1","kind":"Gateway",
+    "metadata":{"name":"gw","namespace":"infra"},"spec":{"gatewayClassName":"eg","listeners":[]}})");
+  ASSERT_TRUE(g.ok());
+  EXPECT_EQ(std::get<Gateway>(g->value), (Gateway{"infra", "gw", "eg"}));
+  auto c = d.Decode(R"({"apiVersion":"gateway.networking.k8s.io/v1","kind":"GatewayClass",
+    "metadata":{"name":"eg"},"spec":{"controllerName":"gateway.envoyproxy.io/gatewayclass-controller"}})");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(std::get<GatewayClass>(c->value).controller,
+            "gateway.envoyproxy.io/gatewayclass-controller");
+  auto r = d.Decode(R"({"apiVersion":"gateway.networking.k8s.io/v1","kind":"HTTPRoute",
+    "metadata":{"name":"r","namespace":"shop"},"spec":{
+    "parentRefs":[{"name":"gw","namespace":"infra"},{"name":"mesh","kind":"Service","group":""}],
+    "rules":[{"backendRefs":[{"name":"web","port":80},{"name":"b","namespace":"x","kind":"Backend",
+    "group":"gateway.envoyproxy.io"}]}]}})");
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  const auto& route = std::get<GatewayRoute>(r->value);
+  EXPECT_EQ(route.kind, "HTTPRoute");
+  ASSERT_EQ(route.parents.size(), 2u);
+  EXPECT_EQ(route.parents[0].ns, "infra");
+  EXPECT_EQ(route.parents[0].kind, "Gateway");
+  EXPECT_EQ(route.parents[0].group, "gateway.networking.k8s.io");
+  EXPECT_EQ(route.parents[1].kind, "Service");
+  ASSERT_EQ(route.backends.size(), 2u);
+  EXPECT_EQ(route.backends[0].ns, "shop");
+  EXPECT_EQ(route.backends[0].kind, "Service");
+  EXPECT_EQ(route.backends[0].port, 80);
+  EXPECT_EQ(route.backends[1].group, "gateway.envoyproxy.io");
+  auto bad = d.Decode(R"({"apiVersion":"gateway.networking.k8s.io/v1alpha2","kind":"TCPRoute",
+    "metadata":{"name":"r","namespace":"shop"},"spec":{"rules":[{"backendRefs":[{"port":"x"}]}]}})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "TCPRoute shop/r: spec.rules[0].backendRefs[0].port: expected an integer");
+}
+
+TEST(DecodeTest, ApiServerCalls) {
+  Decoder d;
+  auto v = d.Decode(R"({"apiVersion":"admissionregistration.k8s.io/v1",
+    "kind":"ValidatingWebhookConfiguration","metadata":{"name":"policy"},"webhooks":[
+    {"name":"a.example.com","clientConfig":{"service":{"namespace":"sys","name":"hook","port":8443}}},
+    {"name":"b.example.com","clientConfig":{"url":"https://x.example.com"}},
+    {"name":"c.example.com","clientConfig":{"service":{"namespace":"sys","name":"hook"}}}]})");
+  ASSERT_TRUE(v.ok()) << v.status().ToString();
+  const auto& h = std::get<ApiServerHook>(v->value);
+  EXPECT_EQ(h.kind, ApiServerHook::Kind::kValidatingWebhookConfiguration);
+  ASSERT_EQ(h.calls.size(), 2u);
+  EXPECT_EQ(h.calls[0], (ApiServerHook::Call{"a.example.com", "sys", "hook", 8443}));
+  EXPECT_EQ(h.calls[1].port, 443);
+  auto a = d.Decode(R"({"apiVersion":"apiregistration.k8s.io/v1","kind":"APIService",
+    "metadata":{"name":"v1beta1.metrics.k8s.io"},"spec":{"service":{"namespace":"kube-system",
+    "name":"metrics-server"}}})");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(std::get<ApiServerHook>(a->value).calls,
+            (std::vector<ApiServerHook::Call>{{"", "kube-system", "metrics-server", 443}}));
+  auto local = d.Decode(R"({"apiVersion":"apiregistration.k8s.io/v1","kind":"APIService",
+    "metadata":{"name":"v1.apps"},"spec":{"group":"apps"}})");
+  ASSERT_TRUE(local.ok());
+  EXPECT_TRUE(std::get<ApiServerHook>(local->value).calls.empty());
+  auto crd = d.Decode(R"({"apiVersion":"apiextensions.k8s.io/v1","kind":"CustomResourceDefinition",
+    "metadata":{"name":"widgets.example.com"},"spec":{"conversion":{"strategy":"Webhook",
+    "webhook":{"clientConfig":{"service":{"namespace":"w","name":"conv","port":9443}}}}}})");
+  ASSERT_TRUE(crd.ok());
+  EXPECT_EQ(std::get<ApiServerHook>(crd->value).calls,
+            (std::vector<ApiServerHook::Call>{{"", "w", "conv", 9443}}));
+  auto bad = d.Decode(R"({"apiVersion":"admissionregistration.k8s.io/v1",
+    "kind":"MutatingWebhookConfiguration","metadata":{"name":"m"},"webhooks":[
+    {"name":"a","clientConfig":{"service":{"name":"x","port":"443"}}}]})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "MutatingWebhookConfiguration m: webhooks[0].clientConfig.service.port: expected an "
+            "integer");
+}
+
+TEST(DecodeTest, PrometheusOperatorObjects) {
+  Decoder d;
+  auto p = d.Decode(R"({"apiVersion":"monitoring.coreos.com/v1","kind":"Prometheus",
+    "metadata":{"name":"k8s","namespace":"monitoring"},"spec":{"serviceMonitorSelector":{},
+    "podMonitorSelector":{"matchLabels":{"team":"a"}},"podMonitorNamespaceSelector":null,
+    "alerting":{"alertmanagers":[{"name":"alertmanager-main","port":"web"},
+    {"namespace":"other","name":"am","port":9093}]}}})");
+  ASSERT_TRUE(p.ok()) << p.status().ToString();
+  const auto& prom = std::get<Prometheus>(p->value);
+  ASSERT_TRUE(prom.service_monitor_selector.has_value());
+  EXPECT_TRUE(prom.service_monitor_selector->empty());  // {}: every monitor
+  EXPECT_FALSE(prom.service_monitor_namespace_selector.has_value());  // own namespace
+  EXPECT_EQ(prom.pod_monitor_selector->match_labels, (Labels{{"team", "a"}}));
+  EXPECT_FALSE(prom.pod_monitor_namespace_selector.has_value());
+  ASSERT_EQ(prom.alertmanagers.size(), 2u);
+  EXPECT_EQ(prom.alertmanagers[0].ns, "monitoring");
+  EXPECT_EQ(prom.alertmanagers[0].port.str, "web");
+  EXPECT_EQ(prom.alertmanagers[1].port.num, 9093);
+
+  auto sm = d.Decode(R"({"apiVersion":"monitoring.coreos.com/v1","kind":"ServiceMonitor",
+    "metadata":{"name":"api","namespace":"shop","labels":{"team":"a"}},"spec":{
+    "namespaceSelector":{"matchNames":["shop","pay"]},"selector":{"matchLabels":{"app":"api"}},
+    "endpoints":[{"port":"metrics"},{"targetPort":9100}]}})");
+  ASSERT_TRUE(sm.ok());
+  const auto& m = std::get<ServiceMonitor>(sm->value);
+  EXPECT_EQ(m.labels, (Labels{{"team", "a"}}));
+  EXPECT_EQ(m.namespaces.names, (std::vector<std::string>{"shop", "pay"}));
+  EXPECT_FALSE(m.namespaces.any);
+  ASSERT_EQ(m.endpoints.size(), 2u);
+  EXPECT_EQ(m.endpoints[0].port, "metrics");
+  EXPECT_EQ(m.endpoints[1].target_port.num, 9100);
+
+  auto pm = d.Decode(R"({"apiVersion":"monitoring.coreos.com/v1","kind":"PodMonitor",
+    "metadata":{"name":"db","namespace":"data"},"spec":{"namespaceSelector":{"any":true},
+    "selector":{"matchExpressions":[{"key":"app","operator":"Exists"}]},
+    "podMetricsEndpoints":[{"port":"metrics"},{"portNumber":9187}]}})");
+  ASSERT_TRUE(pm.ok());
+  const auto& pmon = std::get<PodMonitor>(pm->value);
+  EXPECT_TRUE(pmon.namespaces.any);
+  EXPECT_EQ(pmon.endpoints[1].port_number, 9187);
+
+  auto bad = d.Decode(R"({"apiVersion":"monitoring.coreos.com/v1","kind":"ServiceMonitor",
+    "metadata":{"name":"api","namespace":"shop"},"spec":{"namespaceSelector":{"any":"yes"}}})");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "ServiceMonitor shop/api: spec.namespaceSelector.any: expected true or false");
 }
 
 }  // namespace

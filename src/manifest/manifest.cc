@@ -124,11 +124,22 @@ Loader::~Loader() = default;
 Loader::Loader(Loader&&) noexcept = default;
 Loader& Loader::operator=(Loader&&) noexcept = default;
 
+namespace {
+// The namespace of a stored object ("" for cluster-scoped kinds).
+template <typename T>
+std::string NamespaceOf(const T& object) {
+  if constexpr (requires { object.ns; }) {
+    return object.ns;
+  } else {
+    return "";
+  }
+}
+}  // namespace
+
 template <typename T>
 void Loader::Store(std::vector<T>& into, const std::string& kind, T object,
                    const Diagnostic& where) {
-  std::string ns;
-  if constexpr (!std::is_same_v<T, Namespace>) ns = object.ns;
+  const std::string ns = NamespaceOf(object);
   auto key = std::make_tuple(kind, ns, object.name);
   auto it = seen_.find(key);
   if (it != seen_.end()) {
@@ -207,11 +218,23 @@ void Loader::AddDocument(std::string_view text, const std::string& source, int d
     const std::string kind = Get(obj, "kind").Scalar();
     const std::string group = Group(Get(obj, "apiVersion").Scalar());
     const std::optional<WorkloadKind> wkind = ParseKind(kind);
+    bool route_kind = false;
+    for (std::string_view k : kGatewayRouteKinds) route_kind = route_kind || k == kind;
     const bool wanted =
         (wkind && group == Group(std::string(KindApiVersion(*wkind)))) ||
-        (group.empty() && (kind == "Service" || kind == "ConfigMap" || kind == "Namespace")) ||
+        (group.empty() &&
+         (kind == "Service" || kind == "ConfigMap" || kind == "Namespace" || kind == "Secret")) ||
         (group == "discovery.k8s.io" && kind == "EndpointSlice") ||
-        (group == "networking.k8s.io" && kind == "Ingress");
+        (group == "networking.k8s.io" && (kind == "Ingress" || kind == "IngressClass")) ||
+        (group == "route.openshift.io" && kind == "Route") ||
+        (group == "gateway.networking.k8s.io" &&
+         (kind == "Gateway" || kind == "GatewayClass" || route_kind)) ||
+        (group == "admissionregistration.k8s.io" &&
+         (kind == "ValidatingWebhookConfiguration" || kind == "MutatingWebhookConfiguration")) ||
+        (group == "apiregistration.k8s.io" && kind == "APIService") ||
+        (group == "apiextensions.k8s.io" && kind == "CustomResourceDefinition") ||
+        (group == "monitoring.coreos.com" &&
+         (kind == "Prometheus" || kind == "ServiceMonitor" || kind == "PodMonitor"));
     if (!wanted) continue;  // not something synthesis looks at
 
     // What Kubernetes would read: the object as JSON, through the decoder the
@@ -254,6 +277,28 @@ void Loader::AddDocument(std::string_view text, const std::string& source, int d
             Store(result_.snapshot.config_maps, kind, std::move(v), where);
           if constexpr (std::is_same_v<T, Namespace>)
             Store(result_.snapshot.namespaces, kind, std::move(v), where);
+          if constexpr (std::is_same_v<T, Pod>)
+            Store(result_.snapshot.pods, kind, std::move(v), where);
+          if constexpr (std::is_same_v<T, Secret>)
+            Store(result_.snapshot.secrets, kind, std::move(v), where);
+          if constexpr (std::is_same_v<T, IngressClass>)
+            Store(result_.snapshot.ingress_classes, kind, std::move(v), where);
+          if constexpr (std::is_same_v<T, Route>)
+            Store(result_.snapshot.routes, kind, std::move(v), where);
+          if constexpr (std::is_same_v<T, Gateway>)
+            Store(result_.snapshot.gateways, kind, std::move(v), where);
+          if constexpr (std::is_same_v<T, GatewayClass>)
+            Store(result_.snapshot.gateway_classes, kind, std::move(v), where);
+          if constexpr (std::is_same_v<T, GatewayRoute>)
+            Store(result_.snapshot.gateway_routes, kind, std::move(v), where);
+          if constexpr (std::is_same_v<T, ApiServerHook>)
+            Store(result_.snapshot.api_server_hooks, kind, std::move(v), where);
+          if constexpr (std::is_same_v<T, Prometheus>)
+            Store(result_.snapshot.prometheuses, kind, std::move(v), where);
+          if constexpr (std::is_same_v<T, ServiceMonitor>)
+            Store(result_.snapshot.service_monitors, kind, std::move(v), where);
+          if constexpr (std::is_same_v<T, PodMonitor>)
+            Store(result_.snapshot.pod_monitors, kind, std::move(v), where);
         },
         decoded->value);
   }
@@ -314,6 +359,14 @@ LoadResult Loader::Finish() && {
   for (const EndpointSlice& e : s.endpoint_slices) implied.insert(e.ns);
   for (const Ingress& i : s.ingresses) implied.insert(i.ns);
   for (const ConfigMap& c : s.config_maps) implied.insert(c.ns);
+  for (const Pod& p : s.pods) implied.insert(p.ns);
+  for (const Secret& x : s.secrets) implied.insert(x.ns);
+  for (const Route& x : s.routes) implied.insert(x.ns);
+  for (const Gateway& x : s.gateways) implied.insert(x.ns);
+  for (const GatewayRoute& x : s.gateway_routes) implied.insert(x.ns);
+  for (const Prometheus& x : s.prometheuses) implied.insert(x.ns);
+  for (const ServiceMonitor& x : s.service_monitors) implied.insert(x.ns);
+  for (const PodMonitor& x : s.pod_monitors) implied.insert(x.ns);
   for (const std::string& name : implied) {
     if (declared.count(name)) continue;
     Namespace n;

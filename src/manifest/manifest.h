@@ -9,7 +9,9 @@
 // Reads files, directories (recursively: *.yaml, *.yml, *.json, in name order)
 // and standard input ("-"). A file may hold several YAML documents and
 // `kind: List` objects. Objects the snapshot does not need (unknown kinds,
-// Secrets, RBAC...) are ignored quietly. Bad input never stops loading: a
+// RBAC...) are ignored quietly; Secrets are kept only as the host names
+// their values name (decode.h), and synthesis reads them only with
+// SynthesisConfig::read_secrets. Bad input never stops loading: a
 // document that is not YAML, or not a Kubernetes object, or an object whose
 // fields have the wrong type yields a Diagnostic naming the file, document
 // and line, and that document or object is left out; the rest is loaded.

@@ -93,8 +93,9 @@ TEST_F(GoodFixture, DeploymentFieldsAreRead) {
   EXPECT_FALSE(c.env[1].value.has_value());
   EXPECT_EQ(c.env[1].config_map_name, "api-config");
   EXPECT_EQ(c.env[1].config_map_key, "url");
-  EXPECT_EQ(c.env[2].config_map_name, "");  // a secretKeyRef is not read
-  ASSERT_EQ(c.env_from.size(), 1u);         // secretRef is not read
+  EXPECT_EQ(c.env[2].config_map_name, "");  // a secretKeyRef: read only with --read-secrets
+  EXPECT_FALSE(c.env[2].secret_name.empty());
+  ASSERT_EQ(c.env_from.size(), 2u);  // configMapRef and secretRef
   EXPECT_EQ(c.env_from[0].config_map_name, "api-env");
   EXPECT_EQ(c.env_from[0].prefix, "APP_");
   ASSERT_EQ(c.ports.size(), 2u);

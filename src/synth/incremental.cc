@@ -14,18 +14,27 @@ void SortUnique(std::vector<std::string>& v) {
   v.erase(std::unique(v.begin(), v.end()), v.end());
 }
 
-// True when Service `s` selects the pods of `w` (as ClusterIndex decides backends).
-bool Selects(const Service& s, const Workload& w) {
-  if (!s.selector || s.selector->empty() || s.type == "ExternalName" || s.ns != w.ns) return false;
-  for (const auto& [k, v] : *s.selector) {
-    auto it = w.template_labels.find(k);
-    if (it == w.template_labels.end() || it->second != v) return false;
+bool MatchesMap(const Labels& selector, const Labels& labels) {
+  for (const auto& [k, v] : selector) {
+    auto it = labels.find(k);
+    if (it == labels.end() || it->second != v) return false;
   }
   return true;
 }
 
+// True when Service `s` selects the template of `w` (as ClusterIndex decides backends).
+bool Selects(const Service& s, const Workload& w) {
+  if (!s.selector || s.selector->empty() || s.type == "ExternalName" || s.ns != w.ns) return false;
+  return MatchesMap(*s.selector, w.template_labels);
+}
+
+bool SelectsLabels(const Service& s, const Labels& labels) {
+  if (!s.selector || s.selector->empty() || s.type == "ExternalName") return false;
+  return MatchesMap(*s.selector, labels);
+}
+
 template <typename Map>
-typename Map::mapped_type::element_type const* Find(const Map& m, const std::string& key) {
+auto Find(const Map& m, const std::string& key) -> decltype(m.begin()->second.get()) {
   auto it = m.find(key);
   return it == m.end() ? nullptr : it->second.get();
 }
@@ -43,7 +52,75 @@ void RemoveFrom(Map& index, const std::string& at, const std::string& key) {
   if (it->second.empty()) index.erase(it);
 }
 
+std::string LabelIndexKey(std::string_view ns, std::string_view k, std::string_view v) {
+  std::string key(ns);
+  key += '\0';
+  key += k;
+  key += '\0';
+  key += v;
+  return key;
+}
+
+bool NamesPerRevisionLabel(const LabelSelector& s) {
+  for (const auto& [k, v] : s.match_labels) {
+    if (IsPerRevisionLabel(k)) return true;
+  }
+  for (const auto& r : s.match_expressions) {
+    if (IsPerRevisionLabel(r.key)) return true;
+  }
+  return false;
+}
+
+bool NamesPerRevisionLabel(const Service& s) {
+  if (!s.selector) return false;
+  for (const auto& [k, v] : *s.selector) {
+    if (IsPerRevisionLabel(k)) return true;
+  }
+  return false;
+}
+
+bool InScope(const MonitorNamespaces& scope, const std::string& own, const std::string& ns) {
+  if (scope.any) return true;
+  if (scope.names.empty()) return ns == own;
+  return std::find(scope.names.begin(), scope.names.end(), ns) != scope.names.end();
+}
+
+std::string HookKey(const ApiServerHook& h) {
+  return std::string(HookKindName(h.kind)) + "/" + h.name;
+}
+
 }  // namespace
+
+std::optional<ObjectKind> ParseObjectKind(std::string_view kind) {
+  static const std::map<std::string_view, ObjectKind> kKinds = {
+      {"Service", ObjectKind::kService},
+      {"EndpointSlice", ObjectKind::kEndpointSlice},
+      {"Ingress", ObjectKind::kIngress},
+      {"ConfigMap", ObjectKind::kConfigMap},
+      {"Namespace", ObjectKind::kNamespace},
+      {"Pod", ObjectKind::kPod},
+      {"Secret", ObjectKind::kSecret},
+      {"IngressClass", ObjectKind::kIngressClass},
+      {"Route", ObjectKind::kRoute},
+      {"Gateway", ObjectKind::kGateway},
+      {"GatewayClass", ObjectKind::kGatewayClass},
+      {"HTTPRoute", ObjectKind::kHTTPRoute},
+      {"GRPCRoute", ObjectKind::kGRPCRoute},
+      {"TLSRoute", ObjectKind::kTLSRoute},
+      {"TCPRoute", ObjectKind::kTCPRoute},
+      {"UDPRoute", ObjectKind::kUDPRoute},
+      {"ValidatingWebhookConfiguration", ObjectKind::kValidatingWebhookConfiguration},
+      {"MutatingWebhookConfiguration", ObjectKind::kMutatingWebhookConfiguration},
+      {"APIService", ObjectKind::kAPIService},
+      {"CustomResourceDefinition", ObjectKind::kCustomResourceDefinition},
+      {"Prometheus", ObjectKind::kPrometheus},
+      {"ServiceMonitor", ObjectKind::kServiceMonitor},
+      {"PodMonitor", ObjectKind::kPodMonitor},
+  };
+  auto it = kKinds.find(kind);
+  if (it == kKinds.end()) return std::nullopt;
+  return it->second;
+}
 
 Incremental::Incremental(SynthesisConfig config, bool reasons)
     : config_(std::move(config)), reasons_(reasons) {}
@@ -56,11 +133,18 @@ Incremental::Derived Incremental::Derive(const Workload& w) const {
   if (config_.read_config_maps) {
     for (const std::string& name : ConfigMapsRead(w)) d.config_maps.push_back(JoinKey(w.ns, name));
   }
+  if (config_.read_secrets) {
+    for (const std::string& name : SecretsRead(w)) d.secrets.push_back(JoinKey(w.ns, name));
+  }
   VisitTemplateValues(
       w,
       [&](const std::string& name) -> const ConfigMap* {
         if (!config_.read_config_maps || name.empty()) return nullptr;
         return Find(config_maps_, JoinKey(w.ns, name));
+      },
+      [&](const std::string& name) -> const Secret* {
+        if (!config_.read_secrets || name.empty()) return nullptr;
+        return Find(secrets_, JoinKey(w.ns, name));
       },
       [&](const std::string&, std::string, std::string_view value) {
         for (const HostRef& ref : FindHostRefs(value)) {
@@ -76,16 +160,25 @@ Incremental::Derived Incremental::Derive(const Workload& w) const {
             d.candidates.push_back(JoinKey(labels[i + 1], labels[i]));
           }
           for (std::string_view l : labels) d.labels.emplace_back(l);
+          // a-b-c-d.ns.pod[.domain]: the pod with that IP.
+          if (labels.size() >= 3 && labels[2] == "pod") {
+            std::string ip(labels[0]);
+            std::replace(ip.begin(), ip.end(), '-', '.');
+            d.pod_ips.push_back(JoinKey(labels[1], ip));
+          }
         }
       });
   SortUnique(d.candidates);
   SortUnique(d.short_names);
   SortUnique(d.labels);
+  SortUnique(d.pod_ips);
   // Over-approximations are safe: they only recompute more.
   d.scraped = w.template_annotations.contains("prometheus.io/scrape");
   for (const PeerSelector& p : config_.monitoring_peers) {
     if (Matches(p.pods, w.template_labels)) d.monitor = true;
   }
+  // The pods of a Prometheus (the operator's labels).
+  if (w.template_labels.contains("prometheus")) d.monitor = true;
   d.api_server = w.annotations.contains(std::string(kAllowApiServerAnnotation)) ||
                  w.template_annotations.contains(std::string(kAllowApiServerAnnotation));
   return d;
@@ -96,6 +189,8 @@ void Incremental::Index(const std::string& key, const Derived& d) {
   for (const auto& n : d.short_names) AddTo(short_users_, n, key);
   for (const auto& l : d.labels) AddTo(label_users_, l, key);
   for (const auto& c : d.config_maps) AddTo(readers_, c, key);
+  for (const auto& c : d.secrets) AddTo(secret_readers_, c, key);
+  for (const auto& ip : d.pod_ips) AddTo(ip_users_, ip, key);
   if (d.scraped) scraped_.insert(key);
   if (d.monitor) monitors_.insert(key);
   if (d.api_server) api_server_users_.insert(key);
@@ -106,9 +201,95 @@ void Incremental::Unindex(const std::string& key, const Derived& d) {
   for (const auto& n : d.short_names) RemoveFrom(short_users_, n, key);
   for (const auto& l : d.labels) RemoveFrom(label_users_, l, key);
   for (const auto& c : d.config_maps) RemoveFrom(readers_, c, key);
+  for (const auto& c : d.secrets) RemoveFrom(secret_readers_, c, key);
+  for (const auto& ip : d.pod_ips) RemoveFrom(ip_users_, ip, key);
   scraped_.erase(key);
   monitors_.erase(key);
   api_server_users_.erase(key);
+}
+
+// --- questions over what is held ------------------------------------------------
+
+bool Incremental::ServiceSelects(const Service& s, const std::string& key) const {
+  if (const Workload* w = Find(workloads_, key); w && Selects(s, *w)) return true;
+  auto it = owner_pods_.find(key);
+  if (it == owner_pods_.end()) return false;
+  for (const auto& pk : it->second) {
+    const Pod& p = *pods_.at(pk).pod;
+    if (p.ns == s.ns && SelectsLabels(s, p.labels)) return true;
+  }
+  return false;
+}
+
+Incremental::KeySet Incremental::SelectedIn(const std::string& ns,
+                                            const LabelSelector& selector) const {
+  KeySet out;
+  if (auto it = ns_workloads_.find(ns); it != ns_workloads_.end()) {
+    for (const auto& k : it->second) {
+      if (Matches(selector, workloads_.at(k)->template_labels)) out.insert(k);
+    }
+  }
+  // Owners of pods: those with a pod carrying every matchLabels pair.
+  std::set<std::string> owners;
+  bool first = true;
+  for (const auto& [k, v] : selector.match_labels) {
+    auto it = pod_label_owners_.find(LabelIndexKey(ns, k, v));
+    std::set<std::string> these;
+    if (it != pod_label_owners_.end()) {
+      for (const auto& [o, n] : it->second) these.insert(o);
+    }
+    if (first) {
+      owners = std::move(these);
+      first = false;
+    } else {
+      std::set<std::string> both;
+      std::set_intersection(owners.begin(), owners.end(), these.begin(), these.end(),
+                            std::inserter(both, both.end()));
+      owners = std::move(both);
+    }
+  }
+  if (first) {  // no matchLabels: every owner of a pod in the namespace
+    for (const auto& [pk, e] : pods_) {
+      if (e.pod->ns == ns && !e.owner.empty()) owners.insert(e.owner);
+    }
+  }
+  for (const auto& o : owners) {
+    if (out.contains(o) || !workloads_.contains(o)) continue;
+    auto it = owner_pods_.find(o);
+    if (it == owner_pods_.end()) continue;
+    for (const auto& pk : it->second) {
+      const Pod& p = *pods_.at(pk).pod;
+      if (p.ns == ns && Matches(selector, p.labels)) {
+        out.insert(o);
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+Incremental::KeySet Incremental::Overlapping(const std::string& ns,
+                                             const Labels& template_labels) const {
+  KeySet out;
+  auto it = ns_workloads_.find(ns);
+  if (it == ns_workloads_.end()) return out;
+  for (const auto& k : it->second) {
+    if (Matches(EffectivePodSelector(*workloads_.at(k)), template_labels)) out.insert(k);
+  }
+  return out;
+}
+
+std::optional<PodOwner> Incremental::OwnerOf(const Pod& p) const {
+  return ResolvePodOwner(p, [&](const std::string& key) -> const Workload* {
+    return Find(controlled_, key);
+  });
+}
+
+bool Incremental::Boring(const PodEntry& e) const {
+  if (e.custom || e.owner.empty() || revision_selectors_ > 0) return false;
+  const Workload* w = Find(workloads_, e.owner);
+  if (!w || w->host_network) return false;
+  return WithoutPerRevisionLabels(e.pod->labels) == w->template_labels;
 }
 
 // --- marking what to recompute ------------------------------------------------
@@ -124,12 +305,20 @@ void Incremental::DirtyAll(const KeySet& workload_keys) {
   for (const auto& k : workload_keys) Dirty(k);
 }
 
+void Incremental::DirtyEverything() {
+  dirty_all_ = true;
+  dirty_workloads_.clear();
+}
+
 void Incremental::DirtyBackends(const Service& s) {
-  auto it = ns_workloads_.find(s.ns);
-  if (it == ns_workloads_.end()) return;
-  for (const auto& k : it->second) {
-    if (Selects(s, *workloads_.at(k))) Dirty(k);
-  }
+  if (dirty_all_ || !s.selector || s.selector->empty() || s.type == "ExternalName") return;
+  LabelSelector sel;
+  sel.match_labels = *s.selector;
+  for (const auto& k : SelectedIn(s.ns, sel)) Dirty(k);
+}
+
+void Incremental::DirtyBackends(const std::string& ns, const std::string& service) {
+  if (const Service* s = Find(services_, JoinKey(ns, service))) DirtyBackends(*s);
 }
 
 void Incremental::DirtyClients(const std::string& service_key) {
@@ -140,10 +329,50 @@ void Incremental::DirtyNamespace(const std::string& ns) {
   if (auto it = ns_workloads_.find(ns); it != ns_workloads_.end()) DirtyAll(it->second);
 }
 
+void Incremental::DirtyScrapers() {
+  DirtyAll(monitors_);
+}
+
+void Incremental::DirtyPodIp(const std::string& ns, const std::string& ip) {
+  if (ip.empty()) return;
+  if (auto it = ip_users_.find(JoinKey(ns, ip)); it != ip_users_.end()) DirtyAll(it->second);
+}
+
+// The workloads whose policies name `key`'s pods by its selector: itself,
+// its servers (it is their client), the monitors of its scrape port, the
+// clients naming its pods by IP.
+void Incremental::DirtyPeerUsers(const std::string& key) {
+  if (dirty_all_) return;
+  const Workload* w = Find(workloads_, key);
+  if (!w) return;
+  Dirty(key);
+  for (const auto& c : derived_.at(key).candidates) {
+    if (const Service* s = Find(services_, c)) DirtyBackends(*s);
+  }
+  for (const auto& ip : derived_.at(key).pod_ips) {
+    if (auto it = ip_pods_.find(ip); it != ip_pods_.end()) {
+      for (const auto& pk : it->second) Dirty(pods_.at(pk).owner);
+    }
+  }
+  if (derived_.at(key).scraped) DirtyAll(monitors_);
+  if (auto it = owner_pods_.find(key); it != owner_pods_.end()) {
+    for (const auto& pk : it->second) {
+      const Pod& p = *pods_.at(pk).pod;
+      DirtyPodIp(p.ns, p.ip);
+    }
+  }
+}
+
 void Incremental::TouchSlice(const EndpointSlice& e) {
   const std::string service = JoinKey(e.ns, e.service_name);
   DirtyClients(service);
-  if (service == "default/kubernetes") DirtyAll(api_server_users_);
+  if (service == "default/kubernetes") {
+    DirtyAll(api_server_users_);
+    for (const auto& [k, h] : hooks_) {
+      for (const auto& c : h->calls) DirtyBackends(c.ns, c.service);
+    }
+  }
+  if (!service_monitors_.empty() || !prometheuses_.empty()) DirtyScrapers();
 }
 
 void Incremental::RederiveReaders(const std::string& config_map_key) {
@@ -153,12 +382,21 @@ void Incremental::RederiveReaders(const std::string& config_map_key) {
   for (const auto& k : readers) Rederive(k);
 }
 
+void Incremental::RederiveSecretReaders(const std::string& secret_key) {
+  auto it = secret_readers_.find(secret_key);
+  if (it == secret_readers_.end()) return;
+  const KeySet readers = it->second;
+  for (const auto& k : readers) Rederive(k);
+}
+
 void Incremental::TouchNamespace(const std::string& ns, int delta) {
-  // Its labels and annotations reach only its own workloads (skip rules,
+  // Its labels and annotations reach its own workloads (skip rules,
   // configured DNS, ingress-controller and monitoring peers) and its
-  // default-deny; peers name namespaces by their immutable name label.
+  // default-deny; peers name namespaces by their immutable name label. A
+  // Prometheus may select monitors by namespace labels: then everything.
   DirtyNamespace(ns);
   dirty_namespaces_.insert(ns);
+  if (!prometheuses_.empty()) DirtyEverything();
   if (delta != 0) TouchNamespaceKnown(ns, delta);
 }
 
@@ -168,9 +406,11 @@ void Incremental::TouchNamespaceKnown(const std::string& ns, int delta) {
   n += delta;
   const bool is = n > 0;
   if (n <= 0) known_namespaces_.erase(ns);
-  // "no Service x in namespace ns" is said only of namespaces known to exist.
+  // "no Service x in namespace ns" is said only of namespaces known to exist;
+  // PodMonitors with `any` look in every known namespace.
   if (was != is) {
     if (auto it = label_users_.find(ns); it != label_users_.end()) DirtyAll(it->second);
+    if (!pod_monitors_.empty()) DirtyScrapers();
   }
 }
 
@@ -178,24 +418,53 @@ void Incremental::TouchWorkload(const Workload* before, const Derived* before_d,
                                 const Workload* after, const Derived* after_d) {
   const std::pair<const Workload*, const Derived*> versions[] = {{before, before_d},
                                                                  {after, after_d}};
+  // hostNetwork pods that a configured peer selects change the rules of
+  // every workload (rule 6); they are rare.
+  for (const auto& [w, d] : versions) {
+    if (!w || !w->host_network) continue;
+    if (!gateways_.empty()) DirtyEverything();  // a Gateway's pods, by address
+    for (const auto* list : {&config_.dns_peers, &config_.monitoring_peers,
+                             &config_.ingress_controller_peers, &config_.openshift_router_peers}) {
+      for (const PeerSelector& p : *list) {
+        if (p.selects_pods() && Matches(p.pods, w->template_labels)) DirtyEverything();
+      }
+    }
+    DirtyScrapers();
+  }
   for (const auto& [w, d] : versions) {
     if (!w) continue;
     const std::string key = w->key().ToString();
     if (!dirty_all_) dirty_workloads_.emplace(key, w->key());
     dirty_namespaces_.insert(w->ns);
     if (dirty_all_) continue;
-    // Its clients see its pods as backends (peers, hostNetwork warnings).
+    // Its clients see its pods as backends (hostNetwork rules and warnings).
     if (auto it = ns_services_.find(w->ns); it != ns_services_.end()) {
       for (const auto& sk : it->second) {
-        if (Selects(*services_.at(sk), *w)) DirtyClients(sk);
+        const Service& s = *services_.at(sk);
+        if (Selects(s, *w) || (w == after && ServiceSelects(s, key))) DirtyClients(sk);
       }
     }
-    // Its servers see it as a client.
+    // Its servers see it as a client, by Service or by pod IP.
     for (const auto& c : d->candidates) {
       if (const Service* s = Find(services_, c)) DirtyBackends(*s);
     }
+    for (const auto& ip : d->pod_ips) {
+      if (auto it = ip_pods_.find(ip); it != ip_pods_.end()) {
+        for (const auto& pk : it->second) Dirty(pods_.at(pk).owner);
+      }
+    }
     // Monitoring workloads scrape it.
     if (d->scraped) DirtyAll(monitors_);
+    // Clients naming its pods by IP.
+    if (auto it = owner_pods_.find(key); it != owner_pods_.end()) {
+      for (const auto& pk : it->second) {
+        const Pod& p = *pods_.at(pk).pod;
+        DirtyPodIp(p.ns, p.ip);
+      }
+    }
+    // Workloads whose selectors match its template may have to narrow them
+    // (rule 4), which changes every policy naming them.
+    for (const auto& k : Overlapping(w->ns, w->template_labels)) DirtyPeerUsers(k);
   }
 }
 
@@ -209,6 +478,37 @@ void Incremental::TouchService(const Service* before, const Service* after) {
   }
   if (before) DirtyBackends(*before);
   if (after) DirtyBackends(*after);
+  // ServiceMonitors select Services by their labels; Alertmanagers by name.
+  bool monitored = false;
+  for (const Service* s : {before, after}) {
+    if (!s) continue;
+    for (const auto& [k, m] : service_monitors_) {
+      monitored = monitored || (InScope(m->namespaces, m->ns, s->ns) && Matches(m->selector, s->labels));
+    }
+    for (const auto& [k, p] : prometheuses_) {
+      for (const auto& am : p->alertmanagers) {
+        monitored = monitored || (am.ns == s->ns && am.service == s->name);
+      }
+    }
+  }
+  if (monitored) DirtyScrapers();
+}
+
+void Incremental::TouchServiceMonitor(const ServiceMonitor& m) {
+  DirtyScrapers();
+  for (const auto& [k, s] : services_) {
+    if (InScope(m.namespaces, m.ns, s->ns) && Matches(m.selector, s->labels)) DirtyBackends(*s);
+  }
+}
+
+void Incremental::TouchPodMonitor(const PodMonitor& m) {
+  DirtyScrapers();
+  if (dirty_all_) return;
+  std::set<std::string> namespaces;
+  for (const auto& [n, count] : known_namespaces_) {
+    if (InScope(m.namespaces, m.ns, n)) namespaces.insert(n);
+  }
+  for (const auto& ns : namespaces) DirtyAll(SelectedIn(ns, m.selector));
 }
 
 void Incremental::SetWorkload(const std::string& key, Ptr<Workload> next) {
@@ -221,6 +521,7 @@ void Incremental::SetWorkload(const std::string& key, Ptr<Workload> next) {
     derived_.erase(key);
     workloads_.erase(it);
     RemoveFrom(ns_workloads_, before->ns, key);
+    host_network_.erase(key);
   }
   std::optional<Derived> next_d;
   if (next) {
@@ -229,6 +530,7 @@ void Incremental::SetWorkload(const std::string& key, Ptr<Workload> next) {
     derived_.emplace(key, *next_d);
     workloads_.emplace(key, next);
     AddTo(ns_workloads_, next->ns, key);
+    if (next->host_network) host_network_.insert(key);
   }
   if (!before && next) TouchNamespaceKnown(next->ns, +1);
   TouchWorkload(before.get(), before_d ? &*before_d : nullptr, next.get(),
@@ -252,21 +554,255 @@ void Incremental::Rederive(const std::string& workload_key) {
   TouchWorkload(w.get(), &before, w.get(), &after);
 }
 
+// --- pods -----------------------------------------------------------------------
+
+void Incremental::IndexPod(const std::string& key, const PodEntry& e, int delta) {
+  const Pod& p = *e.pod;
+  if (!e.owner.empty()) {
+    if (delta > 0) {
+      AddTo(owner_pods_, e.owner, key);
+    } else {
+      RemoveFrom(owner_pods_, e.owner, key);
+    }
+    for (const auto& [k, v] : p.labels) {
+      auto& owners = pod_label_owners_[LabelIndexKey(p.ns, k, v)];
+      if ((owners[e.owner] += delta) <= 0) owners.erase(e.owner);
+      if (owners.empty()) pod_label_owners_.erase(LabelIndexKey(p.ns, k, v));
+    }
+  }
+  if (!e.direct.empty()) {
+    if (delta > 0) {
+      AddTo(direct_pods_, e.direct, key);
+    } else {
+      RemoveFrom(direct_pods_, e.direct, key);
+    }
+  }
+  if (!p.ip.empty()) {
+    if (delta > 0) {
+      AddTo(ip_pods_, JoinKey(p.ns, p.ip), key);
+      ++pods_with_ip_;
+    } else {
+      RemoveFrom(ip_pods_, JoinKey(p.ns, p.ip), key);
+      --pods_with_ip_;
+    }
+  }
+}
+
+// The custom workload `owner_key` from its pods now: added, replaced or removed.
+void Incremental::RederiveCustom(const std::string& owner_key) {
+  std::vector<const PodEntry*> entries;
+  if (auto it = owner_pods_.find(owner_key); it != owner_pods_.end()) {
+    for (const auto& pk : it->second) {
+      const PodEntry& e = pods_.at(pk);
+      if (e.custom) entries.push_back(&e);
+    }
+  }
+  std::sort(entries.begin(), entries.end(), [](const PodEntry* a, const PodEntry* b) {
+    return std::tie(a->pod->ns, a->pod->name) < std::tie(b->pod->ns, b->pod->name);
+  });
+  std::vector<const Pod*> pods;
+  for (const PodEntry* e : entries) pods.push_back(e->pod.get());
+  std::optional<OwnerReference> owner;
+  Ptr<Workload> next;
+  if (!pods.empty()) {
+    owner = *entries.front()->custom_owner;
+    std::vector<const Workload*> templates;
+    if (auto it = controlled_by_owner_.find(owner_key); it != controlled_by_owner_.end()) {
+      for (const auto& ck : it->second) {
+        const Workload& c = *controlled_.at(ck);
+        if (OwnedBy(c, *owner)) templates.push_back(&c);
+      }
+    }
+    next = std::make_shared<const Workload>(
+        MakeCustomWorkload(*owner, pods.front()->ns, pods, std::move(templates)));
+  }
+  const Workload* before = Find(workloads_, owner_key);
+  if (!before && !next) return;
+  if (before && next && *before == *next) return;
+  SetWorkload(owner_key, std::move(next));
+}
+
+void Incremental::SetPod(const std::string& key, Ptr<Pod> next) {
+  std::optional<PodEntry> before;
+  if (auto it = pods_.find(key); it != pods_.end()) {
+    before = std::move(it->second);
+    IndexPod(key, *before, -1);
+    pods_.erase(it);
+  }
+  std::optional<PodEntry> after;
+  if (next) {
+    PodEntry e;
+    e.pod = next;
+    if (std::optional<PodOwner> owner = OwnerOf(*next)) {
+      e.owner = owner->key;
+      e.custom = owner->custom.has_value();
+      e.custom_owner = owner->custom;
+    }
+    if (next->controller && (next->controller->kind == "ReplicaSet" ||
+                             next->controller->kind == "Job")) {
+      e.direct = next->controller->kind + "/" + next->ns + "/" + next->controller->name;
+    }
+    IndexPod(key, e, +1);
+    after = e;
+    pods_.emplace(key, std::move(e));
+  }
+  // Pod DNS: clients naming the address; "pod IPs are not known" flips.
+  const size_t with_ip_before = pods_with_ip_ + (before && !before->pod->ip.empty() ? 1 : 0) -
+                                (after && !after->pod->ip.empty() ? 1 : 0);
+  if ((with_ip_before == 0) != (pods_with_ip_ == 0)) {
+    if (auto it = label_users_.find("pod"); it != label_users_.end()) DirtyAll(it->second);
+  }
+  for (const auto& e : {before, after}) {
+    if (!e || e->pod->ip.empty()) continue;
+    DirtyPodIp(e->pod->ns, e->pod->ip);
+    // Its workload is the target of those clients' pod DNS names.
+    if (ip_users_.contains(JoinKey(e->pod->ns, e->pod->ip)) && !e->owner.empty()) Dirty(e->owner);
+  }
+  // Custom workloads are formed by all their pods.
+  std::set<std::string> custom;
+  for (const auto& e : {before, after}) {
+    if (e && e->custom) custom.insert(e->owner);
+  }
+  for (const auto& k : custom) RederiveCustom(k);
+  // Live labels: a pod labelled other than its template may make its
+  // workload a backend, a monitor's target, a Prometheus.
+  const bool boring = (!before || Boring(*before)) && (!after || Boring(*after)) &&
+                      (!before || !after || before->owner == after->owner);
+  if (boring) return;
+  for (const auto& e : {before, after}) {
+    if (!e || e->owner.empty()) continue;
+    Dirty(e->owner);
+    const Workload* w = Find(workloads_, e->owner);
+    if (!w || !w->host_network) continue;
+    if (auto it = ns_services_.find(e->pod->ns); it != ns_services_.end()) {
+      for (const auto& sk : it->second) {
+        if (SelectsLabels(*services_.at(sk), e->pod->labels)) DirtyClients(sk);
+      }
+    }
+    DirtyScrapers();
+  }
+  if (before && after && before->pod->labels != after->pod->labels && !prometheuses_.empty()) {
+    DirtyScrapers();
+  }
+}
+
+// Pods run by a ReplicaSet or Job whose controller changed belong elsewhere.
+void Incremental::ReresolvePods(const std::string& direct_key) {
+  auto it = direct_pods_.find(direct_key);
+  if (it == direct_pods_.end()) return;
+  const KeySet pods = it->second;
+  for (const auto& pk : pods) {
+    Ptr<Pod> p = pods_.at(pk).pod;
+    SetPod(pk, p);
+  }
+}
+
+void Incremental::SetControlled(const std::string& key, Ptr<Workload> next) {
+  Ptr<Workload> before;
+  if (auto it = controlled_.find(key); it != controlled_.end()) before = it->second;
+  auto custom_key = [&](const Workload& c) -> std::string {
+    if (!c.controller || IsKnownController(c.controller->api_version, c.controller->kind)) return "";
+    Pod probe;  // the key a pod of `c` would get
+    probe.ns = c.ns;
+    probe.controller = c.controller;
+    auto owner = ResolvePodOwner(probe, [](const std::string&) { return nullptr; });
+    return owner ? owner->key : "";
+  };
+  std::set<std::string> customs;
+  if (before) {
+    if (std::string k = custom_key(*before); !k.empty()) {
+      RemoveFrom(controlled_by_owner_, k, key);
+      customs.insert(k);
+    }
+    controlled_.erase(key);
+  }
+  if (next) {
+    if (std::string k = custom_key(*next); !k.empty()) {
+      AddTo(controlled_by_owner_, k, key);
+      customs.insert(k);
+    }
+    controlled_[key] = next;
+  }
+  const bool owner_changed = !before || !next || before->controller != next->controller;
+  if (owner_changed) ReresolvePods(key);
+  for (const auto& k : customs) RederiveCustom(k);
+}
+
 // --- objects in ---------------------------------------------------------------
 
 bool Incremental::Upsert(const Workload& w) {
-  if (w.has_controller) return Remove(w.key());
   const std::string key = w.key().ToString();
-  if (const Workload* old = Find(workloads_, key); old && *old == w) return false;
+  if (w.has_controller) {
+    bool changed = false;
+    if (workloads_.contains(key)) {  // no longer a workload
+      SetWorkload(key, nullptr);
+      changed = true;
+    }
+    if (w.kind == WorkloadKind::kReplicaSet || w.kind == WorkloadKind::kJob) {
+      // A ReplicaSet or Job of a Deployment or CronJob only leads its pods to
+      // their workload: its template is never read, so it is not kept (ten
+      // old revisions per Deployment add up), and changing it costs nothing.
+      // Only those of an operator's resource keep theirs (rule 3).
+      Workload kept;
+      const bool slim = w.controller && IsKnownController(w.controller->api_version,
+                                                          w.controller->kind);
+      if (slim) {
+        kept.kind = w.kind;
+        kept.ns = w.ns;
+        kept.name = w.name;
+        kept.uid = w.uid;
+        kept.has_controller = true;
+        kept.controller = w.controller;
+      }
+      const Workload& next = slim ? kept : w;
+      if (const Workload* old = Find(controlled_, key); old && *old == next) return changed;
+      SetControlled(key, std::make_shared<const Workload>(next));
+      changed = true;
+    }
+    return changed;
+  }
+  bool changed = false;
+  if (controlled_.contains(key)) {  // no longer controlled: a workload of its own
+    SetControlled(key, nullptr);
+    changed = true;
+  }
+  if (w.kind == WorkloadKind::kPod && pods_.contains(JoinKey(w.ns, w.name))) {
+    SetPod(JoinKey(w.ns, w.name), nullptr);  // a pod whose controller let it go
+    changed = true;
+  }
+  if (const Workload* old = Find(workloads_, key); old && *old == w) return changed;
   SetWorkload(key, std::make_shared<const Workload>(w));
   return true;
 }
 
 bool Incremental::Remove(const WorkloadKey& workload) {
   const std::string key = workload.ToString();
-  if (!workloads_.contains(key)) return false;
+  bool changed = false;
+  if (controlled_.contains(key)) {
+    SetControlled(key, nullptr);
+    changed = true;
+  }
+  // The controller removes pods by kind "Pod", bare or not.
+  if (workload.kind == WorkloadKind::kPod && pods_.contains(JoinKey(workload.ns, workload.name))) {
+    changed = Remove(ObjectKind::kPod, workload.ns, workload.name) || changed;
+  }
+  if (!workloads_.contains(key) || workload.kind == WorkloadKind::kCustom) return changed;
   SetWorkload(key, nullptr);
   return true;
+}
+
+bool Incremental::Upsert(const Pod& p) {
+  const std::string key = JoinKey(p.ns, p.name);
+  const bool all_before = dirty_all_;
+  const size_t dirty_before = dirty_workloads_.size();
+  const std::string bare = WorkloadKey{WorkloadKind::kPod, p.ns, p.name}.ToString();
+  if (workloads_.contains(bare)) SetWorkload(bare, nullptr);  // no longer a bare pod
+  if (auto it = pods_.find(key); it != pods_.end() && *it->second.pod == p) {
+    return dirty_all_ != all_before || dirty_workloads_.size() != dirty_before;
+  }
+  SetPod(key, std::make_shared<const Pod>(p));
+  // A pod that changes no policy (one more pod of a known workload) is no change.
+  return dirty_all_ != all_before || dirty_workloads_.size() != dirty_before;
 }
 
 bool Incremental::Upsert(const Service& s) {
@@ -275,9 +811,11 @@ bool Incremental::Upsert(const Service& s) {
   if (auto it = services_.find(key); it != services_.end()) {
     if (*it->second == s) return false;
     before = it->second;
+    if (NamesPerRevisionLabel(*before)) --revision_selectors_;
   }
   auto after = std::make_shared<const Service>(s);
   services_[key] = after;
+  if (NamesPerRevisionLabel(s)) ++revision_selectors_;
   if (!before) {
     AddTo(ns_services_, s.ns, key);
     AddTo(services_by_name_, s.name, key);
@@ -304,10 +842,14 @@ bool Incremental::Upsert(const EndpointSlice& e) {
 
 bool Incremental::Upsert(const Ingress& i) {
   const std::string key = JoinKey(i.ns, i.name);
-  if (const Ingress* old = Find(ingresses_, key); old && *old == i) return false;
+  const Ingress* old = Find(ingresses_, key);
+  if (old && *old == i) return false;
+  if (old) {
+    for (const auto& b : old->backends) DirtyBackends(old->ns, b.service_name);
+  }
   ingresses_[key] = std::make_shared<const Ingress>(i);
   AddTo(ns_ingresses_, i.ns, key);
-  DirtyNamespace(i.ns);
+  for (const auto& b : i.backends) DirtyBackends(i.ns, b.service_name);
   return true;
 }
 
@@ -320,12 +862,114 @@ bool Incremental::Upsert(const ConfigMap& c) {
   return true;
 }
 
+bool Incremental::Upsert(const Secret& s) {
+  if (!config_.read_secrets) return false;  // synthesis never reads them
+  const std::string key = JoinKey(s.ns, s.name);
+  if (const Secret* old = Find(secrets_, key); old && *old == s) return false;
+  secrets_[key] = std::make_shared<const Secret>(s);
+  RederiveSecretReaders(key);
+  return true;
+}
+
 bool Incremental::Upsert(const Namespace& n) {
   const Namespace* old = Find(namespaces_, n.name);
   if (old && *old == n) return false;
   const bool added = !old;
   namespaces_[n.name] = std::make_shared<const Namespace>(n);
   TouchNamespace(n.name, added ? +1 : 0);
+  return true;
+}
+
+bool Incremental::Upsert(const IngressClass& c) {
+  if (const IngressClass* old = Find(ingress_classes_, c.name); old && *old == c) return false;
+  ingress_classes_[c.name] = std::make_shared<const IngressClass>(c);
+  for (const auto& [k, ing] : ingresses_) {
+    for (const auto& b : ing->backends) DirtyBackends(ing->ns, b.service_name);
+  }
+  return true;
+}
+
+bool Incremental::Upsert(const Route& r) {
+  const std::string key = JoinKey(r.ns, r.name);
+  const Route* old = Find(routes_, key);
+  if (old && *old == r) return false;
+  if (old) {
+    for (const auto& s : old->services) DirtyBackends(old->ns, s);
+  }
+  routes_[key] = std::make_shared<const Route>(r);
+  AddTo(ns_routes_, r.ns, key);
+  for (const auto& s : r.services) DirtyBackends(r.ns, s);
+  return true;
+}
+
+bool Incremental::Upsert(const Gateway& g) {
+  const std::string key = JoinKey(g.ns, g.name);
+  if (const Gateway* old = Find(gateways_, key); old && *old == g) return false;
+  gateways_[key] = std::make_shared<const Gateway>(g);
+  DirtyEverything();  // its pods' skip reasons, every route through it
+  return true;
+}
+
+bool Incremental::Upsert(const GatewayClass& c) {
+  if (const GatewayClass* old = Find(gateway_classes_, c.name); old && *old == c) return false;
+  gateway_classes_[c.name] = std::make_shared<const GatewayClass>(c);
+  DirtyEverything();
+  return true;
+}
+
+bool Incremental::Upsert(const GatewayRoute& r) {
+  const std::string key = r.kind + "/" + JoinKey(r.ns, r.name);
+  const GatewayRoute* old = Find(gateway_routes_, key);
+  if (old && *old == r) return false;
+  if (old) {
+    for (const auto& b : old->backends) DirtyBackends(b.ns, b.name);
+  }
+  gateway_routes_[key] = std::make_shared<const GatewayRoute>(r);
+  for (const auto& b : r.backends) DirtyBackends(b.ns, b.name);
+  return true;
+}
+
+bool Incremental::Upsert(const ApiServerHook& h) {
+  const std::string key = HookKey(h);
+  const ApiServerHook* old = Find(hooks_, key);
+  if (old && *old == h) return false;
+  if (old) {
+    for (const auto& c : old->calls) DirtyBackends(c.ns, c.service);
+  }
+  hooks_[key] = std::make_shared<const ApiServerHook>(h);
+  for (const auto& c : h.calls) DirtyBackends(c.ns, c.service);
+  return true;
+}
+
+bool Incremental::Upsert(const Prometheus& p) {
+  const std::string key = JoinKey(p.ns, p.name);
+  if (const Prometheus* old = Find(prometheuses_, key); old && *old == p) return false;
+  prometheuses_[key] = std::make_shared<const Prometheus>(p);
+  DirtyEverything();
+  return true;
+}
+
+bool Incremental::Upsert(const ServiceMonitor& m) {
+  const std::string key = JoinKey(m.ns, m.name);
+  const ServiceMonitor* old = Find(service_monitors_, key);
+  if (old && *old == m) return false;
+  if (old) TouchServiceMonitor(*old);
+  service_monitors_[key] = std::make_shared<const ServiceMonitor>(m);
+  TouchServiceMonitor(m);
+  return true;
+}
+
+bool Incremental::Upsert(const PodMonitor& m) {
+  const std::string key = JoinKey(m.ns, m.name);
+  const PodMonitor* old = Find(pod_monitors_, key);
+  if (old && *old == m) return false;
+  if (old) {
+    if (NamesPerRevisionLabel(old->selector)) --revision_selectors_;
+    TouchPodMonitor(*old);
+  }
+  pod_monitors_[key] = std::make_shared<const PodMonitor>(m);
+  if (NamesPerRevisionLabel(m.selector)) ++revision_selectors_;
+  TouchPodMonitor(m);
   return true;
 }
 
@@ -337,6 +981,7 @@ bool Incremental::Remove(ObjectKind kind, const std::string& ns, const std::stri
       if (it == services_.end()) return false;
       Ptr<Service> before = it->second;
       services_.erase(it);
+      if (NamesPerRevisionLabel(*before)) --revision_selectors_;
       RemoveFrom(ns_services_, ns, key);
       RemoveFrom(services_by_name_, name, key);
       TouchService(before.get(), nullptr);
@@ -353,9 +998,12 @@ bool Incremental::Remove(ObjectKind kind, const std::string& ns, const std::stri
       return true;
     }
     case ObjectKind::kIngress: {
-      if (ingresses_.erase(key) == 0) return false;
+      auto it = ingresses_.find(key);
+      if (it == ingresses_.end()) return false;
+      Ptr<Ingress> before = it->second;
+      ingresses_.erase(it);
       RemoveFrom(ns_ingresses_, ns, key);
-      DirtyNamespace(ns);
+      for (const auto& b : before->backends) DirtyBackends(before->ns, b.service_name);
       return true;
     }
     case ObjectKind::kConfigMap: {
@@ -363,9 +1011,107 @@ bool Incremental::Remove(ObjectKind kind, const std::string& ns, const std::stri
       RederiveReaders(key);
       return true;
     }
+    case ObjectKind::kSecret: {
+      if (secrets_.erase(key) == 0) return false;
+      RederiveSecretReaders(key);
+      return true;
+    }
     case ObjectKind::kNamespace: {
       if (namespaces_.erase(name) == 0) return false;
       TouchNamespace(name, -1);
+      return true;
+    }
+    case ObjectKind::kPod: {
+      if (!pods_.contains(key)) return false;
+      const bool all_before = dirty_all_;
+      const size_t dirty_before = dirty_workloads_.size();
+      SetPod(key, nullptr);
+      return dirty_all_ != all_before || dirty_workloads_.size() != dirty_before;
+    }
+    case ObjectKind::kIngressClass: {
+      if (ingress_classes_.erase(name) == 0) return false;
+      for (const auto& [k, ing] : ingresses_) {
+        for (const auto& b : ing->backends) DirtyBackends(ing->ns, b.service_name);
+      }
+      return true;
+    }
+    case ObjectKind::kRoute: {
+      auto it = routes_.find(key);
+      if (it == routes_.end()) return false;
+      Ptr<Route> before = it->second;
+      routes_.erase(it);
+      RemoveFrom(ns_routes_, ns, key);
+      for (const auto& s : before->services) DirtyBackends(before->ns, s);
+      return true;
+    }
+    case ObjectKind::kGateway: {
+      if (gateways_.erase(key) == 0) return false;
+      DirtyEverything();
+      return true;
+    }
+    case ObjectKind::kGatewayClass: {
+      if (gateway_classes_.erase(name) == 0) return false;
+      DirtyEverything();
+      return true;
+    }
+    case ObjectKind::kHTTPRoute:
+    case ObjectKind::kGRPCRoute:
+    case ObjectKind::kTLSRoute:
+    case ObjectKind::kTCPRoute:
+    case ObjectKind::kUDPRoute: {
+      static const std::map<ObjectKind, std::string> kNames = {
+          {ObjectKind::kHTTPRoute, "HTTPRoute"}, {ObjectKind::kGRPCRoute, "GRPCRoute"},
+          {ObjectKind::kTLSRoute, "TLSRoute"},   {ObjectKind::kTCPRoute, "TCPRoute"},
+          {ObjectKind::kUDPRoute, "UDPRoute"}};
+      const std::string rkey = kNames.at(kind) + "/" + key;
+      auto it = gateway_routes_.find(rkey);
+      if (it == gateway_routes_.end()) return false;
+      Ptr<GatewayRoute> before = it->second;
+      gateway_routes_.erase(it);
+      for (const auto& b : before->backends) DirtyBackends(b.ns, b.name);
+      return true;
+    }
+    case ObjectKind::kValidatingWebhookConfiguration:
+    case ObjectKind::kMutatingWebhookConfiguration:
+    case ObjectKind::kAPIService:
+    case ObjectKind::kCustomResourceDefinition: {
+      static const std::map<ObjectKind, ApiServerHook::Kind> kKinds = {
+          {ObjectKind::kValidatingWebhookConfiguration,
+           ApiServerHook::Kind::kValidatingWebhookConfiguration},
+          {ObjectKind::kMutatingWebhookConfiguration,
+           ApiServerHook::Kind::kMutatingWebhookConfiguration},
+          {ObjectKind::kAPIService, ApiServerHook::Kind::kAPIService},
+          {ObjectKind::kCustomResourceDefinition, ApiServerHook::Kind::kCustomResourceDefinition}};
+      ApiServerHook probe;
+      probe.kind = kKinds.at(kind);
+      probe.name = name;
+      auto it = hooks_.find(HookKey(probe));
+      if (it == hooks_.end()) return false;
+      Ptr<ApiServerHook> before = it->second;
+      hooks_.erase(it);
+      for (const auto& c : before->calls) DirtyBackends(c.ns, c.service);
+      return true;
+    }
+    case ObjectKind::kPrometheus: {
+      if (prometheuses_.erase(key) == 0) return false;
+      DirtyEverything();
+      return true;
+    }
+    case ObjectKind::kServiceMonitor: {
+      auto it = service_monitors_.find(key);
+      if (it == service_monitors_.end()) return false;
+      Ptr<ServiceMonitor> before = it->second;
+      service_monitors_.erase(it);
+      TouchServiceMonitor(*before);
+      return true;
+    }
+    case ObjectKind::kPodMonitor: {
+      auto it = pod_monitors_.find(key);
+      if (it == pod_monitors_.end()) return false;
+      Ptr<PodMonitor> before = it->second;
+      pod_monitors_.erase(it);
+      if (NamesPerRevisionLabel(before->selector)) --revision_selectors_;
+      TouchPodMonitor(*before);
       return true;
     }
   }
@@ -380,16 +1126,51 @@ bool Incremental::pending() const {
 
 Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& workloads,
                                     bool everything) const {
-  std::set<std::string> wl, svc, slices, ings, cms;
+  std::set<std::string> wl, svc, slices, ings, routes, cms, secrets, pods, controlled;
   auto add_slices = [&](const std::string& service) {
     if (auto it = slices_by_service_.find(service); it != slices_by_service_.end()) {
       slices.insert(it->second.begin(), it->second.end());
     }
   };
-  auto add_reader = [&](const std::string& k) {
-    wl.insert(k);
-    for (const auto& c : derived_.at(k).config_maps) {
+  auto add_workload = [&](const std::string& k) {
+    if (!wl.insert(k).second) return;
+    const Derived& d = derived_.at(k);
+    for (const auto& c : d.config_maps) {
       if (config_maps_.contains(c)) cms.insert(c);
+    }
+    for (const auto& c : d.secrets) {
+      if (secrets_.contains(c)) secrets.insert(c);
+    }
+  };
+  // A workload used as a peer: its selector may be narrowed by the
+  // templates its selector matches (rule 4).
+  auto add_peer = [&](const std::string& k) {
+    add_workload(k);
+    const Workload& w = *workloads_.at(k);
+    if (auto it = ns_workloads_.find(w.ns); it != ns_workloads_.end()) {
+      const LabelSelector base = EffectivePodSelector(w);
+      for (const auto& o : it->second) {
+        if (Matches(base, workloads_.at(o)->template_labels)) add_workload(o);
+      }
+    }
+  };
+  auto add_service = [&](const std::string& sk) {
+    if (!svc.insert(sk).second) return;
+    add_slices(sk);
+  };
+  auto add_backends = [&](const Service& s) {
+    if (!s.selector || s.selector->empty() || s.type == "ExternalName") return;
+    LabelSelector sel;
+    sel.match_labels = *s.selector;
+    for (const auto& b : SelectedIn(s.ns, sel)) add_workload(b);
+  };
+  auto add_pod_ip = [&](const std::string& ns_ip) {
+    auto it = ip_pods_.find(ns_ip);
+    if (it == ip_pods_.end()) return;
+    for (const auto& pk : it->second) {
+      const PodEntry& e = pods_.at(pk);
+      pods.insert(pk);
+      if (!e.owner.empty() && workloads_.contains(e.owner)) add_peer(e.owner);
     }
   };
   if (everything) {
@@ -397,61 +1178,145 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
     for (const auto& [k, v] : services_) svc.insert(k);
     for (const auto& [k, v] : slices_) slices.insert(k);
     for (const auto& [k, v] : ingresses_) ings.insert(k);
+    for (const auto& [k, v] : routes_) routes.insert(k);
     for (const auto& [k, v] : config_maps_) cms.insert(k);
+    for (const auto& [k, v] : secrets_) secrets.insert(k);
+    for (const auto& [k, v] : pods_) pods.insert(k);
+    for (const auto& [k, v] : controlled_) controlled.insert(k);
   } else {
     for (const auto& [k, key] : workloads) {
       const Workload* w = Find(workloads_, k);
       if (!w) continue;
       const Derived& d = derived_.at(k);
-      add_reader(k);
-      // Services it may name, their backends and endpoints.
+      add_peer(k);
+      // Services it may name, the pods they select and their endpoints.
       for (const auto& c : d.candidates) {
         const Service* s = Find(services_, c);
         if (!s) continue;
-        svc.insert(c);
-        add_slices(c);
-        if (auto it = ns_workloads_.find(s->ns); it != ns_workloads_.end()) {
-          for (const auto& b : it->second) {
-            if (Selects(*s, *workloads_.at(b))) wl.insert(b);
-          }
-        }
+        add_service(c);
+        add_backends(*s);
       }
       for (const auto& n : d.short_names) {
         if (auto it = services_by_name_.find(n); it != services_by_name_.end()) {
-          svc.insert(it->second.begin(), it->second.end());
+          for (const auto& sk : it->second) add_service(sk);
         }
       }
-      // Services selecting it and their clients.
+      // Pods it names by IP.
+      for (const auto& ip : d.pod_ips) add_pod_ip(ip);
+      // Services selecting it (template or pods) and their clients.
       if (auto it = ns_services_.find(w->ns); it != ns_services_.end()) {
         for (const auto& sk : it->second) {
-          if (!Selects(*services_.at(sk), *w)) continue;
-          svc.insert(sk);
+          if (!ServiceSelects(*services_.at(sk), k)) continue;
+          add_service(sk);
           if (auto c = clients_.find(sk); c != clients_.end()) {
-            for (const auto& ck : c->second) add_reader(ck);
+            for (const auto& ck : c->second) add_peer(ck);
+          }
+        }
+      }
+      // Clients naming its pods by IP.
+      if (auto it = owner_pods_.find(k); it != owner_pods_.end()) {
+        for (const auto& pk : it->second) {
+          const Pod& p = *pods_.at(pk).pod;
+          if (p.ip.empty()) continue;
+          if (auto u = ip_users_.find(JoinKey(p.ns, p.ip)); u != ip_users_.end()) {
+            for (const auto& ck : u->second) add_peer(ck);
           }
         }
       }
       if (auto it = ns_ingresses_.find(w->ns); it != ns_ingresses_.end()) {
         ings.insert(it->second.begin(), it->second.end());
       }
-      if (d.monitor) wl.insert(scraped_.begin(), scraped_.end());
+      if (auto it = ns_routes_.find(w->ns); it != ns_routes_.end()) {
+        routes.insert(it->second.begin(), it->second.end());
+      }
+      if (d.monitor) {
+        for (const auto& t : scraped_) add_peer(t);
+        // What its monitors select: Services (their endpoints, for
+        // selector-less ones) and Alertmanagers.
+        for (const auto& [mk, m] : service_monitors_) {
+          for (const auto& [sk, s] : services_) {
+            if (InScope(m->namespaces, m->ns, s->ns) && Matches(m->selector, s->labels)) {
+              add_service(sk);
+            }
+          }
+        }
+        for (const auto& [pk, p] : prometheuses_) {
+          for (const auto& am : p->alertmanagers) {
+            if (services_.contains(JoinKey(am.ns, am.service))) add_service(JoinKey(am.ns, am.service));
+          }
+        }
+      }
     }
     add_slices("default/kubernetes");
+    // Services the API server calls (rule 1): their selectors decide backends.
+    for (const auto& [hk, h] : hooks_) {
+      for (const auto& c : h->calls) {
+        if (services_.contains(JoinKey(c.ns, c.service))) add_service(JoinKey(c.ns, c.service));
+      }
+    }
+    // hostNetwork workloads change rules wherever a peer or target matches them.
+    for (const auto& k : host_network_) add_workload(k);
+    // "pod IPs are not known" depends on whether any pod has one.
+    if (pods_with_ip_ > 0) {
+      bool any = false;
+      for (const auto& k : wl) {
+        if (auto it = owner_pods_.find(k); it != owner_pods_.end()) {
+          for (const auto& pk : it->second) any = any || !pods_.at(pk).pod->ip.empty();
+        }
+      }
+      for (const auto& [ip, keys] : ip_pods_) {
+        if (any) break;
+        for (const auto& pk : keys) {
+          const PodEntry& e = pods_.at(pk);
+          pods.insert(pk);
+          if (!e.owner.empty() && workloads_.contains(e.owner)) add_workload(e.owner);
+          any = true;
+          break;
+        }
+      }
+    }
+    // Every pod of every workload included, and who runs them.
+    for (const auto& k : wl) {
+      if (auto it = owner_pods_.find(k); it != owner_pods_.end()) {
+        pods.insert(it->second.begin(), it->second.end());
+      }
+      if (auto it = controlled_by_owner_.find(k); it != controlled_by_owner_.end()) {
+        controlled.insert(it->second.begin(), it->second.end());
+      }
+    }
+    for (const auto& pk : pods) {
+      const PodEntry& e = pods_.at(pk);
+      if (!e.direct.empty() && controlled_.contains(e.direct)) controlled.insert(e.direct);
+    }
   }
 
   Snapshot snap;
-  snap.workloads.reserve(wl.size());
-  for (const auto& k : wl) snap.workloads.push_back(*workloads_.at(k));
+  snap.workloads.reserve(wl.size() + controlled.size());
+  for (const auto& k : wl) {
+    const Workload& w = *workloads_.at(k);
+    if (w.kind != WorkloadKind::kCustom) snap.workloads.push_back(w);  // formed from pods
+  }
+  for (const auto& k : controlled) snap.workloads.push_back(*controlled_.at(k));
+  for (const auto& k : pods) snap.pods.push_back(*pods_.at(k).pod);
   for (const auto& k : svc) snap.services.push_back(*services_.at(k));
   for (const auto& k : slices) snap.endpoint_slices.push_back(*slices_.at(k));
   for (const auto& k : ings) snap.ingresses.push_back(*ingresses_.at(k));
+  for (const auto& k : routes) snap.routes.push_back(*routes_.at(k));
   for (const auto& k : cms) snap.config_maps.push_back(*config_maps_.at(k));
+  for (const auto& k : secrets) snap.secrets.push_back(*secrets_.at(k));
+  for (const auto& [k, v] : ingress_classes_) snap.ingress_classes.push_back(*v);
+  for (const auto& [k, v] : gateways_) snap.gateways.push_back(*v);
+  for (const auto& [k, v] : gateway_classes_) snap.gateway_classes.push_back(*v);
+  for (const auto& [k, v] : gateway_routes_) snap.gateway_routes.push_back(*v);
+  for (const auto& [k, v] : hooks_) snap.api_server_hooks.push_back(*v);
+  for (const auto& [k, v] : prometheuses_) snap.prometheuses.push_back(*v);
+  for (const auto& [k, v] : service_monitors_) snap.service_monitors.push_back(*v);
+  for (const auto& [k, v] : pod_monitors_) snap.pod_monitors.push_back(*v);
   for (const auto& [n, o] : namespaces_) snap.namespaces.push_back(*o);
   for (const auto& [n, count] : known_namespaces_) {
     // Namespaces known only from what is in them (ClusterIndex counts these too).
     if (!namespaces_.contains(n)) snap.namespaces.push_back(Namespace{n, {}, {}});
   }
-
   return snap;
 }
 

@@ -11,25 +11,43 @@
 // indexes that say which workloads a change can affect:
 //   - a workload: itself, the clients of every Service selecting it (before
 //     and after), the backends of every Service its references may name
-//     (before and after), the monitoring workloads when it is scraped, and
-//     its namespace's default-deny;
-//   - a Service: the workloads whose references may name it, and its
-//     backends under the old and the new selector;
+//     (before and after), the monitoring workloads when it is scraped, the
+//     users of the workloads whose selectors overlap its template (their
+//     selectors may change), and its namespace's default-deny;
+//   - a Pod: nothing when it is one more pod of a known workload labelled as
+//     its template (plus per-revision labels) and no selector names a
+//     per-revision label; else its workload (live labels make it a backend),
+//     the clients of the Services its labels match when that workload uses
+//     hostNetwork, the custom workload it forms (kCustom, re-derived from all
+//     its pods), and the clients naming its IP (pod DNS);
+//   - a controller-owned ReplicaSet or Job: the workloads of its pods;
+//   - a Service: the workloads whose references may name it, its backends
+//     under the old and the new selector (templates and pods), and the
+//     Prometheus workloads when a ServiceMonitor or Alertmanager names it;
 //   - an EndpointSlice: the workloads whose references may name its Service
-//     (and those allowed to reach the API server, for default/kubernetes);
-//   - an Ingress: the workloads of its namespace;
-//   - a ConfigMap: the workloads that read it, each as a changed workload;
-//   - a Namespace: the workloads in it and its default-deny (peers select
-//     namespaces by name only, so no other workload reads its labels).
+//     (and those allowed to reach the API server, and the backends of
+//     API-server calls, for default/kubernetes; and the Prometheus workloads);
+//   - an Ingress, Route, Gateway route, webhook configuration, APIService or
+//     CRD: the backends of the Services it names (before and after);
+//   - a ServiceMonitor or PodMonitor: what it selects and the Prometheus
+//     workloads;
+//   - a ConfigMap or Secret: the workloads that read it, each as a changed
+//     workload;
+//   - a Namespace: the workloads in it and its default-deny (everything when
+//     Prometheus objects select monitors by namespace labels);
+//   - an IngressClass: the backends of every Ingress; a Gateway,
+//     GatewayClass or Prometheus: everything (they are few and rarely change).
 // Recompute() then builds a snapshot of just the neighbourhood of those
-// workloads (what ComputePolicy reads for each of them) and runs the same
+// workloads (what ComputePolicy reads for each of them: pods of every
+// workload it includes, the platform objects always) and runs the same
 // ClusterIndex and ComputePolicy as Synthesize() over it. The result for every
 // workload equals what Synthesize() gives over the whole cluster; the
 // property test incremental_test checks that over random clusters and random
-// change sequences.
+// change sequences of every kind.
 //
-// Pod addresses (pod DNS names) are not tracked: such references stay
-// unresolved, as they do for Synthesize() over a snapshot without pods.
+// Memory: a pod costs its Pod struct (labels, owner reference, IP and, when
+// given, its spec) and its entries in the label and owner indexes; the
+// controller gives a spec to at most one pod per custom workload.
 //
 // Thread-safety: none; callers serialize access.
 #pragma once
@@ -43,11 +61,40 @@
 #include <vector>
 
 #include "model/model.h"
+#include "synth/index.h"
 #include "synth/synth.h"
 
 namespace npc::synth {
 
-enum class ObjectKind { kService, kEndpointSlice, kIngress, kConfigMap, kNamespace };
+enum class ObjectKind {
+  kService,
+  kEndpointSlice,
+  kIngress,
+  kConfigMap,
+  kNamespace,
+  kPod,  // a controller-owned pod (bare pods are workloads: Remove(WorkloadKey))
+  kSecret,
+  kIngressClass,
+  kRoute,
+  kGateway,
+  kGatewayClass,
+  kHTTPRoute,
+  kGRPCRoute,
+  kTLSRoute,
+  kTCPRoute,
+  kUDPRoute,
+  kValidatingWebhookConfiguration,
+  kMutatingWebhookConfiguration,
+  kAPIService,
+  kCustomResourceDefinition,
+  kPrometheus,
+  kServiceMonitor,
+  kPodMonitor,
+};
+
+// The ObjectKind of a Kubernetes kind name ("HTTPRoute" -> kHTTPRoute);
+// nullopt for workload kinds and kinds synthesis does not read.
+std::optional<ObjectKind> ParseObjectKind(std::string_view kind);
 
 // What a Recompute() found.
 struct Changes {
@@ -74,17 +121,32 @@ class Incremental {
   ~Incremental();
 
   // Adds or replaces an object. Returns false when nothing synthesis reads
-  // changed (an equal object). A workload with a controller (a Pod of a
-  // ReplicaSet, ...) is never a workload: it replaces nothing and removes a
-  // workload of the same key.
+  // changed (an equal object, or a pod that changes no policy: see above). A
+  // Pod, ReplicaSet or Job with a controller is never a workload: it
+  // replaces nothing and removes a workload of the same key; such
+  // ReplicaSets and Jobs are kept (they say who runs pods, and hold custom
+  // workloads' templates).
   bool Upsert(const Workload& w);
+  bool Upsert(const Pod& p);
   bool Upsert(const Service& s);
   bool Upsert(const EndpointSlice& e);
   bool Upsert(const Ingress& i);
   bool Upsert(const ConfigMap& c);
+  bool Upsert(const Secret& s);
   bool Upsert(const Namespace& n);
-  // Forgets an object; false when it was not known.
+  bool Upsert(const IngressClass& c);
+  bool Upsert(const Route& r);
+  bool Upsert(const Gateway& g);
+  bool Upsert(const GatewayClass& c);
+  bool Upsert(const GatewayRoute& r);
+  bool Upsert(const ApiServerHook& h);
+  bool Upsert(const Prometheus& p);
+  bool Upsert(const ServiceMonitor& m);
+  bool Upsert(const PodMonitor& m);
+  // Forgets an object; false when it was not known. Remove(WorkloadKey)
+  // forgets a controller-owned ReplicaSet or Job of that key too.
   bool Remove(const WorkloadKey& key);
+  // `ns` is ignored for cluster-scoped kinds.
   bool Remove(ObjectKind kind, const std::string& ns, const std::string& name);
 
   // Synthesizes every workload a change since the last call may have
@@ -100,6 +162,7 @@ class Incremental {
   // Totals over the whole cluster, as of the last Recompute().
   size_t policies() const { return managed_ + default_deny_.size(); }
   size_t unresolved() const { return unresolved_total_; }
+  size_t pods() const { return pods_.size(); }
 
  private:
   template <typename T>
@@ -112,6 +175,8 @@ class Incremental {
     std::vector<std::string> short_names;  // single-label host names it writes
     std::vector<std::string> labels;       // every DNS label of every host it writes
     std::vector<std::string> config_maps;  // "ns/name" of ConfigMaps it reads
+    std::vector<std::string> secrets;      // "ns/name" of Secrets it reads
+    std::vector<std::string> pod_ips;      // "ns/ip" of the pod DNS names it writes
     bool scraped = false;
     bool monitor = false;
     bool api_server = false;
@@ -122,6 +187,14 @@ class Incremental {
     std::optional<std::string> skip_reason;
     bool host_network = false;
     size_t unresolved = 0;
+  };
+  // A pod as kept: small, its labels shared with its siblings.
+  struct PodEntry {
+    Ptr<Pod> pod;
+    std::string owner;     // its workload's key ("" for none)
+    bool custom = false;   // that workload is a custom one
+    std::optional<OwnerReference> custom_owner;  // with custom: the owner it is named after
+    std::string direct;    // "ReplicaSet/ns/name" or "Job/ns/name" of its controller
   };
 
   Derived Derive(const Workload& w) const;
@@ -135,12 +208,34 @@ class Incremental {
   void TouchNamespace(const std::string& ns, int delta);
   void Dirty(const std::string& workload_key);
   void DirtyAll(const KeySet& workload_keys);
+  void DirtyEverything();
   void DirtyBackends(const Service& s);
+  void DirtyBackends(const std::string& ns, const std::string& service);
   void DirtyClients(const std::string& service_key);
   void DirtyNamespace(const std::string& ns);  // the workloads in it
+  void DirtyScrapers();
+  void DirtyPeerUsers(const std::string& workload_key);
+  void DirtyPodIp(const std::string& ns, const std::string& ip);
   void TouchSlice(const EndpointSlice& e);
+  void TouchServiceMonitor(const ServiceMonitor& m);
+  void TouchPodMonitor(const PodMonitor& m);
   void Rederive(const std::string& workload_key);
   void RederiveReaders(const std::string& config_map_key);
+  void RederiveSecretReaders(const std::string& secret_key);
+  // Pods.
+  void SetPod(const std::string& key, Ptr<Pod> next);
+  void IndexPod(const std::string& key, const PodEntry& e, int delta);
+  void RederiveCustom(const std::string& owner_key);
+  void ReresolvePods(const std::string& direct_key);
+  void SetControlled(const std::string& key, Ptr<Workload> next);
+  bool Boring(const PodEntry& e) const;
+  // Whether Service `s` selects workload `key` (its template or a pod).
+  bool ServiceSelects(const Service& s, const std::string& key) const;
+  // The workloads (keys) whose template or pods `selector` selects in `ns`.
+  KeySet SelectedIn(const std::string& ns, const LabelSelector& selector) const;
+  // The workloads in `ns` whose selector matches `template_labels`.
+  KeySet Overlapping(const std::string& ns, const Labels& template_labels) const;
+  std::optional<PodOwner> OwnerOf(const Pod& p) const;
   // The objects ComputePolicy reads for `workloads` (everything when
   // `everything`), as a snapshot for ClusterIndex.
   Snapshot Neighbourhood(const std::map<std::string, WorkloadKey>& workloads,
@@ -152,6 +247,8 @@ class Incremental {
   std::unordered_map<std::string, Ptr<Workload>> workloads_;     // "Kind/ns/name"
   std::unordered_map<std::string, Derived> derived_;             // same keys
   std::unordered_map<std::string, KeySet> ns_workloads_;         // ns -> workload keys
+  std::unordered_map<std::string, Ptr<Workload>> controlled_;    // "Kind/ns/name"
+  std::unordered_map<std::string, KeySet> controlled_by_owner_;  // custom key -> controlled
   std::unordered_map<std::string, Ptr<Service>> services_;       // "ns/name"
   std::unordered_map<std::string, KeySet> ns_services_;          // ns -> service keys
   std::unordered_map<std::string, KeySet> services_by_name_;     // name -> service keys
@@ -159,19 +256,44 @@ class Incremental {
   std::unordered_map<std::string, KeySet> slices_by_service_;    // "ns/service" -> slice keys
   std::unordered_map<std::string, Ptr<Ingress>> ingresses_;      // "ns/name"
   std::unordered_map<std::string, KeySet> ns_ingresses_;         // ns -> ingress keys
+  std::unordered_map<std::string, Ptr<Route>> routes_;           // "ns/name"
+  std::unordered_map<std::string, KeySet> ns_routes_;            // ns -> route keys
   std::unordered_map<std::string, Ptr<ConfigMap>> config_maps_;  // "ns/name"
+  std::unordered_map<std::string, Ptr<Secret>> secrets_;         // "ns/name"
   std::map<std::string, Ptr<Namespace>> namespaces_;             // name
   // name -> its Namespace object + workloads + Services there
   std::unordered_map<std::string, int> known_namespaces_;
+  // Platform objects: few, always in every neighbourhood.
+  std::map<std::string, Ptr<IngressClass>> ingress_classes_;     // name
+  std::map<std::string, Ptr<Gateway>> gateways_;                 // "ns/name"
+  std::map<std::string, Ptr<GatewayClass>> gateway_classes_;     // name
+  std::map<std::string, Ptr<GatewayRoute>> gateway_routes_;      // "Kind/ns/name"
+  std::map<std::string, Ptr<ApiServerHook>> hooks_;              // "Kind/name"
+  std::map<std::string, Ptr<Prometheus>> prometheuses_;          // "ns/name"
+  std::map<std::string, Ptr<ServiceMonitor>> service_monitors_;  // "ns/name"
+  std::map<std::string, Ptr<PodMonitor>> pod_monitors_;          // "ns/name"
+
+  // Pods.
+  std::unordered_map<std::string, PodEntry> pods_;            // "ns/name"
+  std::unordered_map<std::string, KeySet> owner_pods_;        // workload key -> pod keys
+  std::unordered_map<std::string, KeySet> direct_pods_;       // "ReplicaSet/ns/name" -> pods
+  std::unordered_map<std::string, KeySet> ip_pods_;           // "ns/ip" -> pod keys
+  // ns\0key\0value -> workload key -> how many of its pods have that label.
+  std::unordered_map<std::string, std::map<std::string, int>> pod_label_owners_;
+  size_t pods_with_ip_ = 0;
+  int revision_selectors_ = 0;  // Services and PodMonitors naming per-revision labels
 
   // Reverse indexes over Derived.
-  std::unordered_map<std::string, KeySet> clients_;      // candidate "ns/name" -> workloads
-  std::unordered_map<std::string, KeySet> short_users_;  // short name -> workloads
-  std::unordered_map<std::string, KeySet> label_users_;  // DNS label -> workloads
-  std::unordered_map<std::string, KeySet> readers_;      // ConfigMap "ns/name" -> workloads
+  std::unordered_map<std::string, KeySet> clients_;         // candidate "ns/name" -> workloads
+  std::unordered_map<std::string, KeySet> short_users_;     // short name -> workloads
+  std::unordered_map<std::string, KeySet> label_users_;     // DNS label -> workloads
+  std::unordered_map<std::string, KeySet> readers_;         // ConfigMap "ns/name" -> workloads
+  std::unordered_map<std::string, KeySet> secret_readers_;  // Secret "ns/name" -> workloads
+  std::unordered_map<std::string, KeySet> ip_users_;        // "ns/ip" -> workloads
   KeySet scraped_;
   KeySet monitors_;
   KeySet api_server_users_;
+  KeySet host_network_;  // hostNetwork workloads
 
   // Since the last Recompute().
   std::map<std::string, WorkloadKey> dirty_workloads_;  // key -> workload (may be gone)

@@ -149,5 +149,156 @@ TEST(IncrementalTest, NamespaceChangeRecomputesItsWorkloads) {
   EXPECT_EQ(inc.policies(), 1u);
 }
 
+// --- pods and the platform ----------------------------------------------------
+
+Pod PodOf(const std::string& ns, const std::string& name, Labels labels, OwnerReference owner) {
+  Pod p;
+  p.ns = ns;
+  p.name = name;
+  p.uid = "pod-" + name;
+  p.labels = std::move(labels);
+  p.controller = std::move(owner);
+  return p;
+}
+
+// Decision 11 of issue 10: one more pod of a known workload, labelled as its
+// template plus per-revision labels, recomputes nothing, also when it gets
+// an IP; a relabelled one (failover) recomputes its workload.
+TEST(IncrementalTest, PodsOfKnownWorkloadsCostNothing) {
+  Incremental inc(SynthesisConfig::Defaults());
+  Pairs(inc);
+  Workload ss = Deploy("shop", "redis");
+  ss.kind = WorkloadKind::kStatefulSet;
+  inc.Upsert(ss);
+  (void)inc.Recompute();
+  const OwnerReference owner{"apps/v1", "StatefulSet", "redis", "uid-redis"};
+  Pod p = PodOf("shop", "redis-0",
+                {{"app", "redis"}, {"statefulset.kubernetes.io/pod-name", "redis-0"}}, owner);
+  EXPECT_FALSE(inc.Upsert(p));
+  p.ip = "10.1.2.3";
+  EXPECT_FALSE(inc.Upsert(p));
+  EXPECT_FALSE(inc.pending());
+  EXPECT_EQ(inc.pods(), 1u);
+  // Relabelled by an operator: now it may back Services its template does not.
+  p.labels["role"] = "primary";
+  EXPECT_TRUE(inc.Upsert(p));
+  Changes c = inc.Recompute();
+  EXPECT_EQ(Names(c), (std::vector<std::string>{"StatefulSet/shop/redis"}));
+  // Deleting a pod labelled as its template costs nothing either.
+  Pod q = PodOf("shop", "redis-1", {{"app", "redis"}}, owner);
+  inc.Upsert(q);
+  (void)inc.Recompute();
+  EXPECT_FALSE(inc.Remove(WorkloadKey{WorkloadKind::kPod, "shop", "redis-1"}));
+  EXPECT_EQ(inc.pods(), 1u);
+}
+
+// A Deployment's ReplicaSets only lead pods to it: a new revision or a scale
+// changes nothing, and their templates are not kept; a Rollout's ReplicaSet
+// is the template of its workload.
+TEST(IncrementalTest, ReplicaSetsOfDeploymentsCostNothing) {
+  Incremental inc(SynthesisConfig::Defaults());
+  Pairs(inc);
+  (void)inc.Recompute();
+  Workload rs = Deploy("shop", "client1-5d8f7");
+  rs.kind = WorkloadKind::kReplicaSet;
+  rs.has_controller = true;
+  rs.controller = OwnerReference{"apps/v1", "Deployment", "client1", "uid-client1"};
+  EXPECT_TRUE(inc.Upsert(rs));  // new: pods may now resolve through it
+  (void)inc.Recompute();
+  rs.containers[0].env.push_back({"X", "server1.shop:80", "", ""});
+  EXPECT_FALSE(inc.Upsert(rs));
+  EXPECT_FALSE(inc.pending());
+  // Owned by a Rollout, with a pod: its template is the workload's.
+  rs.controller = OwnerReference{"argoproj.io/v1alpha1", "Rollout", "client1", "ro-1"};
+  EXPECT_TRUE(inc.Upsert(rs));
+  inc.Upsert(PodOf("shop", "client1-5d8f7-a", {{"app", "client1-5d8f7"}},
+                   {"apps/v1", "ReplicaSet", "client1-5d8f7", "uid-client1-5d8f7"}));
+  const Changes c = inc.Recompute();
+  bool found = false;
+  for (const WorkloadPolicy& p : c.result.policies) {
+    if (p.workload.ToString() != "Rollout/shop/client1") continue;
+    found = true;
+    bool to_server = false;
+    for (const PolicyRule& rule : p.policy.egress) {
+      for (const PolicyPeer& peer : rule.peers) {
+        if (peer.pod_selector && peer.pod_selector->match_labels.contains("app") &&
+            peer.pod_selector->match_labels.at("app") == "server1") {
+          to_server = true;
+        }
+      }
+    }
+    EXPECT_TRUE(to_server);
+  }
+  EXPECT_TRUE(found);
+}
+
+// A Service that selects a per-revision label (a per-pod Service) makes such
+// pods matter.
+TEST(IncrementalTest, PerPodServicesMakePodsMatter) {
+  Incremental inc(SynthesisConfig::Defaults());
+  Workload ss = Deploy("shop", "kafka");
+  ss.kind = WorkloadKind::kStatefulSet;
+  inc.Upsert(ss);
+  Service per_pod = Svc("shop", "kafka-0", "kafka");
+  per_pod.selector = Labels{{"statefulset.kubernetes.io/pod-name", "kafka-0"}};
+  inc.Upsert(per_pod);
+  (void)inc.Recompute();
+  EXPECT_TRUE(inc.Upsert(PodOf("shop", "kafka-0",
+                               {{"app", "kafka"}, {"statefulset.kubernetes.io/pod-name", "kafka-0"}},
+                               {"apps/v1", "StatefulSet", "kafka", "uid-kafka"})));
+  EXPECT_EQ(Names(inc.Recompute()), (std::vector<std::string>{"StatefulSet/shop/kafka"}));
+}
+
+TEST(IncrementalTest, PodsOfAnOperatorFormAWorkloadThatFollowsThem) {
+  Incremental inc(SynthesisConfig::Defaults());
+  (void)inc.Recompute();
+  const OwnerReference cr{"cache.example.com/v1", "RedisCluster", "rc", "cr-1"};
+  Pod first = PodOf("shop", "rc-0", {{"app", "rc"}, {"role", "primary"}}, cr);
+  first.spec = Pod::Spec{};  // the one pod whose spec the controller keeps
+  inc.Upsert(first);
+  Changes c = inc.Recompute();
+  EXPECT_EQ(Names(c), (std::vector<std::string>{"RedisCluster/shop/rc"}));
+  ASSERT_EQ(c.result.policies.size(), 1u);
+  EXPECT_EQ(c.result.policies[0].policy.pod_selector.match_labels,
+            (Labels{{"app", "rc"}, {"role", "primary"}}));
+  // A second pod with another role: the selector is what both share.
+  inc.Upsert(PodOf("shop", "rc-1", {{"app", "rc"}, {"role", "replica"}}, cr));
+  c = inc.Recompute();
+  ASSERT_EQ(c.result.policies.size(), 1u);
+  EXPECT_EQ(c.result.policies[0].policy.pod_selector.match_labels, (Labels{{"app", "rc"}}));
+  // All pods gone: the workload is gone.
+  inc.Remove(WorkloadKey{WorkloadKind::kPod, "shop", "rc-0"});
+  inc.Remove(WorkloadKey{WorkloadKind::kPod, "shop", "rc-1"});
+  c = inc.Recompute();
+  EXPECT_EQ(Names(c), (std::vector<std::string>{"RedisCluster/shop/rc"}));
+  EXPECT_TRUE(c.result.policies.empty());
+  EXPECT_EQ(inc.policies(), 0u);
+}
+
+// Webhook configurations recompute the backends of the Services they name,
+// not the cluster.
+TEST(IncrementalTest, AWebhookConfigurationReachesItsServiceOnly) {
+  Incremental inc(SynthesisConfig::Defaults());
+  Pairs(inc);
+  (void)inc.Recompute();
+  ApiServerHook h;
+  h.kind = ApiServerHook::Kind::kValidatingWebhookConfiguration;
+  h.name = "check";
+  h.calls.push_back({"check.example.com", "shop", "server6", 80});
+  ASSERT_TRUE(inc.Upsert(h));
+  Changes c = inc.Recompute();
+  EXPECT_FALSE(c.full);
+  EXPECT_EQ(Names(c), (std::vector<std::string>{"Deployment/shop/server6"}));
+  ASSERT_TRUE(inc.Remove(ObjectKind::kValidatingWebhookConfiguration, "", "check"));
+  EXPECT_EQ(Names(inc.Recompute()), (std::vector<std::string>{"Deployment/shop/server6"}));
+}
+
+TEST(IncrementalTest, ParseObjectKind) {
+  EXPECT_EQ(ParseObjectKind("HTTPRoute"), ObjectKind::kHTTPRoute);
+  EXPECT_EQ(ParseObjectKind("APIService"), ObjectKind::kAPIService);
+  EXPECT_EQ(ParseObjectKind("PodMonitor"), ObjectKind::kPodMonitor);
+  EXPECT_EQ(ParseObjectKind("Deployment"), std::nullopt);
+}
+
 }  // namespace
 }  // namespace npc::synth

@@ -205,6 +205,7 @@ class Scanner {
     }
     HostRef ref;
     if (!NormalizeHost(host, &ref.host)) return;
+    ref.url = url;
     if (has_port) {
       if (ParsePortNumber(port) != 0 || IsPortName(port)) {
         ref.host_position = true;
@@ -227,6 +228,7 @@ class Scanner {
     if (!inserted) {
       // Seen before: upgrade to host position if this occurrence is one.
       if (ref.host_position) (*out_)[it->second].host_position = true;
+      if (ref.url) (*out_)[it->second].url = true;
       return;
     }
     out_->push_back(std::move(ref));
@@ -242,6 +244,35 @@ std::vector<HostRef> FindHostRefs(std::string_view value) {
   std::vector<HostRef> out;
   Scanner(&out).Value(value);
   return out;
+}
+
+std::string ReduceToHosts(std::string_view value, bool* exact) {
+  std::vector<HostRef> refs = FindHostRefs(value);
+  std::erase_if(refs, [](const HostRef& r) {
+    return r.host.find('.') == std::string::npos && !r.url;  // could be any word
+  });
+  std::string out;
+  for (const HostRef& r : refs) {
+    const bool single = r.host.find('.') == std::string::npos;
+    std::string item;
+    if (r.port.empty()) {
+      item = single ? "tcp://" + r.host : r.host;  // a single label needs host position
+    } else if (r.port_valid || !r.host_position) {
+      item = r.host + ":" + r.port;
+    } else {
+      item = "tcp://" + r.host + ":" + r.port;  // keeps host position with a bad port
+    }
+    if (!out.empty()) out += ' ';
+    out += item;
+  }
+  bool is_exact = false;
+  if (refs.size() == 1) {
+    const HostRef& r = refs[0];
+    const std::string written = r.port.empty() ? r.host : r.host + ":" + r.port;
+    is_exact = value == written && r.port_valid && r.host.find('.') != std::string::npos;
+  }
+  if (exact) *exact = is_exact;
+  return is_exact ? std::string(value) : out;
 }
 
 }  // namespace npc::synth

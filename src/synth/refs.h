@@ -35,6 +35,8 @@ struct HostRef {
   // a URL, or the host of host:port. Only such names may be short Service
   // names (DESIGN.md section 2).
   bool host_position = false;
+  // The name is the host of a URL (scheme://host...), somewhere in the value.
+  bool url = false;
 
   auto operator<=>(const HostRef&) const = default;
 };
@@ -47,6 +49,17 @@ struct HostRef {
 // with non-ASCII bytes. Each (host, port) appears once, in order of first
 // appearance.
 [[nodiscard]] std::vector<HostRef> FindHostRefs(std::string_view value);
+
+// Reduces a value to the host references in it, for values that must not be
+// kept (Secrets, DESIGN.md section 4): the items are written so that
+// FindHostRefs over the result finds the same host, port and validity, and
+// host position wherever it matters (single-label names). Because a secret
+// value that merely looks like a name ("s3cr3t", "admin:hunter2") must not
+// survive, only qualified names (with a dot) and URL hosts
+// (scheme://host[:port]) are kept; a short Service name in a Secret must
+// stand in a URL. `*exact`, when given, is set when the whole value is one
+// qualified name as written (then the result is the value itself).
+[[nodiscard]] std::string ReduceToHosts(std::string_view value, bool* exact = nullptr);
 
 // True when `port` is a valid IANA service name as Kubernetes port names are
 // (1-15 characters of [a-z0-9-], at least one letter, no leading, trailing or

@@ -267,7 +267,7 @@ TEST(FindHostRefsTest, Positions) {
   EXPECT_THAT(FindHostRefs("x api"), IsEmpty());
   EXPECT_THAT(FindHostRefs("x a.b"), ElementsAre(HostRef{"a.b", "", true, false}));
   EXPECT_THAT(FindHostRefs("a.b x a.b:1 http://a.b"),
-              ElementsAre(HostRef{"a.b", "", true, true}, HostRef{"a.b", "1", true, true}));
+              ElementsAre(HostRef{"a.b", "", true, true, true}, HostRef{"a.b", "1", true, true}));
   EXPECT_THAT(FindHostRefs("a.b:99999"), ElementsAre(HostRef{"a.b", "99999", false, false}));
 }
 
@@ -333,6 +333,45 @@ TEST(AnnotationTest, PeerList) {
   p = ParsePeerList("10.0.0.0/8:8000-8080");
   ASSERT_EQ(p.peers.size(), 1u);
   EXPECT_EQ(p.peers[0].port->end_port, 8080);
+}
+
+// Secrets (DESIGN.md section 4): only names that can resolve survive the
+// reduction, and scanning the reduction finds them exactly as scanning the
+// value did; nothing that merely looks like a word is kept.
+TEST(ReduceToHostsTest, KeepsQualifiedNamesAndUrlHostsOnly) {
+  bool exact = true;
+  EXPECT_EQ(ReduceToHosts("s3cr3t", &exact), "");
+  EXPECT_FALSE(exact);
+  EXPECT_EQ(ReduceToHosts("admin:hunter2"), "");
+  EXPECT_EQ(ReduceToHosts("postgres://u:pw@db.data:5432/app?sslmode=require"), "db.data:5432");
+  EXPECT_EQ(ReduceToHosts("redis://cache:6379 amqp://mq"), "cache:6379 tcp://mq");
+  EXPECT_EQ(ReduceToHosts("db.data.svc.cluster.local:5432", &exact),
+            "db.data.svc.cluster.local:5432");
+  EXPECT_TRUE(exact);
+  EXPECT_EQ(ReduceToHosts("x db.data", &exact), "db.data");
+  EXPECT_FALSE(exact);
+  EXPECT_EQ(ReduceToHosts("http://api:70000/x"), "tcp://api:70000");
+
+  const std::vector<std::string> values = {
+      "postgres://u:pw@db.data:5432/app", "redis://cache:6379", "a.b:99999 c.d:http",
+      "http://api:70000/x", "amqp://mq, q.ns.svc.cluster.local:5672", "x db.data -f=e.f:1",
+      "https://web/path?next=http://other.ns:81/", "10.0.0.1:80 host.example.com"};
+  for (const std::string& v : values) {
+    std::vector<HostRef> want = FindHostRefs(v);
+    std::erase_if(want, [](const HostRef& r) {
+      return r.host.find('.') == std::string::npos && !r.url;
+    });
+    std::vector<HostRef> got = FindHostRefs(ReduceToHosts(v));
+    ASSERT_EQ(got.size(), want.size()) << v;
+    for (size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(got[i].host, want[i].host) << v;
+      EXPECT_EQ(got[i].port, want[i].port) << v;
+      EXPECT_EQ(got[i].port_valid, want[i].port_valid) << v;
+      if (want[i].host.find('.') == std::string::npos) {
+        EXPECT_EQ(got[i].host_position, want[i].host_position) << v;
+      }
+    }
+  }
 }
 
 }  // namespace

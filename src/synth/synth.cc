@@ -52,7 +52,7 @@ auto PortsKey(const std::vector<ServicePort>& ports) {
 }  // namespace
 
 std::string PolicyName(const WorkloadKey& workload) {
-  std::string name(KindName(workload.kind));
+  std::string name = workload.Kind();
   name += '-';
   name += workload.name;
   for (char& c : name) {
@@ -73,6 +73,30 @@ LabelSelector CanonicalSelector(LabelSelector s) {
   std::sort(s.match_expressions.begin(), s.match_expressions.end());
   s.match_expressions.erase(std::unique(s.match_expressions.begin(), s.match_expressions.end()),
                             s.match_expressions.end());
+  return s;
+}
+
+std::string DescribeSelector(const LabelSelector& selector) {
+  std::string s;
+  auto sep = [&s] {
+    if (!s.empty()) s += ", ";
+  };
+  for (const auto& [k, v] : selector.match_labels) {
+    sep();
+    s += k + "=" + v;
+  }
+  for (const LabelSelectorRequirement& r : selector.match_expressions) {
+    sep();
+    if (r.op == "Exists") {
+      s += r.key;
+    } else if (r.op == "DoesNotExist") {
+      s += "!" + r.key;
+    } else {
+      s += r.key + (r.op == "NotIn" ? " notin (" : " in (");
+      for (size_t i = 0; i < r.values.size(); ++i) s += (i ? "," : "") + r.values[i];
+      s += ")";
+    }
+  }
   return s;
 }
 

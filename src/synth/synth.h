@@ -79,6 +79,11 @@ struct WorkloadPolicy {
   // http://api:8080 names Service shop/api port 8080", ...).
   std::vector<std::vector<std::string>> ingress_reasons;
   std::vector<std::vector<std::string>> egress_reasons;
+  // Why the pod selector is not the workload's own selector ("" when it is):
+  // "{app=redis} also matches the template of Deployment/data/replica".
+  std::string selector_note;
+  // A custom workload's template: "ReplicaSet shop/api-7d9f (the newest of 2)".
+  std::string template_from;
 };
 
 struct Result {

@@ -238,8 +238,9 @@ TEST(PolicyTest, NamedTargetPortNeverResolvedThroughOneBackend) {
   const Result r = Synthesize(s, SynthesisConfig::Defaults());
   const std::vector<PolicyPort> grpc = {NamedPort("grpc")};
   const auto& eg = Find(r, "shop", "web")->policy.egress;
+  // The client reaches the pods the Service selects: one peer, its selector.
   EXPECT_EQ(PortsFor(eg, NsPods("shop", {{"tier", "backend"}})), grpc);
-  EXPECT_EQ(PortsFor(eg, NsPods("shop", {{"app", "db"}})), grpc);
+  EXPECT_TRUE(PortsFor(eg, NsPods("shop", {{"app", "db"}})).empty());
   EXPECT_EQ(PortsFor(Find(r, "shop", "api")->policy.ingress, NsPods("shop", {{"app", "web"}})),
             grpc);
   EXPECT_EQ(PortsFor(Find(r, "shop", "db")->policy.ingress, NsPods("shop", {{"app", "web"}})),
@@ -277,7 +278,7 @@ TEST(PolicyTest, ClientInExcludedNamespaceIsStillAllowedIn) {
       (std::vector<PolicyPort>{NamedPort("http")}));
 }
 
-TEST(PolicyTest, SelfReferenceAddsNothingBeyondOwnPods) {
+TEST(PolicyTest, SelfReferenceAddsNoIngressBeyondOwnPods) {
   Snapshot s;
   Workload api = Deploy("shop", "api");
   Env(api, "SELF", "api:80");
@@ -286,7 +287,10 @@ TEST(PolicyTest, SelfReferenceAddsNothingBeyondOwnPods) {
   const Result r = Synthesize(s, SynthesisConfig::Defaults());
   EXPECT_EQ(r.edges.size(), 1u);
   EXPECT_EQ(r.policies[0].policy.ingress.size(), 1u);
-  EXPECT_EQ(r.policies[0].policy.egress.size(), 2u);  // own pods, DNS
+  // Own pods, DNS, and the pods the Service selects (whoever runs them).
+  EXPECT_EQ(r.policies[0].policy.egress.size(), 3u);
+  EXPECT_EQ(PortsFor(r.policies[0].policy.egress, NsPods("shop", {{"app", "api"}})),
+            (std::vector<PolicyPort>{Tcp(8080)}));
 }
 
 TEST(PolicyTest, UnresolvedShortNameInOtherNamespace) {
@@ -381,7 +385,8 @@ TEST(PolicyTest, IngressControllersOnlyForExposedWorkloads) {
             (std::vector<PolicyPort>{Tcp(8080)}));
   EXPECT_TRUE(PortsFor(Find(r, "shop", "admin")->policy.ingress, kNginx).empty());
   EXPECT_THAT(AllReasons(Find(r, "shop", "web")->ingress_reasons),
-              Contains(HasSubstr("Ingress shop/main routes to Service shop/web")));
+              Contains(AllOf(HasSubstr("Ingress shop/main, no class and no default IngressClass"),
+                             HasSubstr("routes to Service shop/web"))));
 }
 
 TEST(PolicyTest, IngressControllersModeAll) {
@@ -550,7 +555,8 @@ TEST(PolicyTest, ExternalNameWithPortWarnsAndIsNotUnresolved) {
 }
 
 // hostNetwork pods have node addresses: a pod selector never matches them, so
-// egress to them gets no rule, and a warning that says what would work.
+// egress to them needs the node addresses (--node-cidrs); without, no rule
+// and a warning that names the flag.
 TEST(PolicyTest, HostNetworkTargetsWarnInsteadOfRules) {
   Snapshot s;
   Workload exporter = Deploy("monitoring", "node-exporter");
@@ -574,17 +580,31 @@ TEST(PolicyTest, HostNetworkTargetsWarnInsteadOfRules) {
   EXPECT_EQ(PortsFor(pe, NsPods("kube-system", {{"k8s-app", "kube-dns"}})),
             (std::vector<PolicyPort>{Tcp(53), Tcp(53, "UDP")}));
   const auto& we = Find(r, "shop", "web")->policy.egress;
-  EXPECT_TRUE(PortsFor(we, NsPods("infra", {{"app", "agent"}})).empty());
-  EXPECT_EQ(we.size(), 2u);  // own pods, DNS
+  // The Service's selector is written (it matches no hostNetwork pod, and
+  // follows the Service should other pods back it); no address rule.
+  EXPECT_EQ(PortsFor(we, NsPods("infra", {{"app", "agent"}})), (std::vector<PolicyPort>{Tcp(8126)}));
+  EXPECT_EQ(we.size(), 3u);  // own pods, DNS, the Service's pods
   EXPECT_THAT(Messages(r),
               Contains("Deployment/monitoring/prometheus: DaemonSet/monitoring/node-exporter "
-                       "(scrape target (prometheus.io/scrape=true)) uses hostNetwork: no pod "
-                       "selector matches its pods, so no rule is written; to reach it on 9100/TCP, "
-                       "add the node CIDRs to netpol-ctrl.io/allow-egress"));
+                       "(scrape target (prometheus.io/scrape=true), hostNetwork) uses the nodes' "
+                       "addresses, which no pod selector matches: set --node-cidrs (the nodes' "
+                       "addresses) to allow it on 9100/TCP"));
   EXPECT_THAT(Messages(r),
               Contains(AllOf(HasSubstr("Deployment/shop/web: Deployment/infra/agent "
-                                       "(backend of Service infra/agent) uses hostNetwork"),
-                             HasSubstr("on 8126/TCP"))));
+                                       "(backend of Service infra/agent, hostNetwork)"),
+                             HasSubstr("--node-cidrs"), HasSubstr("on 8126/TCP"))));
+
+  // With the nodes' addresses, both get a rule on the node CIDRs.
+  SynthesisConfig config = SynthesisConfig::Defaults();
+  config.node_cidrs = {"172.18.0.0/24"};
+  const Result n = Synthesize(s, config);
+  PolicyPeer nodes;
+  nodes.ip_block = IPBlock{"172.18.0.0/24", {}};
+  EXPECT_EQ(PortsFor(Find(n, "monitoring", "prometheus")->policy.egress, nodes),
+            (std::vector<PolicyPort>{Tcp(9100)}));
+  EXPECT_EQ(PortsFor(Find(n, "shop", "web")->policy.egress, nodes),
+            (std::vector<PolicyPort>{Tcp(8126)}));
+  EXPECT_THAT(Messages(n), Not(Contains(HasSubstr("--node-cidrs"))));
 }
 
 TEST(PolicyTest, PodDnsNameAllowsThatWorkload) {

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <functional>
 #include <map>
 #include <random>
 #include <set>
@@ -34,12 +35,23 @@ uint64_t EnvOr(const char* name, uint64_t def) {
 
 // The cluster as plain objects, keyed as the API keys them.
 struct Cluster {
-  std::map<std::string, Workload> workloads;
+  std::map<std::string, Workload> workloads;  // controller-owned ReplicaSets too
   std::map<std::string, Service> services;
   std::map<std::string, EndpointSlice> slices;
   std::map<std::string, Ingress> ingresses;
   std::map<std::string, ConfigMap> config_maps;
   std::map<std::string, Namespace> namespaces;
+  std::map<std::string, Pod> pods;
+  std::map<std::string, Secret> secrets;
+  std::map<std::string, IngressClass> ingress_classes;
+  std::map<std::string, Route> routes;
+  std::map<std::string, Gateway> gateways;
+  std::map<std::string, GatewayClass> gateway_classes;
+  std::map<std::string, GatewayRoute> gateway_routes;
+  std::map<std::string, ApiServerHook> hooks;
+  std::map<std::string, Prometheus> prometheuses;
+  std::map<std::string, ServiceMonitor> service_monitors;
+  std::map<std::string, PodMonitor> pod_monitors;
 
   Snapshot ToSnapshot() const {
     Snapshot s;
@@ -49,9 +61,110 @@ struct Cluster {
     for (const auto& [k, v] : ingresses) s.ingresses.push_back(v);
     for (const auto& [k, v] : config_maps) s.config_maps.push_back(v);
     for (const auto& [k, v] : namespaces) s.namespaces.push_back(v);
+    for (const auto& [k, v] : pods) s.pods.push_back(v);
+    for (const auto& [k, v] : secrets) s.secrets.push_back(v);
+    for (const auto& [k, v] : ingress_classes) s.ingress_classes.push_back(v);
+    for (const auto& [k, v] : routes) s.routes.push_back(v);
+    for (const auto& [k, v] : gateways) s.gateways.push_back(v);
+    for (const auto& [k, v] : gateway_classes) s.gateway_classes.push_back(v);
+    for (const auto& [k, v] : gateway_routes) s.gateway_routes.push_back(v);
+    for (const auto& [k, v] : hooks) s.api_server_hooks.push_back(v);
+    for (const auto& [k, v] : prometheuses) s.prometheuses.push_back(v);
+    for (const auto& [k, v] : service_monitors) s.service_monitors.push_back(v);
+    for (const auto& [k, v] : pod_monitors) s.pod_monitors.push_back(v);
     return s;
   }
 };
+
+using AnyObject = std::variant<Workload, Service, EndpointSlice, Ingress, ConfigMap, Namespace, Pod,
+                               Secret, IngressClass, Route, Gateway, GatewayClass, GatewayRoute,
+                               ApiServerHook, Prometheus, ServiceMonitor, PodMonitor>;
+
+std::string HookKey(const ApiServerHook& h) {
+  return std::string(HookKindName(h.kind)) + "/" + h.name;
+}
+std::string RouteKey(const GatewayRoute& r) {
+  return r.kind + "/" + r.ns + "/" + r.name;
+}
+
+template <typename T>
+std::string KeyOf(const T& o) {
+  if constexpr (std::is_same_v<T, Workload>) {
+    return o.key().ToString();
+  } else if constexpr (std::is_same_v<T, Namespace> || std::is_same_v<T, IngressClass> ||
+                       std::is_same_v<T, GatewayClass>) {
+    return o.name;
+  } else if constexpr (std::is_same_v<T, ApiServerHook>) {
+    return HookKey(o);
+  } else if constexpr (std::is_same_v<T, GatewayRoute>) {
+    return RouteKey(o);
+  } else {
+    return o.ns + "/" + o.name;
+  }
+}
+
+template <typename T>
+std::map<std::string, T>& MapOf(Cluster& c) {
+  if constexpr (std::is_same_v<T, Workload>) return c.workloads;
+  if constexpr (std::is_same_v<T, Service>) return c.services;
+  if constexpr (std::is_same_v<T, EndpointSlice>) return c.slices;
+  if constexpr (std::is_same_v<T, Ingress>) return c.ingresses;
+  if constexpr (std::is_same_v<T, ConfigMap>) return c.config_maps;
+  if constexpr (std::is_same_v<T, Namespace>) return c.namespaces;
+  if constexpr (std::is_same_v<T, Pod>) return c.pods;
+  if constexpr (std::is_same_v<T, Secret>) return c.secrets;
+  if constexpr (std::is_same_v<T, IngressClass>) return c.ingress_classes;
+  if constexpr (std::is_same_v<T, Route>) return c.routes;
+  if constexpr (std::is_same_v<T, Gateway>) return c.gateways;
+  if constexpr (std::is_same_v<T, GatewayClass>) return c.gateway_classes;
+  if constexpr (std::is_same_v<T, GatewayRoute>) return c.gateway_routes;
+  if constexpr (std::is_same_v<T, ApiServerHook>) return c.hooks;
+  if constexpr (std::is_same_v<T, Prometheus>) return c.prometheuses;
+  if constexpr (std::is_same_v<T, ServiceMonitor>) return c.service_monitors;
+  if constexpr (std::is_same_v<T, PodMonitor>) return c.pod_monitors;
+}
+
+// Forgets `o` in Incremental, as the controller would on a delete event.
+template <typename T>
+void RemoveFrom(synth::Incremental& inc, const T& o) {
+  using K = synth::ObjectKind;
+  if constexpr (std::is_same_v<T, Workload>) {
+    inc.Remove(o.key());
+  } else if constexpr (std::is_same_v<T, Service>) {
+    inc.Remove(K::kService, o.ns, o.name);
+  } else if constexpr (std::is_same_v<T, EndpointSlice>) {
+    inc.Remove(K::kEndpointSlice, o.ns, o.name);
+  } else if constexpr (std::is_same_v<T, Ingress>) {
+    inc.Remove(K::kIngress, o.ns, o.name);
+  } else if constexpr (std::is_same_v<T, ConfigMap>) {
+    inc.Remove(K::kConfigMap, o.ns, o.name);
+  } else if constexpr (std::is_same_v<T, Namespace>) {
+    inc.Remove(K::kNamespace, "", o.name);
+  } else if constexpr (std::is_same_v<T, Pod>) {
+    // The controller removes pods by kind "Pod" (a bare pod is a workload).
+    inc.Remove(WorkloadKey{WorkloadKind::kPod, o.ns, o.name});
+  } else if constexpr (std::is_same_v<T, Secret>) {
+    inc.Remove(K::kSecret, o.ns, o.name);
+  } else if constexpr (std::is_same_v<T, IngressClass>) {
+    inc.Remove(K::kIngressClass, "", o.name);
+  } else if constexpr (std::is_same_v<T, Route>) {
+    inc.Remove(K::kRoute, o.ns, o.name);
+  } else if constexpr (std::is_same_v<T, Gateway>) {
+    inc.Remove(K::kGateway, o.ns, o.name);
+  } else if constexpr (std::is_same_v<T, GatewayClass>) {
+    inc.Remove(K::kGatewayClass, "", o.name);
+  } else if constexpr (std::is_same_v<T, GatewayRoute>) {
+    inc.Remove(*synth::ParseObjectKind(o.kind), o.ns, o.name);
+  } else if constexpr (std::is_same_v<T, ApiServerHook>) {
+    inc.Remove(*synth::ParseObjectKind(HookKindName(o.kind)), "", o.name);
+  } else if constexpr (std::is_same_v<T, Prometheus>) {
+    inc.Remove(K::kPrometheus, o.ns, o.name);
+  } else if constexpr (std::is_same_v<T, ServiceMonitor>) {
+    inc.Remove(K::kServiceMonitor, o.ns, o.name);
+  } else if constexpr (std::is_same_v<T, PodMonitor>) {
+    inc.Remove(K::kPodMonitor, o.ns, o.name);
+  }
+}
 
 std::string K(const std::string& ns, const std::string& name) {
   return ns + "/" + name;
@@ -141,28 +254,47 @@ typename Map::iterator Pick(Map& m, std::mt19937_64& rng) {
   return it;
 }
 
-// Applies one random change to `c` and to `inc`; returns what it did.
-std::string Mutate(
-    Cluster& c, synth::Incremental& inc, std::mt19937_64& rng,
-    std::vector<std::variant<Workload, Service, EndpointSlice, Ingress, ConfigMap, Namespace>>&
-        removed) {
+// Deletes a random object of kind T; false when there is none.
+template <typename T>
+bool DeleteOne(Cluster& c, synth::Incremental& inc, std::mt19937_64& rng,
+               std::vector<AnyObject>& removed, std::string* what) {
+  auto& m = MapOf<T>(c);
+  if (m.empty()) return false;
+  auto it = Pick(m, rng);
+  removed.emplace_back(it->second);
+  RemoveFrom(inc, it->second);
+  *what = "delete " + it->first;
+  m.erase(it);
+  return true;
+}
+
+// Applies one random change to `c` and to `inc`; returns what it did. Rare
+// platform objects (Gateways, GatewayClasses, Prometheus, IngressClasses) are
+// changed rarely, as in a cluster.
+std::string Mutate(Cluster& c, synth::Incremental& inc, std::mt19937_64& rng,
+                   std::vector<AnyObject>& removed) {
   auto roll = [&](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
-  switch (roll(12)) {
+  switch (roll(40)) {
     case 0:
-    case 1: {  // a workload takes another's template (labels, env, annotations, ...)
-      if (c.workloads.empty()) break;
-      auto to = Pick(c.workloads, rng);
-      const Workload& from = Pick(c.workloads, rng)->second;
+    case 1:
+    case 2: {  // a workload takes another's template (labels, env, annotations, ...)
+      std::vector<std::string> keys;
+      for (const auto& [k, w] : c.workloads) {
+        if (!w.has_controller) keys.push_back(k);
+      }
+      if (keys.empty()) break;
+      Workload& to = c.workloads.at(keys[std::uniform_int_distribution<size_t>(0, keys.size() - 1)(rng)]);
+      const Workload& from = c.workloads.at(keys[std::uniform_int_distribution<size_t>(0, keys.size() - 1)(rng)]);
       Workload w = from;
-      w.kind = to->second.kind;
-      w.ns = to->second.ns;
-      w.name = to->second.name;
-      w.uid = to->second.uid;
-      to->second = w;
+      w.kind = to.kind;
+      w.ns = to.ns;
+      w.name = to.name;
+      w.uid = to.uid;
+      to = w;
       inc.Upsert(w);
       return "workload " + w.key().ToString() + " takes the template of " + from.key().ToString();
     }
-    case 2: {  // a workload flips hostNetwork or its scrape annotation
+    case 3: {  // a workload flips hostNetwork or its scrape annotation
       if (c.workloads.empty()) break;
       Workload& w = Pick(c.workloads, rng)->second;
       if (roll(2)) {
@@ -173,7 +305,8 @@ std::string Mutate(
       inc.Upsert(w);
       return "workload " + w.key().ToString() + " flips hostNetwork or scrape";
     }
-    case 3: {  // a Service takes another's selector, ports and type
+    case 4:
+    case 5: {  // a Service takes another's selector, ports, type and labels
       if (c.services.empty()) break;
       auto to = Pick(c.services, rng);
       const Service& from = Pick(c.services, rng)->second;
@@ -184,14 +317,22 @@ std::string Mutate(
       inc.Upsert(s);
       return "service " + K(s.ns, s.name) + " takes the spec of " + K(from.ns, from.name);
     }
-    case 4: {  // a ConfigMap takes another's data
+    case 6: {  // a ConfigMap or Secret takes another's data
+      if (roll(2) && !c.secrets.empty()) {
+        auto to = Pick(c.secrets, rng);
+        const Secret& from = Pick(c.secrets, rng)->second;
+        to->second.hosts = from.hosts;
+        to->second.exact = from.exact;
+        inc.Upsert(to->second);
+        return "secret " + to->first + " changes";
+      }
       if (c.config_maps.empty()) break;
       auto to = Pick(c.config_maps, rng);
       to->second.data = Pick(c.config_maps, rng)->second.data;
       inc.Upsert(to->second);
       return "configmap " + to->first + " changes";
     }
-    case 5: {  // a Namespace takes another's labels and annotations
+    case 7: {  // a Namespace takes another's labels and annotations
       if (c.namespaces.empty()) break;
       auto to = Pick(c.namespaces, rng);
       const Namespace& from = Pick(c.namespaces, rng)->second;
@@ -201,10 +342,13 @@ std::string Mutate(
       inc.Upsert(to->second);
       return "namespace " + to->first + " changes";
     }
-    case 6: {  // an Ingress or EndpointSlice takes another's contents
+    case 8: {  // an Ingress or EndpointSlice takes another's contents
       if (roll(2) && !c.ingresses.empty()) {
         auto to = Pick(c.ingresses, rng);
-        to->second.backends = Pick(c.ingresses, rng)->second.backends;
+        const Ingress& from = Pick(c.ingresses, rng)->second;
+        to->second.backends = from.backends;
+        to->second.ingress_class = from.ingress_class;
+        to->second.class_annotation = from.class_annotation;
         inc.Upsert(to->second);
         return "ingress " + to->first + " changes";
       }
@@ -217,101 +361,182 @@ std::string Mutate(
       inc.Upsert(to->second);
       return "endpointslice " + to->first + " changes";
     }
-    case 7:
-    case 8:
-    case 9: {  // something is deleted
-      switch (roll(6)) {
-        case 0:
-          if (c.workloads.empty()) break;
-          {
-            auto it = Pick(c.workloads, rng);
-            removed.emplace_back(it->second);
-            inc.Remove(it->second.key());
-            std::string what = "delete workload " + it->first;
-            c.workloads.erase(it);
-            return what;
-          }
-        case 1:
-          if (c.services.empty()) break;
-          {
-            auto it = Pick(c.services, rng);
-            removed.emplace_back(it->second);
-            inc.Remove(synth::ObjectKind::kService, it->second.ns, it->second.name);
-            std::string what = "delete service " + it->first;
-            c.services.erase(it);
-            return what;
-          }
-        case 2:
-          if (c.slices.empty()) break;
-          {
-            auto it = Pick(c.slices, rng);
-            removed.emplace_back(it->second);
-            inc.Remove(synth::ObjectKind::kEndpointSlice, it->second.ns, it->second.name);
-            std::string what = "delete endpointslice " + it->first;
-            c.slices.erase(it);
-            return what;
-          }
-        case 3:
-          if (c.ingresses.empty()) break;
-          {
-            auto it = Pick(c.ingresses, rng);
-            removed.emplace_back(it->second);
-            inc.Remove(synth::ObjectKind::kIngress, it->second.ns, it->second.name);
-            std::string what = "delete ingress " + it->first;
-            c.ingresses.erase(it);
-            return what;
-          }
-        case 4:
-          if (c.config_maps.empty()) break;
-          {
-            auto it = Pick(c.config_maps, rng);
-            removed.emplace_back(it->second);
-            inc.Remove(synth::ObjectKind::kConfigMap, it->second.ns, it->second.name);
-            std::string what = "delete configmap " + it->first;
-            c.config_maps.erase(it);
-            return what;
-          }
-        default:
-          if (c.namespaces.empty()) break;
-          {
-            auto it = Pick(c.namespaces, rng);
-            removed.emplace_back(it->second);
-            inc.Remove(synth::ObjectKind::kNamespace, "", it->second.name);
-            std::string what = "delete namespace object " + it->first;
-            c.namespaces.erase(it);
-            return what;
-          }
+    case 9:
+    case 10:
+    case 11:
+    case 12: {  // a pod is relabelled (failover), takes a sibling's labels, gets an IP
+      if (c.pods.empty()) break;
+      Pod& p = Pick(c.pods, rng)->second;
+      const int what = roll(4);
+      if (what == 0) {
+        if (p.labels.erase("role") == 0) p.labels["role"] = roll(2) ? "primary" : "replica";
+      } else if (what == 1) {
+        p.labels = Pick(c.pods, rng)->second.labels;
+      } else if (what == 2) {
+        p.ip = p.ip.empty() ? "10.9." + std::to_string(roll(4)) + "." + std::to_string(roll(200) + 1)
+                            : "";
+      } else {
+        p.labels["pod-template-hash"] = std::to_string(roll(3));
       }
+      inc.Upsert(p);
+      return "pod " + K(p.ns, p.name) + " changes";
+    }
+    case 13: {  // a workload names a pod by its IP (pod DNS)
+      std::vector<const Pod*> with_ip;
+      for (const auto& [k, p] : c.pods) {
+        if (!p.ip.empty()) with_ip.push_back(&p);
+      }
+      if (with_ip.empty() || c.workloads.empty()) break;
+      const Pod& p = *with_ip[std::uniform_int_distribution<size_t>(0, with_ip.size() - 1)(rng)];
+      Workload& w = Pick(c.workloads, rng)->second;
+      if (w.containers.empty()) w.containers.push_back({"main", false, {}, {}, {}, {}, {}});
+      std::string dashed = p.ip;
+      std::replace(dashed.begin(), dashed.end(), '.', '-');
+      w.containers[0].env.push_back(
+          {"PEER", dashed + "." + p.ns + ".pod.cluster.local:" + std::to_string(8000 + roll(3)), "", ""});
+      inc.Upsert(w);
+      return "workload " + w.key().ToString() + " names pod " + K(p.ns, p.name) + " by IP";
+    }
+    case 14: {  // a ReplicaSet (of a Rollout, of a Deployment) takes another's template
+      std::vector<std::string> keys;
+      for (const auto& [k, w] : c.workloads) {
+        if (w.has_controller) keys.push_back(k);
+      }
+      if (keys.size() < 1) break;
+      Workload& to = c.workloads.at(keys[std::uniform_int_distribution<size_t>(0, keys.size() - 1)(rng)]);
+      const Workload& from = c.workloads.at(keys[std::uniform_int_distribution<size_t>(0, keys.size() - 1)(rng)]);
+      to.containers = from.containers;
+      to.template_annotations = from.template_annotations;
+      to.host_network = from.host_network;
+      if (roll(3) == 0) to.created = "2025-01-01T00:00:00Z";  // now the newest
+      inc.Upsert(to);
+      return "replicaset " + to.key().ToString() + " takes the template of " + from.key().ToString();
+    }
+    case 15: {  // a Route, Gateway route or webhook takes another's targets
+      const int which = roll(3);
+      if (which == 0 && !c.routes.empty()) {
+        auto to = Pick(c.routes, rng);
+        const Route& from = Pick(c.routes, rng)->second;
+        to->second.services = from.services;
+        to->second.target_port = from.target_port;
+        inc.Upsert(to->second);
+        return "route " + to->first + " changes";
+      }
+      if (which == 1 && !c.gateway_routes.empty()) {
+        auto to = Pick(c.gateway_routes, rng);
+        const GatewayRoute& from = Pick(c.gateway_routes, rng)->second;
+        to->second.parents = from.parents;
+        to->second.backends = from.backends;
+        for (auto& b : to->second.backends) b.ns = to->second.ns;
+        inc.Upsert(to->second);
+        return "gateway route " + to->first + " changes";
+      }
+      if (c.hooks.empty()) break;
+      auto to = Pick(c.hooks, rng);
+      const ApiServerHook& from = Pick(c.hooks, rng)->second;
+      to->second.calls = from.calls;
+      if (roll(3) == 0 && !to->second.calls.empty()) to->second.calls[0].port = 443 + roll(2) * 9000;
+      inc.Upsert(to->second);
+      return "hook " + to->first + " changes";
+    }
+    case 16:
+    case 17: {  // a ServiceMonitor or PodMonitor takes another's selection
+      if (roll(2) && !c.service_monitors.empty()) {
+        auto to = Pick(c.service_monitors, rng);
+        const ServiceMonitor& from = Pick(c.service_monitors, rng)->second;
+        to->second.selector = from.selector;
+        to->second.endpoints = from.endpoints;
+        to->second.namespaces = from.namespaces;
+        if (roll(2)) to->second.labels = from.labels;
+        inc.Upsert(to->second);
+        return "servicemonitor " + to->first + " changes";
+      }
+      if (c.pod_monitors.empty()) break;
+      auto to = Pick(c.pod_monitors, rng);
+      const PodMonitor& from = Pick(c.pod_monitors, rng)->second;
+      to->second.selector = from.selector;
+      to->second.endpoints = from.endpoints;
+      to->second.namespaces = from.namespaces;
+      if (roll(2)) to->second.labels = from.labels;
+      inc.Upsert(to->second);
+      return "podmonitor " + to->first + " changes";
+    }
+    case 18: {  // rare: a platform object changes
+      const int which = roll(4);
+      if (which == 0 && !c.ingress_classes.empty()) {
+        IngressClass& ic = Pick(c.ingress_classes, rng)->second;
+        ic.is_default = !ic.is_default;
+        inc.Upsert(ic);
+        return "ingressclass " + ic.name + " flips default";
+      }
+      if (which == 1 && !c.gateways.empty()) {
+        Gateway& g = Pick(c.gateways, rng)->second;
+        g.gateway_class = Pick(c.gateways, rng)->second.gateway_class;
+        inc.Upsert(g);
+        return "gateway " + K(g.ns, g.name) + " changes class";
+      }
+      if (which == 2 && !c.gateway_classes.empty()) {
+        GatewayClass& gc = Pick(c.gateway_classes, rng)->second;
+        gc.controller = Pick(c.gateway_classes, rng)->second.controller;
+        inc.Upsert(gc);
+        return "gatewayclass " + gc.name + " changes controller";
+      }
+      if (c.prometheuses.empty()) break;
+      Prometheus& p = Pick(c.prometheuses, rng)->second;
+      std::swap(p.service_monitor_selector, p.pod_monitor_selector);
+      if (roll(2)) p.service_monitor_namespace_selector.reset();
+      inc.Upsert(p);
+      return "prometheus " + K(p.ns, p.name) + " changes selectors";
+    }
+    case 19:
+    case 20:
+    case 21:
+    case 22:
+    case 23:
+    case 24:
+    case 25:
+    case 26: {  // something is deleted
+      std::string what;
+      bool done = false;
+      switch (roll(17)) {
+        case 0: done = DeleteOne<Workload>(c, inc, rng, removed, &what); break;
+        case 1: done = DeleteOne<Service>(c, inc, rng, removed, &what); break;
+        case 2: done = DeleteOne<EndpointSlice>(c, inc, rng, removed, &what); break;
+        case 3: done = DeleteOne<Ingress>(c, inc, rng, removed, &what); break;
+        case 4: done = DeleteOne<ConfigMap>(c, inc, rng, removed, &what); break;
+        case 5: done = DeleteOne<Namespace>(c, inc, rng, removed, &what); break;
+        case 6:
+        case 7: done = DeleteOne<Pod>(c, inc, rng, removed, &what); break;
+        case 8: done = DeleteOne<Secret>(c, inc, rng, removed, &what); break;
+        case 9: done = DeleteOne<Route>(c, inc, rng, removed, &what); break;
+        case 10: done = DeleteOne<GatewayRoute>(c, inc, rng, removed, &what); break;
+        case 11: done = DeleteOne<ApiServerHook>(c, inc, rng, removed, &what); break;
+        case 12: done = DeleteOne<ServiceMonitor>(c, inc, rng, removed, &what); break;
+        case 13: done = DeleteOne<PodMonitor>(c, inc, rng, removed, &what); break;
+        case 14:
+          if (roll(3) == 0) done = DeleteOne<IngressClass>(c, inc, rng, removed, &what);
+          break;
+        case 15:
+          if (roll(4) == 0) done = DeleteOne<Gateway>(c, inc, rng, removed, &what);
+          break;
+        default:
+          if (roll(4) == 0) done = DeleteOne<Prometheus>(c, inc, rng, removed, &what);
+          break;
+      }
+      if (done) return what;
       break;
     }
     default: {  // something deleted earlier comes back
       if (removed.empty()) break;
       const size_t i = std::uniform_int_distribution<size_t>(0, removed.size() - 1)(rng);
-      auto obj = removed[i];
+      AnyObject obj = removed[i];
       removed.erase(removed.begin() + static_cast<ptrdiff_t>(i));
       return std::visit(
           [&](auto& o) -> std::string {
             using T = std::decay_t<decltype(o)>;
             inc.Upsert(o);
-            if constexpr (std::is_same_v<T, Workload>) {
-              c.workloads[o.key().ToString()] = o;
-              return "re-add workload " + o.key().ToString();
-            } else if constexpr (std::is_same_v<T, Service>) {
-              c.services[K(o.ns, o.name)] = o;
-              return "re-add service " + K(o.ns, o.name);
-            } else if constexpr (std::is_same_v<T, EndpointSlice>) {
-              c.slices[K(o.ns, o.name)] = o;
-              return "re-add endpointslice " + K(o.ns, o.name);
-            } else if constexpr (std::is_same_v<T, Ingress>) {
-              c.ingresses[K(o.ns, o.name)] = o;
-              return "re-add ingress " + K(o.ns, o.name);
-            } else if constexpr (std::is_same_v<T, ConfigMap>) {
-              c.config_maps[K(o.ns, o.name)] = o;
-              return "re-add configmap " + K(o.ns, o.name);
-            } else {
-              c.namespaces[o.name] = o;
-              return "re-add namespace " + o.name;
-            }
+            MapOf<T>(c)[KeyOf(o)] = o;
+            return "re-add " + KeyOf(o);
           },
           obj);
     }
@@ -330,31 +555,40 @@ TEST(IncrementalPropertyTest, EqualsFullSynthesisAfterEveryChange) {
     const uint64_t seed = base + i;
     GeneratedCase g = Generate(seed);
     Cluster c;
-    for (const Workload& w : g.snapshot.workloads) {
-      if (!w.has_controller) c.workloads[w.key().ToString()] = w;
-    }
-    for (const Service& s : g.snapshot.services) c.services[K(s.ns, s.name)] = s;
-    for (const EndpointSlice& e : g.snapshot.endpoint_slices) c.slices[K(e.ns, e.name)] = e;
-    for (const Ingress& in : g.snapshot.ingresses) c.ingresses[K(in.ns, in.name)] = in;
-    for (const ConfigMap& m : g.snapshot.config_maps) c.config_maps[K(m.ns, m.name)] = m;
-    for (const Namespace& n : g.snapshot.namespaces) c.namespaces[n.name] = n;
-
     synth::Incremental inc(g.config);
-    // Objects arrive in the snapshot's order, controlled pods included.
-    for (const Workload& w : g.snapshot.workloads) inc.Upsert(w);
-    for (const Service& s : g.snapshot.services) inc.Upsert(s);
-    for (const EndpointSlice& e : g.snapshot.endpoint_slices) inc.Upsert(e);
-    for (const Ingress& in : g.snapshot.ingresses) inc.Upsert(in);
-    for (const ConfigMap& m : g.snapshot.config_maps) inc.Upsert(m);
-    for (const Namespace& n : g.snapshot.namespaces) inc.Upsert(n);
+    // Objects arrive kind by kind, pods before the ReplicaSets that own
+    // them (as informers may deliver them).
+    auto load = [&](const auto& objects) {
+      for (const auto& o : objects) {
+        using T = std::decay_t<decltype(o)>;
+        MapOf<T>(c)[KeyOf(o)] = o;
+        inc.Upsert(o);
+      }
+    };
+    load(g.snapshot.pods);
+    load(g.snapshot.workloads);
+    load(g.snapshot.services);
+    load(g.snapshot.endpoint_slices);
+    load(g.snapshot.ingresses);
+    load(g.snapshot.config_maps);
+    load(g.snapshot.secrets);
+    load(g.snapshot.namespaces);
+    load(g.snapshot.ingress_classes);
+    load(g.snapshot.routes);
+    load(g.snapshot.gateways);
+    load(g.snapshot.gateway_classes);
+    load(g.snapshot.gateway_routes);
+    load(g.snapshot.api_server_hooks);
+    load(g.snapshot.prometheuses);
+    load(g.snapshot.service_monitors);
+    load(g.snapshot.pod_monitors);
     Mirror mirror;
     synth::Changes first = inc.Recompute();
     ASSERT_TRUE(first.full);
     mirror.Apply(first);
 
     std::mt19937_64 rng(seed);
-    std::vector<std::variant<Workload, Service, EndpointSlice, Ingress, ConfigMap, Namespace>>
-        removed;
+    std::vector<AnyObject> removed;
     std::string history;
     for (int b = 0; b < kBatches; ++b) {
       const synth::Result full = synth::Synthesize(c.ToSnapshot(), g.config);

@@ -127,6 +127,18 @@ TEST(PropertyTest, OutputIndependentOfInputOrder) {
     std::reverse(rev.services.begin(), rev.services.end());
     std::reverse(rev.config_maps.begin(), rev.config_maps.end());
     std::reverse(rev.ingresses.begin(), rev.ingresses.end());
+    std::reverse(rev.endpoint_slices.begin(), rev.endpoint_slices.end());
+    std::reverse(rev.pods.begin(), rev.pods.end());
+    std::reverse(rev.secrets.begin(), rev.secrets.end());
+    std::reverse(rev.ingress_classes.begin(), rev.ingress_classes.end());
+    std::reverse(rev.routes.begin(), rev.routes.end());
+    std::reverse(rev.gateways.begin(), rev.gateways.end());
+    std::reverse(rev.gateway_classes.begin(), rev.gateway_classes.end());
+    std::reverse(rev.gateway_routes.begin(), rev.gateway_routes.end());
+    std::reverse(rev.api_server_hooks.begin(), rev.api_server_hooks.end());
+    std::reverse(rev.prometheuses.begin(), rev.prometheuses.end());
+    std::reverse(rev.service_monitors.begin(), rev.service_monitors.end());
+    std::reverse(rev.pod_monitors.begin(), rev.pod_monitors.end());
     const std::string b = render::PoliciesToJsonList(AllPolicies(synth::Synthesize(rev, c.config)));
     ASSERT_EQ(a, b) << "seed " << seed;
   }
