@@ -91,6 +91,10 @@ class Incremental {
   // affected (all of them on the first call).
   [[nodiscard]] Changes Recompute();
   bool pending() const;
+  // The next Recompute() synthesizes every workload again, as the first one
+  // does (the controller's periodic resync compares that with what the
+  // incremental recomputes said).
+  void MarkAllDirty() { dirty_all_ = true; }
 
   // The policy of one workload as the objects now held say (not as of the
   // last Recompute()); nullopt when it is unknown or gets none. Computed over
