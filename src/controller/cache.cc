@@ -89,22 +89,22 @@ ClusterCache::Computed ClusterCache::Recompute() {
   return c;
 }
 
-std::pair<std::optional<ClusterCache::Computed>, ClusterCache::Computed>
-ClusterCache::RecomputeForResync() {
+std::vector<WorkloadKey> ClusterCache::WorkloadKeys() const {
   MutexLock lock(mu_);
-  std::optional<Computed> pending;
-  if (model_.pending()) {
-    pending.emplace();
-    pending->changes = model_.Recompute();
-    pending->policies = model_.policies();
-    pending->unresolved = model_.unresolved();
+  return model_.Workloads();
+}
+
+std::optional<std::vector<std::optional<PolicySummary>>> ClusterCache::SummariesIfSettled(
+    const std::vector<WorkloadKey>& workloads) const {
+  MutexLock lock(mu_);
+  if (model_.pending()) return std::nullopt;
+  std::vector<std::optional<PolicySummary>> out;
+  out.reserve(workloads.size());
+  for (const WorkloadKey& w : workloads) {
+    std::optional<NetworkPolicy> p = model_.Policy(w);
+    out.push_back(p ? std::optional<PolicySummary>(Summarize(*p)) : std::nullopt);
   }
-  model_.MarkAllDirty();
-  Computed all;
-  all.changes = model_.Recompute();
-  all.policies = model_.policies();
-  all.unresolved = model_.unresolved();
-  return {std::move(pending), std::move(all)};
+  return out;
 }
 
 std::vector<ReconcileKey> ClusterCache::SetReady() {

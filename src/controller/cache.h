@@ -71,10 +71,14 @@ class ClusterCache {
   };
   // Synthesizes what changed since the last call (everything the first time).
   [[nodiscard]] Computed Recompute() EXCLUDES(mu_);
-  // For a resync, under one lock so that nothing changes in between: first
-  // what is pending (as Recompute; nullopt when nothing is), then everything
-  // again from scratch.
-  [[nodiscard]] std::pair<std::optional<Computed>, Computed> RecomputeForResync() EXCLUDES(mu_);
+  // For the resync: every workload held now.
+  [[nodiscard]] std::vector<WorkloadKey> WorkloadKeys() const EXCLUDES(mu_);
+  // For the resync: the summary of each workload's policy as the cache says
+  // (nullopt: it gets none), computed one workload at a time like Policy();
+  // nullopt as a whole when changes are waiting for a Recompute() (the
+  // answer would not match the published desired state yet).
+  [[nodiscard]] std::optional<std::vector<std::optional<PolicySummary>>> SummariesIfSettled(
+      const std::vector<WorkloadKey>& workloads) const EXCLUDES(mu_);
   // The first desired state is published: from now on changes return keys to
   // reconcile. Returns every key to reconcile once now: the stored policies
   // (orphans whose owner went away while nobody watched) and pods to label.

@@ -1,6 +1,7 @@
 #include "controller/desired_state.h"
 
 #include <algorithm>
+#include <cstddef>
 
 namespace npc::controller {
 
@@ -69,11 +70,12 @@ bool DesiredState::Step() {
 DesiredState::Work DesiredState::DueLocked() const {
   if (!synced_) return Work::kNone;
   if (!ready_) return Work::kFirst;
-  if (resync_requested_ ||
+  if (dirty_) return Work::kBatch;  // changes first: a resync never delays them
+  if (resync_running_ || resync_requested_ ||
       (options_.resync_period > Clock::Duration::zero() && clock_.Now() >= next_resync_)) {
     return Work::kResync;
   }
-  return dirty_ ? Work::kBatch : Work::kNone;
+  return Work::kNone;
 }
 
 void DesiredState::Loop() {
@@ -107,7 +109,7 @@ void DesiredState::Run(Work work) {
   switch (work) {
     case Work::kFirst: ComputeFirst(); break;
     case Work::kBatch: ComputeBatch(); break;
-    case Work::kResync: Resync(); break;
+    case Work::kResync: ResyncStep(); break;
     case Work::kNone: break;
   }
 }
@@ -209,59 +211,107 @@ void DesiredState::ComputeBatch() {
   for (const auto& k : Publish(next, c)) enqueue_(k);
 }
 
-void DesiredState::Resync() {
-  {
-    MutexLock lock(mu_);
-    resync_requested_ = false;
-    dirty_ = false;
-    next_resync_ = clock_.Now() + options_.resync_period;
-  }
-  const auto start = clock_.Now();
-  auto [pending, all] = cache_.RecomputeForResync();
-  std::vector<ReconcileKey> keys;
-  if (pending) {
-    Report(*pending, clock_.Now() - start);
-    const Next next = Entries(pending->changes);
-    pending->changes = {};
-    keys = Publish(next, *pending);
-  }
-  Next full = Entries(all.changes);
-  all.changes = {};
-
-  // Everything again against what the incremental recomputes published:
-  // both describe the same cache, so any difference is a bug.
-  size_t differences = 0;
-  std::string examples;
-  auto differ = [&](const ReconcileKey& k, std::string_view how) {
-    ++differences;
-    if (differences <= 5)
-      examples += (examples.empty() ? "" : ", ") + k.ToString() + " " + std::string(how);
-    keys.push_back(k);
-  };
-  {
+void DesiredState::ResyncStep() {
+  if (!run_) {
+    run_.emplace();
+    run_->start = clock_.Now();
+    run_->workloads = cache_.WorkloadKeys();
     MutexLock lock(mu_);
     for (const auto& [k, d] : desired_) {
-      auto it = full.find(k);
-      if (it == full.end() || !it->second) {
-        differ(k, "(desired, but no policy is wanted)");
-      } else if (*it->second != d) {
-        differ(k, "(desired differently)");
+      if (!d.default_deny) run_->keys.push_back(k);
+    }
+    resync_running_ = true;
+    resync_requested_ = false;
+    next_resync_ = run_->start + options_.resync_period;
+  }
+  ResyncRun& run = *run_;
+  // About 2 ms of work (CPU time, not the injected clock), then back to the loop.
+  constexpr size_t kSlice = 16;
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2);
+  do {
+    // The workloads of this slice: first those the cache holds, then those
+    // of desired entries (an entry whose workload is gone is stale).
+    std::vector<WorkloadKey> ws;
+    std::vector<ReconcileKey> keys;  // pass 2: the entry each workload came from
+    const bool pass1 = run.next_workload < run.workloads.size();
+    if (pass1) {
+      const size_t end = std::min(run.workloads.size(), run.next_workload + kSlice);
+      ws.assign(run.workloads.begin() + static_cast<ptrdiff_t>(run.next_workload),
+                run.workloads.begin() + static_cast<ptrdiff_t>(end));
+    } else {
+      const size_t end = std::min(run.keys.size(), run.next_key + kSlice);
+      MutexLock lock(mu_);
+      for (size_t i = run.next_key; i < end; ++i) {
+        auto it = desired_.find(run.keys[i]);
+        if (it == desired_.end() || it->second.default_deny) continue;
+        ws.push_back(it->second.workload);
+        keys.push_back(run.keys[i]);
       }
     }
-    for (const auto& [k, d] : full) {
-      if (d && !desired_.count(k)) differ(k, "(wanted, but not desired)");
+    std::optional<std::vector<std::optional<PolicySummary>>> sums;
+    if (!ws.empty()) {
+      sums = cache_.SummariesIfSettled(ws);
+      if (!sums) {
+        // Changes are waiting: their batch runs first, this slice after.
+        MutexLock lock(mu_);
+        dirty_ = true;
+        return;
+      }
     }
-    desired_.clear();
-    for (auto& [k, d] : full) {
-      if (d) desired_.emplace(k, std::move(*d));
+    std::vector<ReconcileKey> fixed;
+    auto differ = [&](const ReconcileKey& k, std::string_view how) {
+      if (++run.differences <= 5) {
+        run.examples += (run.examples.empty() ? "" : ", ") + k.ToString() + " " + std::string(how);
+      }
+      fixed.push_back(k);
+    };
+    {
+      MutexLock lock(mu_);
+      for (size_t i = 0; i < ws.size(); ++i) {
+        const WorkloadKey& w = ws[i];
+        const std::optional<PolicySummary>& want = (*sums)[i];
+        const ReconcileKey k = pass1 ? ReconcileKey::Policy(w.ns, synth::PolicyName(w)) : keys[i];
+        auto it = desired_.find(k);
+        if (want) {
+          if (it == desired_.end()) {
+            differ(k, "(wanted, but not desired)");
+            desired_.emplace(k, Desired{*want, w, false});
+          } else if (it->second.summary != *want || it->second.workload != w) {
+            differ(k, "(desired differently)");
+            it->second = Desired{*want, w, false};
+          }
+        } else if (it != desired_.end() && !it->second.default_deny && it->second.workload == w) {
+          differ(k, "(desired, but no policy is wanted)");
+          desired_.erase(it);
+        }
+      }
+      stats_.desired = desired_.size();
     }
+    for (const auto& k : fixed) enqueue_(k);
+    if (pass1) {
+      run.next_workload = std::min(run.workloads.size(), run.next_workload + kSlice);
+    } else {
+      run.next_key = std::min(run.keys.size(), run.next_key + kSlice);
+    }
+    if (run.next_workload >= run.workloads.size() && run.next_key >= run.keys.size()) {
+      FinishResync();
+      return;
+    }
+  } while (std::chrono::steady_clock::now() < until);
+}
+
+void DesiredState::FinishResync() {
+  const size_t differences = run_->differences;
+  const std::string examples = std::move(run_->examples);
+  const auto took = clock_.Now() - run_->start;
+  run_.reset();
+  {
+    MutexLock lock(mu_);
+    resync_running_ = false;
     stats_.resyncs++;
     stats_.resync_differences += differences;
-    stats_.desired = desired_.size();
-    stats_.unresolved = all.unresolved;
   }
-  for (const auto& k : keys) enqueue_(k);
-  observer_.OnResync(differences, examples, clock_.Now() - start);
+  observer_.OnResync(differences, examples, took);
 }
 
 std::optional<Desired> DesiredState::Get(const ReconcileKey& key) const {

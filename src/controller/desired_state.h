@@ -5,10 +5,13 @@
 //   keys handed to the workers (ClusterCache::SetReady), so that "no desired
 //   policy" always means "none wanted", never "not computed yet";
 // - after each batch of changes (Notify), the workloads the batch may affect;
-// - every resync period, everything again, compared with what the
-//   incremental recomputes said. A difference is a bug: it is counted
-//   (Observer::OnResync, the netpol_ctrl_resync_differences_total metric),
-//   logged loudly, and corrected.
+// - every resync period, every workload's policy again, compared with what
+//   the incremental recomputes published. A difference is a bug: it is
+//   counted (Observer::OnResync, the netpol_ctrl_resync_differences_total
+//   metric), logged loudly, and corrected. The resync goes a few workloads
+//   at a time (about 2 ms of work) and lets any batch of changes run first,
+//   so a change never waits for it; each slice is judged only when no change
+//   is pending, so what it compares describes the same cache.
 // Since one thread computes and publishes, a batch can never be overtaken by
 // an older one (issue 13: the first, full recompute once ran on the caller's
 // thread beside the recompute thread, and its older, larger batch could bring
@@ -32,7 +35,9 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/mutex.h"
@@ -104,6 +109,17 @@ class DesiredState {
  private:
   enum class Work { kNone, kFirst, kBatch, kResync };
   using Next = std::map<ReconcileKey, std::optional<Desired>>;
+  // A resync in progress: first every workload the cache holds, then every
+  // desired entry (stale ones), a slice at a time.
+  struct ResyncRun {
+    std::vector<WorkloadKey> workloads;
+    std::vector<ReconcileKey> keys;
+    size_t next_workload = 0;
+    size_t next_key = 0;
+    size_t differences = 0;
+    std::string examples;
+    Clock::TimePoint start;
+  };
 
   Work DueLocked() const REQUIRES(mu_);
   void Loop() EXCLUDES(mu_);
@@ -111,7 +127,9 @@ class DesiredState {
   void Run(Work work) EXCLUDES(mu_);
   void ComputeFirst() EXCLUDES(mu_);
   void ComputeBatch() EXCLUDES(mu_);
-  void Resync() EXCLUDES(mu_);
+  // One slice of the resync (starting it when none is running).
+  void ResyncStep() EXCLUDES(mu_);
+  void FinishResync() EXCLUDES(mu_);
   // What a computation says about each key it decided (nullopt: no policy).
   static Next Entries(const synth::Changes& changes);
   // Publishes `next` and returns the keys whose desired state changed.
@@ -132,11 +150,13 @@ class DesiredState {
   bool ready_ GUARDED_BY(mu_) = false;
   bool dirty_ GUARDED_BY(mu_) = false;
   bool resync_requested_ GUARDED_BY(mu_) = false;
+  bool resync_running_ GUARDED_BY(mu_) = false;
   bool stopping_ GUARDED_BY(mu_) = false;
   bool running_ GUARDED_BY(mu_) = false;
   Clock::TimePoint next_resync_ GUARDED_BY(mu_);
   DesiredStats stats_ GUARDED_BY(mu_);
-  std::thread thread_;  // started and joined by Start/Stop (one caller at a time)
+  std::optional<ResyncRun> run_;  // the owner's only (the thread, or Step's caller)
+  std::thread thread_;            // started and joined by Start/Stop (one caller at a time)
 };
 
 }  // namespace npc::controller

@@ -53,6 +53,11 @@ class DesiredStateTest : public ::testing::Test {
   void Upsert(decode::Object o) {
     if (cache.Upsert(o).model_changed) desired.Notify();
   }
+  // Runs everything due (a resync goes a slice at a time).
+  void RunDue() {
+    while (desired.Step()) {
+    }
+  }
 
   FakeClock clock;
   ClusterCache cache;
@@ -97,6 +102,7 @@ TEST_F(DesiredStateTest, AResyncIsDueEveryPeriodAndFindsNothingWhenAllIsWell) {
   EXPECT_FALSE(desired.Step());
   clock.Advance(std::chrono::minutes(1));
   ASSERT_TRUE(desired.Step());
+  RunDue();
   EXPECT_EQ(observer.resyncs, 1);
   EXPECT_EQ(observer.last_differences, 0u);
   EXPECT_EQ(desired.Stats().resyncs, 1u);
@@ -112,7 +118,8 @@ TEST_F(DesiredStateTest, PendingChangesAreNotDifferences) {
   ASSERT_TRUE(desired.Step());
   Upsert(Obj(Deploy("shop", "api")));  // pending
   desired.RequestResync();
-  ASSERT_TRUE(desired.Step());
+  RunDue();
+  EXPECT_EQ(observer.resyncs, 1);
   EXPECT_EQ(observer.last_differences, 0u);
   EXPECT_TRUE(desired.Get(kApi).has_value());
   EXPECT_TRUE(queued.count(kApi));
@@ -136,7 +143,8 @@ TEST_F(DesiredStateTest, AResyncCountsCorrectsAndQueuesEveryDifference) {
   desired.SetForTest(kWeb, wrong);
 
   desired.RequestResync();
-  ASSERT_TRUE(desired.Step());
+  RunDue();
+  EXPECT_EQ(observer.resyncs, 1);
   EXPECT_EQ(observer.last_differences, 3u);
   EXPECT_NE(observer.last_examples.find("shop/deployment-ghost"), std::string::npos)
       << observer.last_examples;
@@ -147,7 +155,25 @@ TEST_F(DesiredStateTest, AResyncCountsCorrectsAndQueuesEveryDifference) {
   EXPECT_EQ(queued, (std::set<ReconcileKey>{ghost, kApi, kWeb}));
 
   desired.RequestResync();  // corrected: the next one agrees
-  ASSERT_TRUE(desired.Step());
+  RunDue();
+  EXPECT_EQ(observer.resyncs, 2);
+  EXPECT_EQ(observer.last_differences, 0u);
+}
+
+// A resync of many workloads goes a slice at a time, and a change made in the
+// middle of it is published before the resync goes on (and is no difference).
+TEST_F(DesiredStateTest, AChangeDuringAResyncIsPublishedFirst) {
+  for (int i = 0; i < 1000; ++i) Upsert(Obj(Deploy("shop", "w" + std::to_string(i))));
+  desired.MarkSynced();
+  RunDue();
+  desired.RequestResync();
+  ASSERT_TRUE(desired.Step());  // one slice (2 ms at most)
+  Upsert(Obj(Deploy("shop", "late")));
+  queued.clear();
+  ASSERT_TRUE(desired.Step());  // the batch, before any more of the resync
+  EXPECT_EQ(queued, (std::set<ReconcileKey>{ReconcileKey::Policy("shop", "deployment-late")}));
+  RunDue();
+  EXPECT_EQ(observer.resyncs, 1);
   EXPECT_EQ(observer.last_differences, 0u);
 }
 
