@@ -54,12 +54,12 @@ bench: build controlplane
 # Sanitizer builds (CMake presets asan and tsan, each in build/<preset>):
 # `make asan` / `make tsan` build one and run the unit tests;
 # `make test-sanitizers` runs both, each with the unit tests and the
-# controller, informer and leader-election integration tests (one control
+# controller, informer, leader-election and fault integration tests (one control
 # plane per preset). A sanitizer report fails the test that caused it.
-SANITIZER_IT ?= ControllerIT|InformerIT|LeaderElection
+SANITIZER_IT ?= ControllerIT|InformerIT|LeaderElection|FaultIT
 export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
 export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
-export TSAN_OPTIONS ?= halt_on_error=1:second_deadlock_stack=1:history_size=4
+export TSAN_OPTIONS ?= halt_on_error=1:second_deadlock_stack=1:history_size=4:suppressions=$(CURDIR)/cmake/tsan.supp
 define sanitizer_build
 	cmake --preset $(1) && cmake --build build/$(1) -j $(JOBS)
 endef

@@ -112,11 +112,14 @@ class DesiredState {
   // A resync in progress: first every workload the cache holds, then every
   // desired entry (stale ones), a slice at a time.
   struct ResyncRun {
+    // A constructor, not member initializers: clang 14 cannot default-construct
+    // a nested class with those inside std::optional of the enclosing class.
+    ResyncRun() : next_workload(0), next_key(0), differences(0) {}
     std::vector<WorkloadKey> workloads;
     std::vector<ReconcileKey> keys;
-    size_t next_workload = 0;
-    size_t next_key = 0;
-    size_t differences = 0;
+    size_t next_workload;
+    size_t next_key;
+    size_t differences;
     std::string examples;
     Clock::TimePoint start;
   };
