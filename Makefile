@@ -4,7 +4,7 @@ PRESET ?= release
 BUILD_DIR := build
 JOBS ?= $(shell nproc)
 
-.PHONY: all setup configure build test test-unit test-integration test-dataplane demo demo-ci cluster cluster-dataplane bench asan format tidy clean controlplane tools helm image
+.PHONY: all setup configure build test test-unit test-integration test-dataplane demo demo-ci cluster cluster-dataplane bench asan tsan test-sanitizers format tidy clean controlplane tools helm image
 
 all: build
 
@@ -84,9 +84,40 @@ bench: build controlplane
 	mkdir -p $(BUILD_DIR)/bench
 	scripts/run-benchmarks $(BUILD_DIR)
 
+# Sanitizer builds (CMake presets asan and tsan, each in build/<preset>):
+# `make asan` / `make tsan` build one and run the unit tests;
+# `make test-sanitizers` runs both, each with the unit tests and the
+# controller, informer, leader-election and fault integration tests (one control
+# plane per preset). A sanitizer report fails the test that caused it.
+SANITIZER_IT ?= ControllerIT|InformerIT|LeaderElection|FaultIT
+export ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=1:detect_stack_use_after_return=1
+export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+export TSAN_OPTIONS ?= halt_on_error=1:second_deadlock_stack=1:history_size=4:suppressions=$(CURDIR)/cmake/tsan.supp
+define sanitizer_build
+	cmake --preset $(1) && cmake --build build/$(1) -j $(JOBS)
+endef
+define sanitizer_unit
+	cd build/$(1) && ctest -L unit --output-on-failure -j $(JOBS) --timeout 1800
+endef
+define sanitizer_integration
+	scripts/with-cluster bash -c 'cd build/$(1) && ctest -L integration -R "$(SANITIZER_IT)" --output-on-failure --timeout 900'
+endef
+
 asan: setup
-	cmake --preset asan && cmake --build build/asan -j $(JOBS)
-	cd build/asan && ctest -L unit --output-on-failure -j $(JOBS)
+	$(call sanitizer_build,asan)
+	$(call sanitizer_unit,asan)
+
+tsan: setup
+	$(call sanitizer_build,tsan)
+	$(call sanitizer_unit,tsan)
+
+test-sanitizers: setup controlplane
+	$(call sanitizer_build,tsan)
+	$(call sanitizer_unit,tsan)
+	$(call sanitizer_integration,tsan)
+	$(call sanitizer_build,asan)
+	$(call sanitizer_unit,asan)
+	$(call sanitizer_integration,asan)
 
 format:
 	git ls-files '*.cc' '*.h' | xargs clang-format -i

@@ -532,3 +532,22 @@ TEST(Graph, Mermaid) {
 
 }  // namespace
 }  // namespace npc::cli
+
+namespace npc::cli {
+namespace {
+
+// A bad --resync-period is a usage error, reported before anything starts.
+// (Flag errors exit with CLI11's codes today, 105 here, not 2: see cli.cc.)
+TEST(RunFlags, ABadResyncPeriodIsAUsageError) {
+  for (const char* bad : {"banana", "10", "5x", "m"}) {
+    Outcome o = RunCli({"run", std::string("--resync-period=") + bad, "--kubeconfig=/nonexistent"});
+    EXPECT_NE(o.code, 0) << bad << "\n" << o.err;
+    EXPECT_NE(o.code, 1) << bad << "\n" << o.err;  // not a runtime error: nothing started
+    EXPECT_THAT(o.err, HasSubstr("--resync-period")) << bad;
+  }
+  Outcome help = RunCli({"run", "--help"});
+  EXPECT_THAT(help.out + help.err, HasSubstr("--resync-period"));
+}
+
+}  // namespace
+}  // namespace npc::cli

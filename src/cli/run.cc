@@ -5,8 +5,11 @@
 #include <spdlog/spdlog.h>
 
 #include <atomic>
+#include <cctype>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <optional>
 #include <thread>
 
 #include "cli/command.h"
@@ -59,6 +62,44 @@ void ConfigureLogging(const std::string& format, int verbosity) {
   spdlog::set_formatter(std::move(formatter));
 }
 
+// "10m", "90s", "1h30m", "500ms", "0": a Go-style duration (kubectl's and
+// controller-runtime's flags read the same); nullopt when malformed.
+std::optional<std::chrono::milliseconds> ParseDuration(const std::string& text) {
+  if (text == "0") return std::chrono::milliseconds(0);
+  std::chrono::duration<double, std::milli> total(0);
+  size_t i = 0;
+  if (text.empty()) return std::nullopt;
+  while (i < text.size()) {
+    size_t end = i;
+    while (end < text.size() &&
+           (std::isdigit(static_cast<unsigned char>(text[end])) || text[end] == '.')) {
+      ++end;
+    }
+    if (end == i) return std::nullopt;
+    double n = 0;
+    try {
+      n = std::stod(text.substr(i, end - i));
+    } catch (...) {
+      return std::nullopt;
+    }
+    i = end;
+    double unit_ms = 0;
+    if (text.compare(i, 2, "ms") == 0) {
+      unit_ms = 1, i += 2;
+    } else if (i < text.size() && text[i] == 's') {
+      unit_ms = 1000, i += 1;
+    } else if (i < text.size() && text[i] == 'm') {
+      unit_ms = 60000, i += 1;
+    } else if (i < text.size() && text[i] == 'h') {
+      unit_ms = 3600000, i += 1;
+    } else {
+      return std::nullopt;
+    }
+    total += std::chrono::duration<double, std::milli>(n * unit_ms);
+  }
+  return std::chrono::duration_cast<std::chrono::milliseconds>(total);
+}
+
 class RunCommand final : public Command {
  public:
   CLI::App* Register(CLI::App& app) override {
@@ -80,6 +121,15 @@ class RunCommand final : public Command {
         ->capture_default_str();
     cmd->add_option("--read-configmaps", read_config_maps_,
                     "Read ConfigMaps that workloads use (needs list/watch on configmaps)")
+        ->capture_default_str();
+    cmd->add_option("--resync-period", resync_period_,
+                    "How often to recompute every policy from scratch and compare it with what "
+                    "the incremental updates said (differences are bugs: logged and counted in "
+                    "netpol_ctrl_resync_differences_total). A duration such as 10m, 1h or 90s; "
+                    "0 turns it off")
+        ->check([](const std::string& v) -> std::string {
+          return ParseDuration(v) ? "" : "not a duration (e.g. 10m, 1h30m, 90s, 0): " + v;
+        })
         ->capture_default_str();
     cmd->add_option("--sync-timeout", sync_timeout_s_,
                     "Exit with an error if the caches have not synced in this many seconds "
@@ -150,6 +200,7 @@ class RunCommand final : public Command {
     o.controller.synthesis.read_config_maps = read_config_maps_;
     o.controller.mode = mode_ == "audit" ? Mode::kAudit : Mode::kEnforce;
     o.controller.workers = workers_;
+    o.controller.resync_period = *ParseDuration(resync_period_);  // checked by the parser
     o.sync_timeout = std::chrono::seconds(sync_timeout_s_);
     o.metrics_bind_address = metrics_bind_;
     o.client.rate_limit.qps = api_qps_;
@@ -206,6 +257,7 @@ class RunCommand final : public Command {
   int workers_ = 2;
   bool read_config_maps_ = true;
   int sync_timeout_s_ = 0;
+  std::string resync_period_ = "10m";
   int verbosity_ = 0;
   std::string log_format_ = "text";
   std::string metrics_bind_ = ":8080";
@@ -225,6 +277,8 @@ class RunCommand final : public Command {
 
 }  // namespace
 
-std::unique_ptr<Command> NewRunCommand() { return std::make_unique<RunCommand>(); }
+std::unique_ptr<Command> NewRunCommand() {
+  return std::make_unique<RunCommand>();
+}
 
 }  // namespace npc::cli

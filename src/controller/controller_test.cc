@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <map>
+#include <thread>
 
 namespace npc::controller {
 namespace {
@@ -68,12 +70,12 @@ class FakeCluster : public PolicyWriter {
 
 class RecordingObserver : public Observer {
  public:
-  void OnWrite(Action action, const std::string& key, bool audit, const Status& result,
+  void OnWrite(Action action, const ReconcileKey& key, bool audit, const Status& result,
                const NetworkPolicy*) override {
     std::lock_guard<std::mutex> lock(mu);
     const char* names[] = {"create", "update", "delete", "label"};
-    log.push_back(std::string(audit ? "would " : "") + names[static_cast<int>(action)] + " " + key +
-                  (result.ok() ? "" : " failed"));
+    log.push_back(std::string(audit ? "would " : "") + names[static_cast<int>(action)] + " " +
+                  key.ToString() + (result.ok() ? "" : " failed"));
   }
   std::mutex mu;
   std::vector<std::string> log;
@@ -201,7 +203,7 @@ TEST_F(ControllerTest, AWriteTakesThePolicyOfTheCacheAsItIsNow) {
   c->Upsert(FakeCluster::AsObject(edited));                             // the watch sees the edit
   c->Upsert(Obj(Deploy("shop", "web", "http://api:80 http://db:80")));  // no recompute yet
   const int writes = cluster.writes;
-  ASSERT_TRUE(c->Reconcile("shop/deployment-web").ok());
+  ASSERT_TRUE(c->Reconcile(ReconcileKey::Policy("shop", "deployment-web")).ok());
   EXPECT_TRUE(EgressMentions(cluster.policies.at("shop/deployment-web"), "api"));
   EXPECT_TRUE(EgressMentions(cluster.policies.at("shop/deployment-web"), "db"));
   EXPECT_EQ(cluster.writes, writes + 1);
@@ -320,14 +322,14 @@ TEST_F(ControllerTest, FailedWritesAreRetriedWithBackoff) {
   c->MarkSynced();
   c->DrainForTest();
   EXPECT_TRUE(cluster.policies.empty());
-  EXPECT_EQ(c->queue().Failures("shop/deployment-web"), 1);
+  EXPECT_EQ(c->queue().Failures(ReconcileKey::Policy("shop", "deployment-web")), 1);
   clock.Advance(std::chrono::milliseconds(5));
   c->DrainForTest();
-  EXPECT_EQ(c->queue().Failures("shop/deployment-web"), 2);
+  EXPECT_EQ(c->queue().Failures(ReconcileKey::Policy("shop", "deployment-web")), 2);
   clock.Advance(std::chrono::milliseconds(10));
   c->DrainForTest();
   EXPECT_TRUE(cluster.policies.count("shop/deployment-web"));
-  EXPECT_EQ(c->queue().Failures("shop/deployment-web"), 0);
+  EXPECT_EQ(c->queue().Failures(ReconcileKey::Policy("shop", "deployment-web")), 0);
 }
 
 TEST_F(ControllerTest, BarePodWithoutLabelsGetsItsLabel) {
@@ -359,6 +361,221 @@ TEST_F(ControllerTest, RunningThreadsConverge) {
   }
   c->Stop();
   EXPECT_TRUE(EgressMentions(cluster.policies.at("shop/deployment-web"), "api"));
+}
+
+// --- Issue 13, item 2: a failed read is never taken as "gone" ---------------
+
+decode::Meta Unreadable(const std::string& kind, const std::string& ns, const std::string& name,
+                        const std::string& uid) {
+  decode::Meta m = FakeCluster::Meta(kind, ns, name);
+  m.uid = uid;
+  return m;
+}
+
+// The policies a previous run wrote for `workloads` (a restart's listing).
+std::map<std::string, NetworkPolicy> PoliciesFor(const std::vector<Workload>& workloads) {
+  FakeClock clock;
+  FakeCluster cluster;
+  RecordingObserver observer;
+  Controller c(ControllerOptions{}, cluster, observer, clock);
+  c.Upsert(Obj(Ns("shop")));
+  for (const auto& w : workloads) c.Upsert(Obj(w));
+  c.MarkSynced();
+  c.DrainForTest();
+  return cluster.policies;
+}
+
+TEST_F(ControllerTest, APolicyWhoseOwnerCannotBeReadIsKeptUntilTheOwnerIsKnownGone) {
+  cluster.policies = PoliciesFor({Deploy("shop", "web")});
+  ASSERT_TRUE(cluster.policies.count("shop/deployment-web"));
+  const NetworkPolicy before = cluster.policies.at("shop/deployment-web");
+  for (const auto& [k, p] : cluster.policies) c->Upsert(FakeCluster::AsObject(p));
+  c->Upsert(Obj(Ns("shop")));
+  // The Deployment is listed, but it does not decode.
+  c->MarkUnknown(Unreadable("Deployment", "shop", "web", "uid-web"), "spec: expected an object");
+  c->MarkSynced();
+  Settle();
+  ASSERT_TRUE(cluster.policies.count("shop/deployment-web")) << "deleted on a failed read";
+  EXPECT_EQ(cluster.policies.at("shop/deployment-web"), before);
+  EXPECT_GE(c->Stats().kept, 1u);
+  EXPECT_EQ(c->Stats().unknown, 1u);
+  EXPECT_EQ(c->Stats().deletes, 0u);
+
+  // Now it is known to be gone: the policy goes.
+  c->Remove(FakeCluster::Meta("Deployment", "shop", "web"));
+  Settle();
+  EXPECT_FALSE(cluster.policies.count("shop/deployment-web"));
+  EXPECT_EQ(c->Stats().unknown, 0u);
+}
+
+TEST_F(ControllerTest, AnOwnerReadLaterIsJudgedAgain) {
+  Workload ignored = Deploy("shop", "batch");
+  cluster.policies = PoliciesFor({Deploy("shop", "web"), ignored});
+  ASSERT_EQ(cluster.policies.size(), 2u);
+  for (const auto& [k, p] : cluster.policies) c->Upsert(FakeCluster::AsObject(p));
+  c->Upsert(Obj(Ns("shop")));
+  c->MarkUnknown(Unreadable("Deployment", "shop", "web", "uid-web"), "GET failed: 503");
+  c->MarkUnknown(Unreadable("Deployment", "shop", "batch", "uid-batch"), "GET failed: 503");
+  c->MarkSynced();
+  Settle();
+  ASSERT_EQ(cluster.policies.size(), 2u);
+  const int writes = cluster.writes;
+
+  // web reads back as it was: nothing to write. batch reads back as no
+  // longer managed: only now is its policy deleted.
+  c->Upsert(Obj(Deploy("shop", "web")));
+  ignored.annotations[std::string(kIgnoreAnnotation)] = "true";
+  c->Upsert(Obj(ignored));
+  Settle();
+  EXPECT_TRUE(cluster.policies.count("shop/deployment-web"));
+  EXPECT_FALSE(cluster.policies.count("shop/deployment-batch"));
+  EXPECT_EQ(cluster.writes, writes + 1);  // the delete, nothing else
+}
+
+// An unreadable object controlled by the owner (a bare-looking ReplicaSet of
+// the Deployment, here) keeps the owner's policy too; an unreadable object of
+// the same name but another uid (a successor) does not.
+TEST_F(ControllerTest, UnknownsCountByControllerAndByUid) {
+  cluster.policies = PoliciesFor({Deploy("shop", "web"), Deploy("shop", "old")});
+  for (const auto& [k, p] : cluster.policies) c->Upsert(FakeCluster::AsObject(p));
+  c->Upsert(Obj(Ns("shop")));
+  decode::Meta rs = Unreadable("ReplicaSet", "shop", "web-5d4f", "uid-rs");
+  rs.controller = OwnerReference{"apps/v1", "Deployment", "web", "uid-web"};
+  c->MarkUnknown(rs, "decode failed");
+  c->MarkUnknown(Unreadable("Deployment", "shop", "old", "uid-successor"), "decode failed");
+  c->MarkSynced();
+  Settle();
+  EXPECT_TRUE(cluster.policies.count("shop/deployment-web"));
+  EXPECT_FALSE(cluster.policies.count("shop/deployment-old"));
+}
+
+// A bare pod not read yet (its GET failed) keeps its policy.
+TEST_F(ControllerTest, ABarePodThatCannotBeReadKeepsItsPolicy) {
+  Workload pod;
+  pod.kind = WorkloadKind::kPod;
+  pod.ns = "shop";
+  pod.name = "debug";
+  pod.uid = "uid-debug";
+  pod.labels = {{"run", "debug"}};
+  pod.template_labels = pod.labels;
+  pod.pod_selector.match_labels = pod.labels;
+  cluster.policies = PoliciesFor({pod});
+  ASSERT_TRUE(cluster.policies.count("shop/pod-debug"));
+  for (const auto& [k, p] : cluster.policies) c->Upsert(FakeCluster::AsObject(p));
+  c->Upsert(Obj(Ns("shop")));
+  c->MarkUnknown(Unreadable("Pod", "shop", "debug", "uid-debug"), "Forbidden (403)");
+  c->MarkSynced();
+  Settle();
+  EXPECT_TRUE(cluster.policies.count("shop/pod-debug"));
+  c->Upsert(Obj(pod));  // read at last
+  Settle();
+  EXPECT_TRUE(cluster.policies.count("shop/pod-debug"));
+  EXPECT_EQ(c->Stats().unknown, 0u);
+}
+
+// --- Issue 13, item 1: the periodic resync ------------------------------------
+
+TEST_F(ControllerTest, AResyncOfAConsistentControllerFindsNoDifferenceAndWritesNothing) {
+  c->Upsert(Obj(Ns("shop")));
+  c->Upsert(Obj(Deploy("shop", "web", "http://api:80")));
+  c->Upsert(Obj(Deploy("shop", "api")));
+  c->Upsert(Obj(Svc("shop", "api", "api")));
+  c->MarkSynced();
+  Settle();
+  c->Upsert(Obj(Svc("shop", "api", "web")));  // a change, pending at the resync
+  const int writes = cluster.writes;
+  c->Resync();
+  c->DrainForTest();
+  EXPECT_EQ(c->Stats().resyncs, 1u);
+  EXPECT_EQ(c->Stats().resync_differences, 0u);
+  EXPECT_GT(cluster.writes, writes);  // the pending change was written, as always
+  const int after = cluster.writes;
+  c->Resync();
+  c->DrainForTest();
+  EXPECT_EQ(c->Stats().resync_differences, 0u);
+  EXPECT_EQ(cluster.writes, after);
+}
+
+// Holds the first recompute between computing its batch and publishing it
+// (OnRecompute is told in between), to let a later change overtake it.
+class GateObserver : public RecordingObserver {
+ public:
+  void OnRecompute(const synth::Result&, const Totals&, Clock::Duration) override {
+    std::unique_lock<std::mutex> lock(gate_mu_);
+    const int n = ++recomputes_;
+    gate_cv_.notify_all();
+    if (n == 1) gate_cv_.wait(lock, [&] { return released_; });
+  }
+  // True once `n` recomputes have been reported within `timeout`.
+  bool WaitForRecomputes(int n, std::chrono::milliseconds timeout) {
+    std::unique_lock<std::mutex> lock(gate_mu_);
+    return gate_cv_.wait_for(lock, timeout, [&] { return recomputes_ >= n; });
+  }
+  void Release() {
+    std::lock_guard<std::mutex> lock(gate_mu_);
+    released_ = true;
+    gate_cv_.notify_all();
+  }
+
+ private:
+  std::mutex gate_mu_;
+  std::condition_variable gate_cv_;
+  int recomputes_ = 0;
+  bool released_ = false;
+};
+
+// Issue 13, item 1: the first (full) recompute and the recompute of a change
+// made meanwhile must not publish out of order, or the older, larger batch
+// brings back the desired policy of a workload deleted in between: its policy
+// (here, written before a restart) is then never deleted.
+TEST(ControllerStartupTest, AWorkloadDeletedDuringTheFirstRecomputeLosesItsPolicy) {
+  FakeClock clock;
+  FakeCluster cluster;
+  auto objects = [](Controller& c) {
+    c.Upsert(Obj(Ns("shop")));
+    c.Upsert(Obj(Deploy("shop", "web")));
+    c.Upsert(Obj(Deploy("shop", "gone")));
+  };
+  {  // The controller that ran before: both policies are in the cluster.
+    RecordingObserver observer;
+    Controller before(ControllerOptions{}, cluster, observer, clock);
+    objects(before);
+    before.MarkSynced();
+    before.DrainForTest();
+  }
+  ASSERT_TRUE(cluster.Find("shop/deployment-gone").has_value());
+
+  GateObserver observer;
+  Controller c(ControllerOptions{}, cluster, observer, clock);
+  objects(c);
+  for (const auto& [k, p] : cluster.policies) c.Upsert(FakeCluster::AsObject(p));
+  cluster.controller = &c;
+  c.Start();
+  std::thread synced([&] { c.MarkSynced(); });
+  ASSERT_TRUE(observer.WaitForRecomputes(1, std::chrono::seconds(10)));
+  // The first batch (web and gone) is computed, not yet published.
+  c.Remove(FakeCluster::Meta("Deployment", "shop", "gone"));
+  // Give the change's recompute a bounded while to publish: before the fix
+  // it overtakes the first one; with one owner it waits its turn.
+  for (int i = 0; i < 100 && c.Stats().recomputes == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  observer.Release();
+  synced.join();
+  auto settled = [&] {
+    auto q = c.queue().Stats();
+    return !cluster.Find("shop/deployment-gone").has_value() && q.depth == 0 && q.processing == 0 &&
+           q.delayed == 0;
+  };
+  for (int i = 0; i < 300 && !settled(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  c.Stop();
+  cluster.controller = nullptr;
+  EXPECT_TRUE(cluster.Find("shop/deployment-web").has_value());
+  EXPECT_FALSE(cluster.Find("shop/deployment-gone").has_value())
+      << "the policy of a workload deleted during the first recompute was kept";
+  EXPECT_EQ(c.Stats().desired, 1u);
 }
 
 }  // namespace

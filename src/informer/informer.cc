@@ -10,20 +10,22 @@ namespace npc::informer {
 Informer::Informer(kube::Client& client, InformerOptions options, Sink& sink)
     : client_(client), options_(std::move(options)), sink_(sink) {}
 
-std::string Informer::name() const { return kube::Info(options_.resource).GroupResource(); }
+std::string Informer::name() const {
+  return kube::Info(options_.resource).GroupResource();
+}
 
 InformerStats Informer::Stats() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return stats_;
 }
 
 std::string Informer::last_error() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return last_error_;
 }
 
 void Informer::SetError(const Status& s) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   last_error_ = s.ok() ? "" : s.ToString();
 }
 
@@ -34,22 +36,11 @@ void Informer::Handle(kube::EventType type, std::string_view json, bool listing)
   opts.pod_meta_only = options_.pod_meta_only;
   auto obj = decoder_.Decode(json, opts);
   if (!obj.ok()) {
-    // The API server validated it; a failure here is our bug or a field of a
-    // newer API. Skip the object, say which.
-    spdlog::error("{}: cannot decode an object, skipping it: {}", name(), obj.status().message());
-    if (listing) {
-      // It still exists: a listing must not report it deleted.
-      auto meta = kube::ParseObjectMeta(json);
-      if (meta.ok() && known_.Contains(meta->namespace_name, meta->name)) {
-        known_.Insert(meta->namespace_name, meta->name);
-      }
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    stats_.decode_errors++;
+    HandleUndecodable(type, json, listing, obj.status());
     return;
   }
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stats_.events++;
   }
   if (type == kube::EventType::kDeleted) {
@@ -59,7 +50,46 @@ void Informer::Handle(kube::EventType type, std::string_view json, bool listing)
     known_.Insert(obj->meta.ns, obj->meta.name);
     sink_.OnUpsert(std::move(*obj));
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
+  stats_.objects = known_.size();
+}
+
+void Informer::HandleUndecodable(kube::EventType type, std::string_view json, bool listing,
+                                 const Status& error) {
+  // The API server validated it: a failure here is our bug or a field of a
+  // newer API. It still exists (or, for DELETED, is gone): say so by its
+  // metadata, never drop it silently.
+  {
+    MutexLock lock(mu_);
+    stats_.decode_errors++;
+  }
+  if (options_.on_decode_error) options_.on_decode_error(name());
+  auto km = kube::ParseObjectMeta(json);
+  if (!km.ok() || km->name.empty()) {
+    spdlog::error("{}: cannot decode an object, not even its name ({}): {}", name(),
+                  km.ok() ? "no metadata.name" : km.status().message(), error.message());
+    return;
+  }
+  decode::Meta meta;
+  meta.kind = std::string(kube::Info(options_.resource).kind);
+  meta.ns = km->namespace_name;
+  meta.name = km->name;
+  meta.uid = km->uid;
+  meta.resource_version = km->resource_version;
+  if (km->controller) {
+    meta.controller = OwnerReference{km->controller->api_version, km->controller->kind,
+                                     km->controller->name, km->controller->uid};
+  }
+  if (type == kube::EventType::kDeleted) {
+    known_.Erase(meta.ns, meta.name);
+    sink_.OnDelete(meta);
+  } else {
+    spdlog::error("{}: cannot decode {} {}/{} ({}), keeping what was known of it: {}", name(),
+                  meta.kind, meta.ns, meta.name, listing ? "listed" : "watched", error.message());
+    known_.Insert(meta.ns, meta.name);  // it exists: a listing must not report it deleted
+    sink_.OnUnknown(meta, error.message());
+  }
+  MutexLock lock(mu_);
   stats_.objects = known_.size();
 }
 
@@ -90,7 +120,7 @@ Status Informer::List(bool after_expiry) {
   });
   resource_version_ = list->resource_version;
   if (synced_ && options_.on_relist) options_.on_relist(name());
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   stats_.lists++;
   if (after_expiry) stats_.relists_expired++;
   stats_.objects = known_.size();
@@ -104,7 +134,7 @@ Status Informer::WatchOnce(const std::atomic<bool>& stop, bool* expired) {
   wo.stop = &stop;
   if (options_.pod_meta_only) wo.accept = std::string(kube::kAcceptPartialObjectMetadata);
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stats_.watches++;
   }
   auto end = client_.Watch(options_.resource, "", wo, [&](const kube::WatchEvent& e) {
@@ -165,14 +195,13 @@ void Informer::Run(const std::atomic<bool>& stop) {
       continue;  // the server closed the watch: watch again from where we are
     }
     if (expired) {
-      spdlog::info("{}: resourceVersion {} is too old, listing again", name(),
-                   resource_version_);
+      spdlog::info("{}: resourceVersion {} is too old, listing again", name(), resource_version_);
       need_list = true;
       after_expiry = true;
       continue;
     }
     {
-      std::lock_guard<std::mutex> lock(mu_);
+      MutexLock lock(mu_);
       stats_.watch_failures++;
     }
     if (options_.on_watch_failure) options_.on_watch_failure(name());

@@ -21,6 +21,11 @@
 //   watch again (or list again if the list failed), until stopped.
 // - Objects are decoded once, into model structs, and handed to the sink
 //   (never the raw JSON, never managedFields).
+// - An object that fails to decode is never taken as absent: the sink hears
+//   that it exists with unknown content (Sink::OnUnknown, with the error),
+//   keeps what it knew, and a listing does not report it deleted. Decoding is
+//   tried again with every event for it and every listing; a DELETED event
+//   needs only the object's name, so it always goes through.
 //
 // Thread-safety: Run() on one thread; synced() and Stats() from any thread.
 #pragma once
@@ -29,10 +34,11 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
-#include <mutex>
 #include <string>
 
+#include "common/mutex.h"
 #include "common/status.h"
+#include "common/thread_annotations.h"
 #include "decode/decode.h"
 #include "informer/key_store.h"
 #include "kube/client.h"
@@ -46,6 +52,10 @@ class Sink {
   virtual ~Sink() = default;
   virtual void OnUpsert(decode::Object object) = 0;
   virtual void OnDelete(const decode::Meta& meta) = 0;
+  // The object exists, but its content could not be read or decoded (`why`
+  // says what failed). `meta` holds what its metadata says (kind, namespace,
+  // name, uid, controlling owner). Not a deletion.
+  virtual void OnUnknown(const decode::Meta& meta, const std::string& why) = 0;
 };
 
 struct InformerOptions {
@@ -59,6 +69,8 @@ struct InformerOptions {
   // ended in an error, and a list made again after the first one.
   std::function<void(const std::string&)> on_watch_failure;
   std::function<void(const std::string&)> on_relist;
+  // An object that could not be decoded (called with name()).
+  std::function<void(const std::string&)> on_decode_error;
 };
 
 struct InformerStats {
@@ -81,16 +93,18 @@ class Informer {
   void Run(const std::atomic<bool>& stop);
 
   bool synced() const { return synced_.load(); }
-  InformerStats Stats() const;
+  InformerStats Stats() const EXCLUDES(mu_);
   // "networkpolicies.networking.k8s.io"
   std::string name() const;
   // The last error, for logs and readiness ("" when healthy).
-  std::string last_error() const;
+  std::string last_error() const EXCLUDES(mu_);
 
  private:
   Status List(bool after_expiry);
   Status WatchOnce(const std::atomic<bool>& stop, bool* expired);
   void Handle(kube::EventType type, std::string_view json, bool listing);
+  void HandleUndecodable(kube::EventType type, std::string_view json, bool listing,
+                         const Status& error);
   void Backoff(const std::atomic<bool>& stop, int* failures);
   void SetError(const Status& s);
 
@@ -104,9 +118,9 @@ class Informer {
   KeyStore known_;
   std::atomic<bool> synced_{false};
 
-  mutable std::mutex mu_;
-  InformerStats stats_;     // GUARDED_BY(mu_)
-  std::string last_error_;  // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  InformerStats stats_ GUARDED_BY(mu_);
+  std::string last_error_ GUARDED_BY(mu_);
 };
 
 }  // namespace npc::informer

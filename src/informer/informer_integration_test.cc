@@ -36,6 +36,9 @@ class MapSink : public Sink {
     state_.erase(m.name);
     deletes_++;
   }
+  void OnUnknown(const decode::Meta& m, const std::string& why) override {
+    ADD_FAILURE() << "ConfigMap " << m.name << " could not be decoded: " << why;
+  }
   std::map<std::string, std::string> state() {
     std::lock_guard<std::mutex> lock(mu_);
     return state_;
@@ -82,12 +85,12 @@ TEST(InformerIT, MissedEventsInACompactedHistoryArriveAfterTheRelist) {
 
   std::mt19937 rng{std::random_device{}()};
   const std::string ns = "informer-" + std::to_string(rng() % 1000000);
-  ASSERT_TRUE(client.Create(kube::Resource::kNamespaces, "",
-                            json{{"apiVersion", "v1"},
-                                 {"kind", "Namespace"},
-                                 {"metadata", {{"name", ns}}}}
-                                .dump())
-                  .ok());
+  ASSERT_TRUE(
+      client
+          .Create(kube::Resource::kNamespaces, "",
+                  json{{"apiVersion", "v1"}, {"kind", "Namespace"}, {"metadata", {{"name", ns}}}}
+                      .dump())
+          .ok());
   auto cm = [&](const std::string& name, const std::string& v) {
     return json{{"apiVersion", "v1"},
                 {"kind", "ConfigMap"},

@@ -19,8 +19,8 @@ namespace {
 using namespace std::chrono_literals;  // NOLINT(google-build-using-namespace)
 
 std::string Cm(const std::string& name, const std::string& v) {
-  return R"({"metadata":{"name":")" + name + R"(","namespace":"ns","resourceVersion":"1"},"data":{"v":")" +
-         v + R"("}})";
+  return R"({"metadata":{"name":")" + name +
+         R"(","namespace":"ns","resourceVersion":"1"},"data":{"v":")" + v + R"("}})";
 }
 
 // One scripted listing: items, "|" for a restart, then how it ends.
@@ -35,6 +35,8 @@ class FakeClient final : public kube::Client {
   std::mutex mu;
   std::deque<Listing> listings;
   std::deque<kube::KubeError> watch_ends;  // then: watch until stopped
+  // Delivered (type, object JSON) by the next watch, before it ends.
+  std::deque<std::pair<kube::EventType, std::string>> watch_events;
   int lists = 0;
 
   const std::string& default_namespace() const override { return ns_; }
@@ -96,23 +98,34 @@ class FakeClient final : public kube::Client {
   }
   kube::KubeResult<kube::WatchEnd> Watch(kube::Resource, std::string_view,
                                          const kube::WatchOptions& o,
-                                         const kube::WatchHandler&) override {
-    {
-      std::lock_guard<std::mutex> lock(mu);
-      if (!watch_ends.empty()) {
-        kube::KubeError e = watch_ends.front();
-        watch_ends.pop_front();
-        return e;
+                                         const kube::WatchHandler& handler) override {
+    while (!o.stop->load()) {
+      std::deque<std::pair<kube::EventType, std::string>> events;
+      {
+        std::lock_guard<std::mutex> lock(mu);
+        events.swap(watch_events);
+        if (events.empty() && !watch_ends.empty()) {
+          kube::KubeError e = watch_ends.front();
+          watch_ends.pop_front();
+          return e;
+        }
       }
+      for (const auto& [type, json] : events) {
+        const std::string padded = json + std::string(kube::kJsonPadding, ' ');
+        kube::WatchEvent e{type, std::string_view(padded.data(), json.size()), "", nullptr};
+        if (Status s = handler(e); !s.ok()) return kube::LocalError(s);
+      }
+      if (events.empty()) std::this_thread::sleep_for(5ms);
     }
-    while (!o.stop->load()) std::this_thread::sleep_for(5ms);
     kube::WatchEnd end;
     end.stopped = true;
     return end;
   }
 
  private:
-  static kube::KubeError Unused() { return kube::LocalError(kube::Reason::kInternalError, "unused"); }
+  static kube::KubeError Unused() {
+    return kube::LocalError(kube::Reason::kInternalError, "unused");
+  }
   std::string ns_ = "default";
 };
 
@@ -129,6 +142,12 @@ class RecordingSink : public Sink {
     EXPECT_EQ(m.kind, "ConfigMap");
     state_.erase(m.ns + "/" + m.name);
     log_.push_back("-" + m.name);
+  }
+  void OnUnknown(const decode::Meta& m, const std::string& why) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    EXPECT_EQ(m.kind, "ConfigMap");
+    EXPECT_FALSE(why.empty());
+    log_.push_back("?" + m.name + (m.controller ? "<" + m.controller->name : ""));
   }
   std::map<std::string, std::string> state() {
     std::lock_guard<std::mutex> lock(mu_);
@@ -176,9 +195,8 @@ TEST(InformerTest, ReListAfter410ReportsExactlyTheDeletionsOfTheCompleteListing)
   client.watch_ends.push_back(Expired());
   // The re-list starts over once (a later page's 410): "b" was seen only by
   // the abandoned attempt, so it is gone too.
-  client.listings.push_back({{Cm("a", "1"), Cm("b", "1"), "|", Cm("a", "2"), Cm("d", "1")},
-                             "20",
-                             std::nullopt});
+  client.listings.push_back(
+      {{Cm("a", "1"), Cm("b", "1"), "|", Cm("a", "2"), Cm("d", "1")}, "20", std::nullopt});
   RecordingSink sink;
   Informer inf(client, Options(), sink);
   std::atomic<bool> stop{false};
@@ -241,6 +259,47 @@ TEST(InformerTest, NotSyncedUntilAListingCompletes) {
   stop = true;
   t.join();
   EXPECT_TRUE(sink.state().empty());  // "x" was deleted by the complete, empty listing
+}
+
+// A ConfigMap whose data is not a map: the API server would never send one,
+// but a field of a newer API or a decoder bug looks the same to us.
+std::string BadCm(const std::string& name) {
+  return R"({"metadata":{"name":")" + name + R"(","namespace":"ns","uid":"u-)" + name +
+         R"(","ownerReferences":[{"kind":"Owner","name":"o","uid":"u-o","controller":true}]},)"
+         R"("data":7})";
+}
+
+// Issue 13, item 2: an object that fails to decode is reported as existing
+// with unknown content, on the first listing and after, never as deleted;
+// its deletion still goes through.
+TEST(InformerTest, AnObjectThatFailsToDecodeIsUnknownNeverDeleted) {
+  FakeClient client;
+  client.listings.push_back({{Cm("a", "1"), BadCm("b")}, "10", std::nullopt});
+  client.watch_ends.push_back(Expired());
+  client.listings.push_back({{Cm("a", "1"), BadCm("b")}, "20", std::nullopt});
+  RecordingSink sink;
+  std::atomic<int> decode_errors{0};
+  InformerOptions o = Options();
+  o.on_decode_error = [&](const std::string&) { decode_errors++; };
+  Informer inf(client, o, sink);
+  std::atomic<bool> stop{false};
+  std::thread t([&] { inf.Run(stop); });
+  ASSERT_TRUE(Eventually([&] { return inf.Stats().lists == 2; }));
+  {
+    std::lock_guard<std::mutex> lock(client.mu);
+    client.watch_events.push_back({kube::EventType::kModified, BadCm("b")});
+    client.watch_events.push_back({kube::EventType::kDeleted, BadCm("b")});
+    client.watch_ends.push_back(Expired());
+    client.listings.push_back({{Cm("a", "1")}, "30", std::nullopt});
+  }
+  ASSERT_TRUE(Eventually([&] { return inf.Stats().lists == 3; }));
+  stop = true;
+  t.join();
+  EXPECT_EQ(sink.log(),
+            (std::vector<std::string>{"+a=1", "?b<o", "+a=1", "?b<o", "?b<o", "-b", "+a=1"}));
+  EXPECT_EQ(inf.Stats().decode_errors, 4u);
+  EXPECT_EQ(decode_errors.load(), 4);
+  EXPECT_EQ(inf.Stats().objects, 1u);
 }
 
 }  // namespace

@@ -59,6 +59,29 @@ StatusOr<ObjectMeta> ParseMetaPadded(const char* json, size_t size) {
       } else if (k == "generation") {
         int64_t g = 0;
         if (!mf.value().get_int64().get(g)) m.generation = g;
+      } else if (k == "ownerReferences") {
+        simdjson::ondemand::array refs;
+        if (mf.value().get_array().get(refs)) continue;
+        for (auto ref : refs) {
+          simdjson::ondemand::object o;
+          if (ref.get_object().get(o)) break;
+          OwnerRef r;
+          bool controller = false;
+          for (auto rf : o) {
+            std::string_view rk;
+            if (rf.unescaped_key().get(rk)) break;
+            if (rk == "controller") {
+              if (rf.value().get_bool().get(controller)) controller = false;
+            } else if (rk == "apiVersion" || rk == "kind" || rk == "name" || rk == "uid") {
+              if (rf.value().get_string().get(v)) continue;
+              (rk == "apiVersion" ? r.api_version
+               : rk == "kind"     ? r.kind
+               : rk == "name"     ? r.name
+                                  : r.uid) = std::string(v);
+            }
+          }
+          if (controller) m.controller = std::move(r);
+        }
       }
     }
     break;

@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -55,12 +56,20 @@ inline constexpr std::string_view kAcceptPartialObjectMetadata =
 inline constexpr std::string_view kAcceptPartialObjectMetadataList =
     "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
 
+struct OwnerRef {
+  std::string api_version;
+  std::string kind;
+  std::string name;
+  std::string uid;
+};
+
 struct ObjectMeta {
   std::string name;
   std::string namespace_name;
   std::string uid;
   std::string resource_version;
   int64_t generation = 0;
+  std::optional<OwnerRef> controller;  // the ownerReference with controller: true
 };
 
 struct Object {

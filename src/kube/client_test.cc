@@ -102,6 +102,28 @@ TEST_F(ClientTest, GetParsesMetadataAndBuildsThePath) {
   EXPECT_THAT(transport_->seen[0].headers, ::testing::Contains("Authorization: Bearer t0"));
 }
 
+// The controlling ownerReference is what tells an object that cannot be
+// decoded apart from a workload of its own (informer tombstones).
+TEST(ParseObjectMetaTest, FindsTheControllingOwnerReference) {
+  auto m = ParseObjectMeta(
+      R"({"metadata":{"name":"web-1","namespace":"shop","uid":"u-2","ownerReferences":[)"
+      R"({"apiVersion":"v1","kind":"Other","name":"x","uid":"u-x"},)"
+      R"({"apiVersion":"apps/v1","kind":"ReplicaSet","name":"web","uid":"u-rs","controller":true,)"
+      R"("blockOwnerDeletion":true}]},"spec":{"containers":7}})");
+  ASSERT_TRUE(m.ok()) << m.status().ToString();
+  EXPECT_EQ(m->name, "web-1");
+  ASSERT_TRUE(m->controller.has_value());
+  EXPECT_EQ(m->controller->kind, "ReplicaSet");
+  EXPECT_EQ(m->controller->name, "web");
+  EXPECT_EQ(m->controller->uid, "u-rs");
+  EXPECT_EQ(m->controller->api_version, "apps/v1");
+
+  auto bare = ParseObjectMeta(
+      R"({"metadata":{"name":"p","ownerReferences":[{"kind":"Node","name":"n","uid":"u"}]}})");
+  ASSERT_TRUE(bare.ok());
+  EXPECT_FALSE(bare->controller.has_value());
+}
+
 TEST_F(ClientTest, AcceptHeaderIsSettable) {
   transport_->script.push_back(
       {200, R"({"kind":"PartialObjectMetadata","metadata":{"name":"p"}})"});

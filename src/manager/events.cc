@@ -47,8 +47,7 @@ std::string EventName(const OwnerReference& r) {
 
 }  // namespace
 
-EventRecorder::EventRecorder(kube::Client& client, EventRecorderOptions options,
-                             const Clock& clock)
+EventRecorder::EventRecorder(kube::Client& client, EventRecorderOptions options, const Clock& clock)
     : client_(client),
       options_(std::move(options)),
       clock_(clock),
@@ -59,10 +58,10 @@ EventRecorder::EventRecorder(kube::Client& client, EventRecorderOptions options,
 
 EventRecorder::~EventRecorder() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    MutexLock lock(mu_);
     stopping_ = true;
+    cv_.SignalAll();
   }
-  cv_.notify_all();
   thread_.join();
 }
 
@@ -79,7 +78,7 @@ bool EventRecorder::TakeToken() {
 void EventRecorder::Record(const std::string& ns, const OwnerReference& regarding,
                            const std::string& type, const std::string& reason,
                            const std::string& action, const std::string& note) {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   const auto now = clock_.Now();
   std::string key = ns + "/" + regarding.kind + "/" + regarding.name + "|" + reason + "|" + note;
   auto it = recent_.find(key);
@@ -95,54 +94,61 @@ void EventRecorder::Record(const std::string& ns, const OwnerReference& regardin
     }
   }
   pending_.push_back({ns, regarding, type, reason, action, note});
-  cv_.notify_one();
+  cv_.Signal();
 }
 
 void EventRecorder::Loop() {
-  std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    cv_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
-    if (stopping_) return;
-    Pending e = std::move(pending_.front());
-    pending_.pop_front();
-    lock.unlock();
-    std::string note = e.note.size() > 1000 ? e.note.substr(0, 1000) : e.note;
-    nlohmann::json ev = {
-        {"apiVersion", "events.k8s.io/v1"},
-        {"kind", "Event"},
-        {"metadata", {{"name", EventName(e.regarding)}, {"namespace", e.ns}}},
-        {"eventTime", MicroTimeNow()},
-        {"reportingController", options_.reporting_controller},
-        {"reportingInstance", options_.reporting_instance},
-        {"action", e.action},
-        {"reason", e.reason},
-        {"type", e.type},
-        {"note", note},
-        {"regarding",
-         {{"apiVersion", e.regarding.api_version},
-          {"kind", e.regarding.kind},
-          {"name", e.regarding.name},
-          {"namespace", e.ns},
-          {"uid", e.regarding.uid}}}};
-    auto r = client_.Create(kube::Resource::kEventsV1, e.ns, ev.dump());
-    lock.lock();
-    if (r.ok()) {
-      posted_++;
-    } else {
-      dropped_++;
-      spdlog::warn("{} {}/{}: cannot post Event {}: {}", e.regarding.kind, e.ns, e.regarding.name,
-                   e.reason, r.status().ToString());
+    Pending e;
+    {
+      MutexLock lock(mu_);
+      while (!stopping_ && pending_.empty()) cv_.Wait(mu_);
+      if (stopping_) return;
+      e = std::move(pending_.front());
+      pending_.pop_front();
     }
+    Post(e);
+  }
+}
+
+void EventRecorder::Post(const Pending& e) {
+  std::string note = e.note.size() > 1000 ? e.note.substr(0, 1000) : e.note;
+  nlohmann::json ev = {{"apiVersion", "events.k8s.io/v1"},
+                       {"kind", "Event"},
+                       {"metadata", {{"name", EventName(e.regarding)}, {"namespace", e.ns}}},
+                       {"eventTime", MicroTimeNow()},
+                       {"reportingController", options_.reporting_controller},
+                       {"reportingInstance", options_.reporting_instance},
+                       {"action", e.action},
+                       {"reason", e.reason},
+                       {"type", e.type},
+                       {"note", note},
+                       {"regarding",
+                        {{"apiVersion", e.regarding.api_version},
+                         {"kind", e.regarding.kind},
+                         {"name", e.regarding.name},
+                         {"namespace", e.ns},
+                         {"uid", e.regarding.uid}}}};
+  auto r = client_.Create(kube::Resource::kEventsV1, e.ns, ev.dump());
+  if (!r.ok()) {
+    spdlog::warn("{} {}/{}: cannot post Event {}: {}", e.regarding.kind, e.ns, e.regarding.name,
+                 e.reason, r.status().ToString());
+  }
+  MutexLock lock(mu_);
+  if (r.ok()) {
+    posted_++;
+  } else {
+    dropped_++;
   }
 }
 
 uint64_t EventRecorder::dropped() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return dropped_;
 }
 
 uint64_t EventRecorder::posted() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  MutexLock lock(mu_);
   return posted_;
 }
 

@@ -14,14 +14,14 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <map>
-#include <mutex>
 #include <string>
 #include <thread>
 
 #include "common/clock.h"
+#include "common/mutex.h"
+#include "common/thread_annotations.h"
 #include "kube/client.h"
 #include "model/model.h"
 
@@ -47,10 +47,11 @@ class EventRecorder {
   // `regarding`: the object the event is about (its apiVersion, kind, name and
   // uid), in namespace `ns`. `type` is "Normal" or "Warning".
   void Record(const std::string& ns, const OwnerReference& regarding, const std::string& type,
-              const std::string& reason, const std::string& action, const std::string& note);
+              const std::string& reason, const std::string& action, const std::string& note)
+      EXCLUDES(mu_);
 
-  uint64_t dropped() const;
-  uint64_t posted() const;
+  uint64_t dropped() const EXCLUDES(mu_);
+  uint64_t posted() const EXCLUDES(mu_);
 
  private:
   struct Pending {
@@ -58,22 +59,24 @@ class EventRecorder {
     OwnerReference regarding;
     std::string type, reason, action, note;
   };
-  void Loop();
-  bool TakeToken();  // GUARDED_BY(mu_)
+  void Loop() EXCLUDES(mu_);
+  // Posts one Event (outside the lock) and counts the outcome.
+  void Post(const Pending& e) EXCLUDES(mu_);
+  bool TakeToken() REQUIRES(mu_);
 
   kube::Client& client_;
   const EventRecorderOptions options_;
   const Clock& clock_;
 
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Pending> pending_;                        // GUARDED_BY(mu_)
-  std::map<std::string, Clock::TimePoint> recent_;     // GUARDED_BY(mu_) dedupe key -> when
-  double tokens_;                                      // GUARDED_BY(mu_)
-  Clock::TimePoint last_refill_;                       // GUARDED_BY(mu_)
-  uint64_t dropped_ = 0;                               // GUARDED_BY(mu_)
-  uint64_t posted_ = 0;                                // GUARDED_BY(mu_)
-  bool stopping_ = false;                              // GUARDED_BY(mu_)
+  mutable Mutex mu_;
+  CondVar cv_;
+  std::deque<Pending> pending_ GUARDED_BY(mu_);
+  std::map<std::string, Clock::TimePoint> recent_ GUARDED_BY(mu_);  // dedupe key -> when
+  double tokens_ GUARDED_BY(mu_);
+  Clock::TimePoint last_refill_ GUARDED_BY(mu_);
+  uint64_t dropped_ GUARDED_BY(mu_) = 0;
+  uint64_t posted_ GUARDED_BY(mu_) = 0;
+  bool stopping_ GUARDED_BY(mu_) = false;
   std::thread thread_;
 };
 

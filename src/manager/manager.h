@@ -1,6 +1,7 @@
 // Manager: runs the controller against a cluster — the client, one informer
 // per resource the controller reads, the controller's workers — until told to
 // stop (controller-runtime's manager, in the shape netpol-ctrl needs).
+// parts.h builds and wires the parts; manager.cc runs them.
 //
 //   ManagerOptions o;
 //   o.kube.kubeconfig = "~/.kube/config";
@@ -64,13 +65,5 @@ struct ManagerOptions {
 // workers (informers warm up on every replica), and losing the lease returns
 // an error at once (the process must exit non-zero).
 [[nodiscard]] Status RunManager(const ManagerOptions& options, const std::atomic<bool>& stop);
-
-// The PolicyWriter that talks to the API server: server-side apply with
-// fieldManager netpol-ctrl and force, deletes, and merge patches of Pod labels.
-std::unique_ptr<controller::PolicyWriter> NewKubeWriter(kube::Client& client);
-
-// Logs what the controller does ("created NetworkPolicy shop/deployment-web
-// for Deployment/shop/web"), at info for writes and debug for the rest.
-std::unique_ptr<controller::Observer> NewLogObserver();
 
 }  // namespace npc::manager

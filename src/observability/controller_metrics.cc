@@ -50,8 +50,24 @@ ControllerMetrics::ControllerMetrics(Registry& r, const BuildInfo& build)
       build_info(r.AddGaugeFamily("netpol_ctrl_build_info", "Always 1; labels name the build.",
                                   {"version", "compiler"})),
       writes(r.AddCounterFamily("netpol_ctrl_writes_total", "Writes to the API server, by action.",
-                                {"action"})) {
-  for (std::string_view result : {"unchanged", "written", "error"}) reconciles.WithLabels({result});
+                                {"action"})),
+      resyncs(r.AddCounter("netpol_ctrl_resyncs_total",
+                           "Periodic resyncs: everything recomputed and compared.")),
+      resync_differences(r.AddCounter(
+          "netpol_ctrl_resync_differences_total",
+          "Desired policies a resync found different from the incremental state (a bug).")),
+      decode_errors(r.AddCounterFamily("netpol_ctrl_decode_errors_total",
+                                       "Objects that could not be decoded, by resource.",
+                                       {"resource"})),
+      pod_read_errors(r.AddCounter("netpol_ctrl_pod_read_errors_total",
+                                   "Reads (GET) of bare pods that failed and are retried.")),
+      unknown_objects(r.AddCollector(
+          "netpol_ctrl_unknown_objects",
+          "Objects known to exist whose content could not be read or decoded.",
+          MetricType::kGauge)) {
+  for (std::string_view result : {"unchanged", "written", "kept", "error"}) {
+    reconciles.WithLabels({result});
+  }
   for (std::string_view action : {"create", "update", "delete", "label"}) {
     writes.WithLabels({action});
   }

@@ -25,6 +25,11 @@
 //   netpol_ctrl_leader_is_leader                      gauge    (1 leader, 0 not)
 //   netpol_ctrl_build_info{version,compiler}          gauge    (always 1)
 //   netpol_ctrl_writes_total{action}                  counter  (create|update|delete|label)
+//   netpol_ctrl_resyncs_total                         counter
+//   netpol_ctrl_resync_differences_total              counter  (must stay 0: a bug otherwise)
+//   netpol_ctrl_decode_errors_total{resource}         counter
+//   netpol_ctrl_pod_read_errors_total                 counter  (GETs of bare pods that failed)
+//   netpol_ctrl_unknown_objects                       gauge, read at scrape time
 // Series for the known results and actions exist from the start at 0, so
 // rate() and absent() work before the first event.
 //
@@ -74,6 +79,13 @@ class ControllerMetrics {
   void SetLeader(bool leader) { is_leader.Set(leader ? 1 : 0); }
   void SetManagedPolicies(size_t n) { managed_policies.Set(static_cast<double>(n)); }
   void SetUnresolvedReferences(size_t n) { unresolved_references.Set(static_cast<double>(n)); }
+  // A periodic resync finished; `differences` desired policies disagreed.
+  void ObserveResync(size_t differences) {
+    resyncs.Inc();
+    resync_differences.Inc(static_cast<double>(differences));
+  }
+  void ObserveDecodeError(std::string_view resource) { decode_errors.WithLabels({resource}).Inc(); }
+  void ObservePodReadError() { pod_read_errors.Inc(); }
 
   // The queue depth is read from `depth` at each scrape (see Collector::Set).
   // Unbind before what `depth` captures is destroyed; unbound, no sample shows.
@@ -95,6 +107,13 @@ class ControllerMetrics {
   Gauge& is_leader;
   Family<Gauge>& build_info;
   Family<Counter>& writes;
+  Counter& resyncs;
+  Counter& resync_differences;
+  Family<Counter>& decode_errors;
+  Counter& pod_read_errors;
+  // Objects known to exist whose content could not be read or decoded (their
+  // policies are kept as they are); bound like queue_depth.
+  Collector& unknown_objects;
 };
 
 }  // namespace npc::observability

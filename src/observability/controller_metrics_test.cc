@@ -38,6 +38,11 @@ void Populate(ControllerMetrics& m) {
   m.SetManagedPolicies(12);
   m.SetUnresolvedReferences(2);
   m.BindQueueDepth([] { return 5.0; });
+  m.ObserveResync(0);
+  m.ObserveResync(2);
+  m.ObserveDecodeError("pods");
+  m.ObservePodReadError();
+  m.unknown_objects.SetValue([] { return 3.0; });
 }
 
 TEST(ControllerMetrics, ExposesEveryMetricWithItsLabels) {
@@ -66,6 +71,11 @@ TEST(ControllerMetrics, ExposesEveryMetricWithItsLabels) {
            "netpol_ctrl_build_info{version=\"1.2.3\",compiler=\"gcc 12.2.0\"} 1\n",
            "netpol_ctrl_writes_total{action=\"create\"} 1\n",
            "netpol_ctrl_writes_total{action=\"label\"} 1\n",
+           "netpol_ctrl_resyncs_total 2\n",
+           "netpol_ctrl_resync_differences_total 2\n",
+           "netpol_ctrl_decode_errors_total{resource=\"pods\"} 1\n",
+           "netpol_ctrl_pod_read_errors_total 1\n",
+           "netpol_ctrl_unknown_objects 3\n",
        }) {
     EXPECT_THAT(text, HasSubstr("\n" + std::string(line))) << line;
   }
@@ -76,6 +86,8 @@ TEST(ControllerMetrics, KnownSeriesStartAtZeroAndLeaderFlips) {
   ControllerMetrics m(r, {.version = "dev"});
   std::string text = r.Expose();
   EXPECT_THAT(text, HasSubstr("\nnetpol_ctrl_reconciles_total{result=\"unchanged\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("\nnetpol_ctrl_reconciles_total{result=\"kept\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("\nnetpol_ctrl_resync_differences_total 0\n"));
   EXPECT_THAT(text, HasSubstr("\nnetpol_ctrl_writes_total{action=\"delete\"} 0\n"));
   EXPECT_THAT(text, HasSubstr("\nnetpol_ctrl_writes_total{action=\"update\"} 0\n"));
   EXPECT_THAT(text, HasSubstr("\nnetpol_ctrl_leader_is_leader 0\n"));

@@ -292,7 +292,10 @@ Collector& Registry::AddCollector(std::string name, std::string help, MetricType
 std::string Registry::Expose() const {
   std::string out;
   std::lock_guard lock(mu_);
-  for (const auto& [name, e] : entries_) {
+  for (const auto& entry : entries_) {
+    // Not a structured binding: lambdas below capture it (clang 14 cannot).
+    const std::string& name = entry.first;
+    const auto& e = entry.second;
     out += "# HELP ";
     out += name;
     out += ' ';

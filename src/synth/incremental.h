@@ -153,6 +153,14 @@ class Incremental {
   // affected (all of them on the first call).
   [[nodiscard]] Changes Recompute();
   bool pending() const;
+  // Every workload held (unsorted): the controller's periodic resync checks
+  // the desired policy of each, a few at a time, against Policy().
+  std::vector<WorkloadKey> Workloads() const {
+    std::vector<WorkloadKey> keys;
+    keys.reserve(workloads_.size());
+    for (const auto& [k, w] : workloads_) keys.push_back(w->key());
+    return keys;
+  }
 
   // The policy of one workload as the objects now held say (not as of the
   // last Recompute()); nullopt when it is unknown or gets none. Computed over

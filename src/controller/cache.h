@@ -1,0 +1,136 @@
+// ClusterCache: what the informers have said about the cluster, behind one
+// lock (controller-runtime's cache, in the shape the controller needs).
+//
+// It holds
+// - the model synthesis reads (synth::Incremental: workloads, Services,
+//   EndpointSlices, Ingresses, ConfigMaps, Namespaces);
+// - the managed NetworkPolicies as the cluster stores them (summaries);
+// - the bare Pods that need a label before a policy can select them;
+// - objects known to exist whose content is unknown (a read or a decode
+//   failed): what was known of them stays, and a policy they own is never
+//   deleted as an orphan (a failed read is not "gone").
+//
+// Informer threads write it (Upsert, Remove, MarkUnknown) and are told what
+// their change means: the model changed (the desired state must be
+// recomputed) and which keys to reconcile now. No key is handed out before
+// SetReady(): until the first desired state is published, "no desired
+// policy" means "not computed yet", not "delete it".
+//
+// The desired-state owner (DesiredState) recomputes from it; reconcile
+// workers read it and record what they wrote.
+//
+// Thread-safety: every method may be called from any thread; one mutex guards
+// everything. Recompute holds it while synthesis runs, so informers wait for
+// a recompute to finish (as they wait for nothing else).
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+#include "common/mutex.h"
+#include "common/thread_annotations.h"
+#include "controller/keys.h"
+#include "controller/summary.h"
+#include "decode/decode.h"
+#include "model/model.h"
+#include "synth/incremental.h"
+
+namespace npc::controller {
+
+class ClusterCache {
+ public:
+  explicit ClusterCache(const SynthesisConfig& config);
+  ClusterCache(const ClusterCache&) = delete;
+  ClusterCache& operator=(const ClusterCache&) = delete;
+
+  // --- informer side --------------------------------------------------------
+  // What an informer's change means for the others.
+  struct Effect {
+    bool model_changed = false;           // desired policies may differ: recompute
+    std::vector<ReconcileKey> reconcile;  // reconcile these now (empty until ready)
+  };
+  // An object was added or changed (any kind; managed NetworkPolicies too).
+  [[nodiscard]] Effect Upsert(const decode::Object& object) EXCLUDES(mu_);
+  // An object was deleted (its kind, namespace and name are enough).
+  [[nodiscard]] Effect Remove(const decode::Meta& meta) EXCLUDES(mu_);
+  // The object exists, but its content could not be read or decoded (`why`).
+  // What the cache knew of it stays; until it is read, the policies it owns
+  // are kept as they are.
+  [[nodiscard]] Effect MarkUnknown(const decode::Meta& meta, const std::string& why) EXCLUDES(mu_);
+
+  // --- desired-state owner ----------------------------------------------------
+  struct Computed {
+    synth::Changes changes;
+    size_t policies = 0;    // over the whole cluster
+    size_t unresolved = 0;  // over the whole cluster
+  };
+  // Synthesizes what changed since the last call (everything the first time).
+  [[nodiscard]] Computed Recompute() EXCLUDES(mu_);
+  // For the resync: every workload held now.
+  [[nodiscard]] std::vector<WorkloadKey> WorkloadKeys() const EXCLUDES(mu_);
+  // For the resync: the summary of each workload's policy as the cache says
+  // (nullopt: it gets none), computed one workload at a time like Policy();
+  // nullopt as a whole when changes are waiting for a Recompute() (the
+  // answer would not match the published desired state yet).
+  [[nodiscard]] std::optional<std::vector<std::optional<PolicySummary>>> SummariesIfSettled(
+      const std::vector<WorkloadKey>& workloads) const EXCLUDES(mu_);
+  // The first desired state is published: from now on changes return keys to
+  // reconcile. Returns every key to reconcile once now: the stored policies
+  // (orphans whose owner went away while nobody watched) and pods to label.
+  [[nodiscard]] std::vector<ReconcileKey> SetReady() EXCLUDES(mu_);
+
+  // --- reconcile workers ------------------------------------------------------
+  [[nodiscard]] std::optional<PolicySummary> Stored(const ReconcileKey& key) const EXCLUDES(mu_);
+  // A write succeeded: until the watch delivers the object, take it as stored,
+  // so a key queued again meanwhile does not write the same thing twice.
+  void RecordApplied(const ReconcileKey& key, PolicySummary summary) EXCLUDES(mu_);
+  void RecordDeleted(const ReconcileKey& key) EXCLUDES(mu_);
+  // The policy of one workload as the cache says now (see synth::Incremental::Policy).
+  [[nodiscard]] std::optional<NetworkPolicy> Policy(const WorkloadKey& workload) const
+      EXCLUDES(mu_);
+  [[nodiscard]] bool NeedsLabel(const ReconcileKey& pod) const EXCLUDES(mu_);
+  // Why an owner of a policy in `ns` cannot be judged gone: it, or an object
+  // it controls, exists but could not be read. nullopt when nothing says so.
+  [[nodiscard]] std::optional<std::string> OwnerUnknown(const std::string& ns,
+                                                        const OwnerReference& owner) const
+      EXCLUDES(mu_);
+
+  struct Counts {
+    size_t stored = 0;
+    size_t unknown = 0;  // objects whose content is unknown
+  };
+  [[nodiscard]] Counts counts() const EXCLUDES(mu_);
+
+ private:
+  struct ObjectRef {
+    std::string kind;
+    std::string ns;
+    std::string name;
+    auto operator<=>(const ObjectRef&) const = default;
+  };
+  struct UnknownObject {
+    std::string uid;
+    std::optional<OwnerReference> controller;
+    std::string why;
+  };
+
+  // Clears what was unknown about `ref`; returns the stored policies it owned
+  // (or that its controller owns), to reconcile again now that it is known.
+  std::vector<ReconcileKey> ForgetUnknownLocked(const ObjectRef& ref) REQUIRES(mu_);
+  std::vector<ReconcileKey> StoredOwnedByLocked(const std::string& ns, const std::string& kind,
+                                                const std::string& name) const REQUIRES(mu_);
+
+  mutable Mutex mu_;
+  synth::Incremental model_ GUARDED_BY(mu_);
+  std::map<ReconcileKey, PolicySummary> stored_ GUARDED_BY(mu_);
+  std::set<ReconcileKey> pods_to_label_ GUARDED_BY(mu_);  // kPodLabel keys
+  std::map<ObjectRef, UnknownObject> unknown_ GUARDED_BY(mu_);
+  bool ready_ GUARDED_BY(mu_) = false;
+};
+
+}  // namespace npc::controller

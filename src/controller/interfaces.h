@@ -1,0 +1,70 @@
+// The controller's two boundaries: what it writes to the cluster
+// (PolicyWriter) and what it reports to people and metrics (Observer).
+// The real ones live in manager/; unit tests use fakes.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/clock.h"
+#include "common/status.h"
+#include "controller/keys.h"
+#include "model/model.h"
+#include "synth/synth.h"
+
+namespace npc::controller {
+
+// Writes to the cluster. Thread-safety: called from several workers at once.
+class PolicyWriter {
+ public:
+  virtual ~PolicyWriter() = default;
+  // Server-side apply of `policy` (fieldManager netpol-ctrl, force).
+  virtual Status Apply(const NetworkPolicy& policy) = 0;
+  // Deletes the policy; NotFound counts as success for the caller.
+  virtual Status Delete(const std::string& ns, const std::string& name) = 0;
+  // Merge-patches one label onto a Pod (bare pods without labels).
+  virtual Status LabelPod(const std::string& ns, const std::string& name, const std::string& key,
+                          const std::string& value) = 0;
+};
+
+// What the controller reports. Called from the workers and from the thread
+// that computes the desired state; implementations must be thread-safe and
+// quick (they run on those threads).
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  enum class Action { kCreate, kUpdate, kDelete, kLabelPod };
+  // A write made (or, in audit mode, that would have been made). `policy` is
+  // the policy written (create, update) or deleted, whose owner is the
+  // workload it belongs to; null for kLabelPod.
+  virtual void OnWrite(Action action, const ReconcileKey& key, bool audit, const Status& result,
+                       const NetworkPolicy* policy) {
+    (void)action, (void)key, (void)audit, (void)result, (void)policy;
+  }
+  // A reconcile finished: "unchanged", "written" (or, in audit mode, would
+  // have written), "kept" (a policy nobody wants whose owner exists but could
+  // not be read: kept as it is, see `why`) or "error".
+  virtual void OnReconcile(const ReconcileKey& key, std::string_view result, Clock::Duration took) {
+    (void)key, (void)result, (void)took;
+  }
+  virtual void OnKept(const ReconcileKey& key, const std::string& why) { (void)key, (void)why; }
+  // A recompute finished. `changed` holds what was synthesized again (the
+  // workloads a change may have affected; everything on the first one);
+  // `totals` counts over the whole cluster.
+  struct Totals {
+    size_t policies = 0;
+    size_t unresolved = 0;
+  };
+  virtual void OnRecompute(const synth::Result& changed, const Totals& totals,
+                           Clock::Duration took) {
+    (void)changed, (void)totals, (void)took;
+  }
+  // A periodic resync recomputed everything and compared it with the
+  // incremental state: `differences` keys disagreed (each one a bug, already
+  // corrected), `examples` names a few of them.
+  virtual void OnResync(size_t differences, const std::string& examples, Clock::Duration took) {
+    (void)differences, (void)examples, (void)took;
+  }
+};
+
+}  // namespace npc::controller

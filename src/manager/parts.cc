@@ -1,0 +1,166 @@
+#include "manager/parts.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+
+#include "leaderelection/kube_lease_lock.h"
+
+namespace npc::manager {
+namespace {
+
+std::string LeaseNamespace(const ManagerOptions& o, const kube::RestConfig& config) {
+  if (!o.leader_election.ns.empty()) return o.leader_election.ns;
+  if (const char* ns = std::getenv("POD_NAMESPACE"); ns && *ns) return ns;
+  return config.namespace_name;
+}
+
+Status BuildElection(const ManagerOptions& options, Parts& p) {
+  const auto& le = options.leader_election;
+  p.identity = le.identity.empty() ? leaderelection::DefaultIdentity() : le.identity;
+  if (!le.enabled) {
+    p.metrics->SetLeader(true);
+    p.leading = true;
+    return Status::Ok();
+  }
+  p.lease_namespace = LeaseNamespace(options, p.config);
+  NPC_ASSIGN_OR_RETURN(
+      p.lease_lock,
+      leaderelection::MakeKubeLeaseLock(
+          p.config, p.lease_namespace, le.lease_name,
+          std::chrono::duration_cast<std::chrono::milliseconds>(le.renew_deadline / 2)));
+  leaderelection::ElectionConfig ec;
+  ec.lock = p.lease_lock.get();
+  ec.identity = p.identity;
+  ec.lease_duration = le.lease_duration;
+  ec.renew_deadline = le.renew_deadline;
+  ec.retry_period = le.retry_period;
+  ec.on_started_leading = [&p, name = le.lease_name] {
+    spdlog::info("became the leader ({} in Lease {}/{})", p.identity, p.lease_namespace, name);
+    p.metrics->SetLeader(true);
+    p.leading = true;
+  };
+  ec.on_stopped_leading = [&p] { p.metrics->SetLeader(false); };
+  ec.on_new_leader = [&p](const std::string& id) {
+    if (id != p.identity) spdlog::info("the leader is {}", id);
+  };
+  NPC_ASSIGN_OR_RETURN(p.elector, leaderelection::LeaderElector::Create(std::move(ec)));
+  return Status::Ok();
+}
+
+void BuildInformers(const ManagerOptions& options, Parts& p) {
+  using kube::Resource;
+  observability::ControllerMetrics& metrics = *p.metrics;
+  p.sink = std::make_unique<ControllerSink>(*p.controller);
+  informer::BarePodReaderOptions ro;
+  ro.on_read_error = [&metrics] { metrics.ObservePodReadError(); };
+  p.pods = std::make_unique<informer::BarePodReader>(*p.client, *p.sink, std::move(ro));
+  auto add = [&](Resource r, informer::Sink& sink, std::string selector = {},
+                 bool meta_only = false) {
+    informer::InformerOptions o;
+    o.resource = r;
+    o.label_selector = std::move(selector);
+    o.pod_meta_only = meta_only;
+    o.on_watch_failure = [&metrics](const std::string& name) { metrics.ObserveWatchRestart(name); };
+    o.on_relist = [&metrics](const std::string& name) { metrics.ObserveRelist(name); };
+    o.on_decode_error = [&metrics](const std::string& name) { metrics.ObserveDecodeError(name); };
+    p.informers.push_back(std::make_unique<informer::Informer>(*p.client, o, sink));
+  };
+  add(Resource::kNamespaces, *p.sink);
+  add(Resource::kDeployments, *p.sink);
+  add(Resource::kStatefulSets, *p.sink);
+  add(Resource::kDaemonSets, *p.sink);
+  add(Resource::kReplicaSets, *p.sink);
+  add(Resource::kJobs, *p.sink);
+  add(Resource::kCronJobs, *p.sink);
+  add(Resource::kPods, *p.pods, "", /*meta_only=*/true);
+  add(Resource::kServices, *p.sink);
+  add(Resource::kEndpointSlices, *p.sink);
+  add(Resource::kIngresses, *p.sink);
+  if (options.controller.synthesis.read_config_maps) add(Resource::kConfigMaps, *p.sink);
+  add(Resource::kNetworkPolicies, *p.sink,
+      std::string(kManagedByLabel) + "=" + std::string(kManagedByValue));
+}
+
+}  // namespace
+
+bool Parts::Synced() {
+  if (synced_) return true;
+  for (const auto& i : informers) {
+    if (!i->synced()) return false;
+  }
+  if (!pods->FirstReadsDone()) return false;
+  synced_ = true;
+  return true;
+}
+
+std::string Parts::NotSynced() const {
+  std::string out;
+  for (const auto& i : informers) {
+    if (i->synced()) continue;
+    if (!out.empty()) out += "; ";
+    out += i->name();
+    if (!i->last_error().empty()) out += " (" + i->last_error() + ")";
+  }
+  if (const auto s = pods->Stats(); s.unread > 0) {
+    if (!out.empty()) out += "; ";
+    out += std::to_string(s.unread) + " bare pods not read yet";
+  }
+  return out;
+}
+
+StatusOr<std::unique_ptr<Parts>> BuildParts(const ManagerOptions& options) {
+  auto parts = std::make_unique<Parts>();
+  Parts& p = *parts;
+  NPC_ASSIGN_OR_RETURN(p.config, kube::ResolveConfig(options.kube));
+  spdlog::info("using {} (server {})", p.config.origin, p.config.server);
+
+  p.metrics = std::make_unique<observability::ControllerMetrics>(
+      p.registry, observability::BuildInfo{.version = NPC_VERSION});
+  observability::ControllerMetrics& metrics = *p.metrics;
+  kube::ClientOptions client_options = options.client;
+  client_options.on_rate_limit_wait = [&metrics](auto waited) {
+    metrics.ObserveRateLimiterWait(waited);
+  };
+  client_options.on_request = [&metrics](std::string_view verb, int code) {
+    metrics.ObserveApiRequest(verb, code);
+  };
+  NPC_ASSIGN_OR_RETURN(p.client, kube::MakeClient(p.config, client_options));
+
+  // Leader election: every replica warms its caches; only the leader writes.
+  NPC_RETURN_IF_ERROR(BuildElection(options, p));
+  std::function<bool()> may_write;
+  if (p.elector) may_write = [e = p.elector.get()] { return e->IsLeader(); };
+
+  if (options.events && options.controller.mode == Mode::kEnforce) {
+    EventRecorderOptions eo;
+    eo.reporting_instance = p.identity;
+    p.events = std::make_unique<EventRecorder>(*p.client, eo);
+  }
+  p.writer = std::make_unique<KubeWriter>(*p.client, may_write);
+  p.progress =
+      std::make_unique<observability::ProgressMonitor>(RealClock::Get(), std::chrono::minutes(2));
+  p.log = NewLogObserver();
+  p.ops = std::make_unique<OpsObserver>(metrics, *p.progress, p.events.get());
+  std::vector<controller::Observer*> observers = {p.log.get(), p.ops.get()};
+  if (options.observer) observers.push_back(options.observer);
+  p.observer = std::make_unique<TeeObserver>(std::move(observers));
+  p.controller =
+      std::make_unique<controller::Controller>(options.controller, *p.writer, *p.observer);
+  controller::Controller& c = *p.controller;
+  c.queue().SetHooks([&metrics] { metrics.ObserveQueueAdd(); },
+                     [&metrics] { metrics.ObserveQueueRetry(); });
+  metrics.BindQueueDepth([&c] { return double(c.queue().Stats().depth); });
+  metrics.unknown_objects.SetValue([&c] { return double(c.Stats().unknown); });
+
+  BuildInformers(options, p);
+
+  // Probes. The checks read parts that live as long as the probe server.
+  p.healthz.Add("workers", [&p] { return p.progress->Check(p.controller->queue().Stats().depth); });
+  p.readyz.Add("informers", [&p] {
+    return p.Synced() ? Status::Ok() : Unavailable("caches not synced: " + p.NotSynced());
+  });
+  return parts;
+}
+
+}  // namespace npc::manager

@@ -1,0 +1,98 @@
+// The parts of a running controller, built and wired from ManagerOptions,
+// not yet running: the API client, metrics, leader election, the
+// controller, the informers that feed it, the probes. RunManager
+// (manager.h) builds them with BuildParts and then runs them; building and
+// running are apart so that each part is made in one place and owned by
+// one struct (controller-runtime's manager.New and Start).
+//
+//   NPC_ASSIGN_OR_RETURN(std::unique_ptr<Parts> parts, BuildParts(options));
+//   ... start the servers, the informers, the election; wait for sync ...
+//
+// Members are declared in dependency order: each refers only to those above
+// it, and they are destroyed in reverse.
+//
+// Thread-safety: built on one thread; afterwards each part documents its own.
+// `leading` is set by the election thread and read by the runner.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "controller/controller.h"
+#include "informer/bare_pods.h"
+#include "informer/informer.h"
+#include "kube/client.h"
+#include "kube/config.h"
+#include "leaderelection/leader_elector.h"
+#include "leaderelection/lease_lock.h"
+#include "manager/events.h"
+#include "manager/manager.h"
+#include "manager/observers.h"
+#include "manager/writer.h"
+#include "observability/controller_metrics.h"
+#include "observability/health.h"
+#include "observability/metrics.h"
+
+namespace npc::manager {
+
+// Feeds informer events to the controller.
+class ControllerSink final : public informer::Sink {
+ public:
+  explicit ControllerSink(controller::Controller& c) : c_(c) {}
+  void OnUpsert(decode::Object object) override { c_.Upsert(std::move(object)); }
+  void OnDelete(const decode::Meta& meta) override { c_.Remove(meta); }
+  void OnUnknown(const decode::Meta& meta, const std::string& why) override {
+    c_.MarkUnknown(meta, why);
+  }
+
+ private:
+  controller::Controller& c_;
+};
+
+struct Parts {
+  kube::RestConfig config;
+  observability::Registry registry;
+  std::unique_ptr<observability::ControllerMetrics> metrics;
+  std::unique_ptr<kube::Client> client;
+
+  // Leader election: null when off. `leading` is true once this replica may
+  // run the workers (at once when election is off).
+  std::string identity;
+  std::string lease_namespace;
+  std::unique_ptr<leaderelection::LeaseLock> lease_lock;
+  std::unique_ptr<leaderelection::LeaderElector> elector;
+  std::atomic<bool> leading{false};
+
+  std::unique_ptr<EventRecorder> events;  // null: no Events
+  std::unique_ptr<KubeWriter> writer;
+  std::unique_ptr<observability::ProgressMonitor> progress;
+  std::unique_ptr<controller::Observer> log;
+  std::unique_ptr<OpsObserver> ops;
+  std::unique_ptr<TeeObserver> observer;
+  std::unique_ptr<controller::Controller> controller;
+
+  std::unique_ptr<ControllerSink> sink;
+  std::unique_ptr<informer::BarePodReader> pods;  // between the pod informer and `sink`
+  std::vector<std::unique_ptr<informer::Informer>> informers;
+
+  observability::HealthChecks healthz;
+  observability::HealthChecks readyz;
+
+  // Every cache has listed its resource once and every bare pod has been
+  // tried once. Latches: once true, stays true.
+  bool Synced();
+  // "pods (Forbidden (403): ...); services" for the caches not synced.
+  std::string NotSynced() const;
+
+ private:
+  std::atomic<bool> synced_{false};
+};
+
+// Builds and wires every part. Fails for a configuration that does not
+// resolve, a client that cannot be made or an invalid election config.
+[[nodiscard]] StatusOr<std::unique_ptr<Parts>> BuildParts(const ManagerOptions& options);
+
+}  // namespace npc::manager

@@ -1,0 +1,37 @@
+#include "manager/writer.h"
+
+#include <nlohmann/json.hpp>
+
+#include "render/render.h"
+
+namespace npc::manager {
+
+KubeWriter::KubeWriter(kube::Client& client, std::function<bool()> may_write)
+    : client_(client), may_write_(std::move(may_write)) {}
+
+Status KubeWriter::CheckLeader() const {
+  if (may_write_ && !may_write_()) {
+    return Status(StatusCode::kCancelled, "not the leader: writes are stopped");
+  }
+  return Status::Ok();
+}
+
+Status KubeWriter::Apply(const NetworkPolicy& policy) {
+  NPC_RETURN_IF_ERROR(CheckLeader());
+  std::string body = render::PolicyToJson(policy).dump();
+  return client_.Apply(kube::Resource::kNetworkPolicies, policy.ns, policy.name, body, {}).status();
+}
+
+Status KubeWriter::Delete(const std::string& ns, const std::string& name) {
+  NPC_RETURN_IF_ERROR(CheckLeader());
+  return client_.Delete(kube::Resource::kNetworkPolicies, ns, name, {}).status();
+}
+
+Status KubeWriter::LabelPod(const std::string& ns, const std::string& name, const std::string& key,
+                            const std::string& value) {
+  NPC_RETURN_IF_ERROR(CheckLeader());
+  nlohmann::json patch = {{"metadata", {{"labels", {{key, value}}}}}};
+  return client_.MergePatch(kube::Resource::kPods, ns, name, patch.dump(), {}).status();
+}
+
+}  // namespace npc::manager

@@ -1,0 +1,35 @@
+// KubeWriter: the controller's PolicyWriter against the API server:
+// server-side apply with fieldManager netpol-ctrl and force, deletes, and
+// merge patches of bare Pods' labels.
+//
+// Thread-safety: as kube::Client (any thread); `may_write` must be too.
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "common/status.h"
+#include "controller/interfaces.h"
+#include "kube/client.h"
+
+namespace npc::manager {
+
+class KubeWriter final : public controller::PolicyWriter {
+ public:
+  // `may_write`, when set, is asked before every write: a replica that is not
+  // (or no longer) the leader never writes.
+  KubeWriter(kube::Client& client, std::function<bool()> may_write);
+
+  Status Apply(const NetworkPolicy& policy) override;
+  Status Delete(const std::string& ns, const std::string& name) override;
+  Status LabelPod(const std::string& ns, const std::string& name, const std::string& key,
+                  const std::string& value) override;
+
+ private:
+  Status CheckLeader() const;
+
+  kube::Client& client_;
+  const std::function<bool()> may_write_;
+};
+
+}  // namespace npc::manager
