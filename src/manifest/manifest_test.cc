@@ -371,6 +371,18 @@ TEST(Manifest, ConversionProblemsNameTheObjectAndTheLine) {
             "<text>:doc 1:line 6: Service: spec.ports[0].port: .inf is not a number JSON can hold");
 }
 
+// Whole numbers beyond 64 bits (here in a field the decoder does not read)
+// are numbers to kubectl; they must not make the object unreadable.
+// (Found by fuzz/yaml_json.)
+TEST(Manifest, HugeWholeNumbersAreNumbers) {
+  LoadResult r = LoadText(
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n"
+      "spec:\n  replicas: 18446744073709551616\n  progressDeadlineSeconds: -18446744073709551616\n"
+      "  selector: {matchLabels: {app: d}}\n  template: {metadata: {labels: {app: d}}}\n");
+  EXPECT_THAT(r.diagnostics, IsEmpty());
+  EXPECT_EQ(r.snapshot.workloads.size(), 1u);
+}
+
 TEST(Manifest, ControlledWorkloadsAndMergeKeys) {
   LoadResult r = LoadText(
       "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\n  namespace: ns1\n"

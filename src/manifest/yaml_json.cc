@@ -95,11 +95,16 @@ bool IsYamlFloat(std::string_view s) {
 
 // A finite double as Go's encoding/json writes it: plain decimals between
 // 1e-6 and 1e21, exponents outside; shortest digits that read back the same.
+// One exception: whole numbers outside [-2^63, 2^64) get an exponent too,
+// because written plainly they read as integers, and JSON readers such as the
+// decoder's simdjson refuse integers beyond 64 bits.
 std::string FormatJsonNumber(double v) {
   char buf[64];
   const double a = std::fabs(v);
-  const auto fmt = (a != 0 && (a < 1e-6 || a >= 1e21)) ? std::chars_format::scientific
-                                                       : std::chars_format::fixed;
+  const bool beyond_64_bits = v >= 0x1p64 || v < -0x1p63;
+  const auto fmt = (a != 0 && (a < 1e-6 || a >= 1e21)) || beyond_64_bits
+                       ? std::chars_format::scientific
+                       : std::chars_format::fixed;
   const auto r = std::to_chars(buf, buf + sizeof buf, v, fmt);
   return std::string(buf, r.ptr);
 }

@@ -52,6 +52,12 @@ TEST(YamlJson, FloatsAreJsonNumbers) {
   EXPECT_EQ(Value(".5"), "0.5");
   EXPECT_EQ(Value("-.5e1"), "-5");
   EXPECT_EQ(Value("1e21"), "1e+21");
+  // Whole numbers beyond 64-bit integers get an exponent: JSON readers (the
+  // decoder's simdjson) refuse integers that large. (Found by fuzz/yaml_json.)
+  EXPECT_EQ(Value("18446744073709551616"), "1.8446744073709552e+19");
+  EXPECT_EQ(Value("-18446744073709551616"), "-1.8446744073709552e+19");
+  EXPECT_EQ(Value("-9223372036854775809"), "-9223372036854775808");  // rounds to -2^63
+  EXPECT_EQ(Value("1e19"), "10000000000000000000");                  // fits a uint64
   EXPECT_EQ(Value("1e400"), "\"1e400\"");  // out of range: a string, as in go-yaml
   EXPECT_EQ(Value("1.2.3"), "\"1.2.3\"");
   EXPECT_EQ(Value("2024-01-01"), "\"2024-01-01\"");  // timestamps stay strings
