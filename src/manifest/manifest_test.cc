@@ -383,6 +383,16 @@ TEST(Manifest, HugeWholeNumbersAreNumbers) {
   EXPECT_EQ(r.snapshot.workloads.size(), 1u);
 }
 
+// Bytes that are not UTF-8 are reported at their field, as kubectl refuses
+// them too. (Found by fuzz/yaml_json.)
+TEST(Manifest, TextThatIsNotUtf8NamesTheField) {
+  LoadResult r =
+      LoadText("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  k: \"a\xff\"\n");
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].ToString(),
+            "<text>:doc 1:line 6: ConfigMap: data.k: is not valid UTF-8 text");
+}
+
 TEST(Manifest, ControlledWorkloadsAndMergeKeys) {
   LoadResult r = LoadText(
       "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\n  namespace: ns1\n"

@@ -1,5 +1,7 @@
 #include "manifest/yaml_json.h"
 
+#include <simdjson.h>
+
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -163,7 +165,7 @@ Scalar ResolvePlain(const std::string& in) {
   return {Scalar::kString, in};
 }
 
-Scalar Resolve(const YAML::Node& n) {
+Scalar ResolveTagged(const YAML::Node& n) {
   const std::string& tag = n.Tag();
   if (n.IsNull()) {
     if (tag == std::string(kTagPrefix) + "str") return {Scalar::kString, ""};
@@ -184,6 +186,17 @@ Scalar Resolve(const YAML::Node& n) {
                     (type == "null" && s.type == Scalar::kNull) ||
                     (type != "int" && type != "float" && type != "bool" && type != "null");
   if (!fits) return {Scalar::kBad, "cannot read \"" + n.Scalar() + "\" as !!" + std::string(type)};
+  return s;
+}
+
+// A scalar as JSON will hold it. JSON text is UTF-8: a string that is not
+// (yaml-cpp passes such bytes through) is an error here, at its field, as
+// go-yaml refuses it too.
+Scalar Resolve(const YAML::Node& n) {
+  Scalar s = ResolveTagged(n);
+  if (s.type == Scalar::kString && !simdjson::validate_utf8(s.json.data(), s.json.size())) {
+    return {Scalar::kBad, "is not valid UTF-8 text"};
+  }
   return s;
 }
 

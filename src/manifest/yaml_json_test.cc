@@ -96,6 +96,16 @@ TEST(YamlJson, StringsAreEscaped) {
   EXPECT_EQ(Value("\"\u00e9\u4e2d\""), "\"\u00e9\u4e2d\"");  // UTF-8 passes through
 }
 
+// JSON text is UTF-8; yaml-cpp passes bytes that are not through, and they
+// are an error at their field. (Found by fuzz/yaml_json.)
+TEST(YamlJson, TextMustBeUtf8) {
+  EXPECT_EQ(Value("\"a\xff\""), "error: v: is not valid UTF-8 text");
+  EXPECT_EQ(Value("a\xc3\x28"), "error: v: is not valid UTF-8 text");
+  EXPECT_EQ(Value("'\xed\xa0\x80'"), "error: v: is not valid UTF-8 text");  // a surrogate
+  EXPECT_EQ(Json("m:\n  \"k\xfe\": 1\n"), "error: m: is not valid UTF-8 text");
+  EXPECT_EQ(Value("\"\\U0001F600 \xe4\xb8\xad\""), "\"\U0001F600 \u4e2d\"");
+}
+
 TEST(YamlJson, MapsAndLists) {
   EXPECT_EQ(Json("a: [1, '2', {b: c}]\nd: {}\ne: []\n"),
             R"({"a":[1,"2",{"b":"c"}],"d":{},"e":[]})");
