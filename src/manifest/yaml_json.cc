@@ -14,7 +14,10 @@ namespace npc::manifest {
 namespace {
 
 constexpr int kMaxDepth = 256;
-constexpr size_t kMaxJsonBytes = size_t{64} << 20;
+// The API server refuses request bodies above 3 MiB (and etcd objects above
+// 1.5 MiB): no object that kubectl can apply is larger. Aliases can expand a
+// small document exponentially; refuse early what would only be refused later.
+constexpr size_t kMaxJsonBytes = size_t{4} << 20;
 constexpr std::string_view kTagPrefix = "tag:yaml.org,2002:";
 
 // A scalar as go-yaml v2 resolves it. `json` is the JSON literal for numbers,
@@ -313,7 +316,9 @@ class Writer {
   Status Write(const YAML::Node& n, int depth) {
     if (depth > kMaxDepth) return Fail(n, "nested more than 256 levels deep");
     if (out_.size() > kMaxJsonBytes) {
-      return Fail(n, "the document expands to more than 64 MiB of JSON (through aliases?)");
+      return Fail(n,
+                  "the document expands to more than 4 MiB of JSON, more than the API server "
+                  "accepts (through aliases?)");
     }
     switch (n.Type()) {
       case YAML::NodeType::Map: return WriteMap(n, depth);
