@@ -137,6 +137,7 @@ Status ListPageDecoder::Feed(std::string_view chunk, const ItemFn& on_item) {
         case kOpen: ++depth_; break;
         default:  // kClose
           if (--depth_ == 2) {
+            if (u[j] != '}') return Malformed("an element of \"items\" is not an object");
             if (Status s = EndItem(on_item); !s.ok()) return s;
           }
           break;

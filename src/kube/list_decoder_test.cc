@@ -189,6 +189,9 @@ TEST(ListPageDecoderTest, Malformed) {
       {R"({"items":["a"]})", "not an object"},
       {R"({"items":[[]]})", "not an object"},
       {R"({"items":[{}]]})", "unbalanced"},
+      // An element closed by ']' is no object, though the page balances.
+      // (Found by fuzz/list_stream.)
+      {R"({"items":[{"a":[1}]]})", "not an object"},
       {R"({"items":[{}]}})", "unbalanced"},
       {R"({"items":[{}]} {})", "after the list object"},
       {R"({"items":[{}]} x)", "after the list object"},
