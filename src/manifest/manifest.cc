@@ -239,21 +239,25 @@ void Loader::AddDocument(std::string_view text, const std::string& source, int d
     where.file = source;
     where.document = document;
     where.line = line_of(obj.Mark());
+    // The kind the decoder read from the JSON (a later duplicate `kind:` key
+    // wins there), not the first `kind:` line: objects are keyed by it, and the
+    // key must name the vector the object goes into.
+    const std::string& decoded_kind = decoded->meta.kind;
     std::visit(
         [&](auto& v) {
           using T = std::decay_t<decltype(v)>;
           if constexpr (std::is_same_v<T, Workload>)
-            Store(result_.snapshot.workloads, kind, std::move(v), where);
+            Store(result_.snapshot.workloads, decoded_kind, std::move(v), where);
           if constexpr (std::is_same_v<T, Service>)
-            Store(result_.snapshot.services, kind, std::move(v), where);
+            Store(result_.snapshot.services, decoded_kind, std::move(v), where);
           if constexpr (std::is_same_v<T, EndpointSlice>)
-            Store(result_.snapshot.endpoint_slices, kind, std::move(v), where);
+            Store(result_.snapshot.endpoint_slices, decoded_kind, std::move(v), where);
           if constexpr (std::is_same_v<T, Ingress>)
-            Store(result_.snapshot.ingresses, kind, std::move(v), where);
+            Store(result_.snapshot.ingresses, decoded_kind, std::move(v), where);
           if constexpr (std::is_same_v<T, ConfigMap>)
-            Store(result_.snapshot.config_maps, kind, std::move(v), where);
+            Store(result_.snapshot.config_maps, decoded_kind, std::move(v), where);
           if constexpr (std::is_same_v<T, Namespace>)
-            Store(result_.snapshot.namespaces, kind, std::move(v), where);
+            Store(result_.snapshot.namespaces, decoded_kind, std::move(v), where);
         },
         decoded->value);
   }

@@ -393,6 +393,24 @@ TEST(Manifest, TextThatIsNotUtf8NamesTheField) {
             "<text>:doc 1:line 6: ConfigMap: data.k: is not valid UTF-8 text");
 }
 
+// A later duplicate key wins, as for kubectl: this object is the Service its
+// JSON says, whatever its first `kind:` line, and the StatefulSet of the same
+// name below is another object. (Found by fuzz/yaml_json: the loader keyed
+// objects by the first kind and wrote the StatefulSet into the workloads at
+// the Service's position, past the end of the vector.)
+TEST(Manifest, DuplicateKindKeysTakeTheLast) {
+  LoadResult r = LoadText(
+      "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, namespace: d}\n"
+      "apiVersion: v1\nkind: Service\n"
+      "---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, namespace: d}\n"
+      "spec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}}}\n");
+  EXPECT_THAT(r.diagnostics, IsEmpty());
+  ASSERT_EQ(r.snapshot.services.size(), 1u);
+  EXPECT_EQ(r.snapshot.services[0].name, "db");
+  ASSERT_EQ(r.snapshot.workloads.size(), 1u);
+  EXPECT_EQ(r.snapshot.workloads[0].kind, WorkloadKind::kStatefulSet);
+}
+
 TEST(Manifest, ControlledWorkloadsAndMergeKeys) {
   LoadResult r = LoadText(
       "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\n  namespace: ns1\n"
