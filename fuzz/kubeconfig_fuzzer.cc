@@ -59,9 +59,13 @@ void Cleanup() {
   fs::remove_all(Dir(), ec);
 }
 
-// False when a scalar of `n` could name a file outside the directory.
-bool Confined(const YAML::Node& n, int* budget) {
-  if (--*budget < 0) return false;  // alias bombs: give up, reject
+// False when a scalar of `n` could name a file outside the directory. The
+// loader reads file names at depth 5 at most (users[i].user.exec.command), so
+// deeper nodes are not looked at, which also ends cycles (`a: &a {b: *a}`);
+// aliases that expand exponentially run out of budget and are rejected.
+bool Confined(const YAML::Node& n, int* budget, int depth = 0) {
+  if (depth > 8) return true;
+  if (--*budget < 0) return false;
   switch (n.Type()) {
     case YAML::NodeType::Scalar: {
       const std::string& s = n.Scalar();
@@ -70,12 +74,14 @@ bool Confined(const YAML::Node& n, int* budget) {
     }
     case YAML::NodeType::Sequence:
       for (const auto& c : n) {
-        if (!Confined(c, budget)) return false;
+        if (!Confined(c, budget, depth + 1)) return false;
       }
       return true;
     case YAML::NodeType::Map:
       for (const auto& kv : n) {
-        if (!Confined(kv.first, budget) || !Confined(kv.second, budget)) return false;
+        if (!Confined(kv.first, budget, depth + 1) || !Confined(kv.second, budget, depth + 1)) {
+          return false;
+        }
       }
       return true;
     default: return true;

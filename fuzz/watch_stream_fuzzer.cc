@@ -105,9 +105,11 @@ bool Reference(std::string_view data, std::vector<Seen>* want, bool* partial) {
     dom::object object;
     bool have_type = false;
     bool have_object = false;
-    for (auto [key, value] : ev) {  // the last of duplicate keys wins, as in the decoder
-      if (key == "type") have_type = !value.get_string().get(type);
-      if (key == "object") have_object = !value.get_object().get(object);
+    // The decoder reads every "type" and "object" key (the last one wins), so
+    // each must be valid.
+    for (auto [key, value] : ev) {
+      if (key == "type" && !(have_type = !value.get_string().get(type))) return false;
+      if (key == "object" && !(have_object = !value.get_object().get(object))) return false;
     }
     static const std::map<std::string_view, EventType> kTypes = {{"ADDED", EventType::kAdded},
                                                                  {"MODIFIED", EventType::kModified},
