@@ -103,6 +103,23 @@ define sanitizer_integration
 	scripts/with-cluster bash -c 'cd build/$(1) && ctest -L integration -R "$(SANITIZER_IT)" --output-on-failure --timeout 900'
 endef
 
+# Fuzzing (fuzz/README.md): libFuzzer targets for the parsers, built with
+# clang-14, ASan and UBSan (preset `fuzz`, build/fuzz). fuzz-ci runs each
+# for 60 s over the committed corpus and fails on any crash, leak or hang;
+# `make fuzz FUZZ_SECONDS=3600 [FUZZ_TARGETS="decode yaml_json"]` runs them
+# for long, keeping what they find in build/fuzz/corpus.
+FUZZ_SECONDS ?= 600
+FUZZ_TARGETS ?=
+.PHONY: fuzz fuzz-build fuzz-ci
+fuzz-build: setup
+	cmake --preset fuzz && cmake --build --preset fuzz -j $(JOBS)
+
+fuzz-ci: fuzz-build
+	fuzz/run --ci --seconds 60 --jobs $(JOBS) $(FUZZ_TARGETS)
+
+fuzz: fuzz-build
+	fuzz/run --seconds $(FUZZ_SECONDS) --jobs $(JOBS) $(FUZZ_TARGETS)
+
 asan: setup
 	$(call sanitizer_build,asan)
 	$(call sanitizer_unit,asan)

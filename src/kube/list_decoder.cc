@@ -24,6 +24,17 @@ Status Malformed(std::string_view what) {
   return Status(StatusCode::kInternal, "list answer: " + std::string(what));
 }
 
+// A top-level key as JSON means it: escapes (rare, but "it\u0065ms" is
+// "items") resolved. Keys that are not valid JSON strings stay as written;
+// Finish rejects the page anyway.
+std::string UnescapeKey(std::string raw) {
+  if (raw.find('\\') == std::string::npos) return raw;
+  simdjson::dom::parser parser;
+  std::string_view key;
+  if (parser.parse(simdjson::padded_string("\"" + raw + "\"")).get_string().get(key)) return raw;
+  return std::string(key);
+}
+
 }  // namespace
 
 ListPageDecoder::ListPageDecoder(size_t max_item_bytes) : max_item_bytes_(max_item_bytes) {}
@@ -103,7 +114,7 @@ Status ListPageDecoder::Feed(std::string_view chunk, const ItemFn& on_item) {
           key_.append(b + i, j - i);
           if (!in_string_) {
             key_.pop_back();  // the closing quote
-            last_key_ = key_;
+            last_key_ = UnescapeKey(key_);
             in_key_ = false;
             expect_key_ = false;
           }
@@ -126,6 +137,7 @@ Status ListPageDecoder::Feed(std::string_view chunk, const ItemFn& on_item) {
         case kOpen: ++depth_; break;
         default:  // kClose
           if (--depth_ == 2) {
+            if (u[j] != '}') return Malformed("an element of \"items\" is not an object");
             if (Status s = EndItem(on_item); !s.ok()) return s;
           }
           break;

@@ -144,6 +144,29 @@ TEST(ListPageDecoderTest, EmptyAndNullItems) {
   }
 }
 
+// JSON lets any key character be escaped: "it\u0065ms" is "items". Reading it
+// as another key would drop every item and make the list look empty.
+// (Found by fuzz/list_stream.)
+TEST(ListPageDecoderTest, EscapedItemsKey) {
+  for (const char* page :
+       {R"({"it\u0065ms":[{"a":1},{"b":2}],"metadata":{"resourceVersion":"3"}})",
+        R"({"metadata":{"resourceVersion":"3"},"\u0069tems" : [{"a":1},{"b":2}]})"}) {
+    for (size_t cut = 0; cut <= std::string_view(page).size(); ++cut) {
+      ListPageDecoder d;
+      Decoded r = Decode(d, page, {cut});
+      ASSERT_TRUE(r.status.ok()) << page << ": " << r.status.ToString();
+      ASSERT_THAT(r.items, ElementsAreArray({R"({"a":1})", R"({"b":2})"}))
+          << page << " cut at " << cut;
+      EXPECT_EQ(r.meta.resource_version, "3");
+    }
+  }
+  // Other escaped keys stay other keys.
+  ListPageDecoder d;
+  Decoded r = Decode(d, R"({"item\u0073x":[{"a":1}],"i\"tems":[{"b":2}]})", {});
+  ASSERT_TRUE(r.status.ok()) << r.status.ToString();
+  EXPECT_TRUE(r.items.empty());
+}
+
 TEST(ListPageDecoderTest, ItemsLargerThanTheInitialBuffer) {
   std::string big = R"({"metadata":{"name":"big"},"data":{"v":")" + std::string(100000, 'x') +
                     R"("}})";
@@ -166,6 +189,9 @@ TEST(ListPageDecoderTest, Malformed) {
       {R"({"items":["a"]})", "not an object"},
       {R"({"items":[[]]})", "not an object"},
       {R"({"items":[{}]]})", "unbalanced"},
+      // An element closed by ']' is no object, though the page balances.
+      // (Found by fuzz/list_stream.)
+      {R"({"items":[{"a":[1}]]})", "not an object"},
       {R"({"items":[{}]}})", "unbalanced"},
       {R"({"items":[{}]} {})", "after the list object"},
       {R"({"items":[{}]} x)", "after the list object"},

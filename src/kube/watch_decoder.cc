@@ -44,6 +44,7 @@ void JsonStreamSplitter::Reset() {
   in_string_ = false;
   escape_ = false;
   newline_from_ = 0;
+  scan_line_until_ = 0;
 }
 
 bool JsonStreamSplitter::HasPartialObject() const {
@@ -137,7 +138,7 @@ Status JsonStreamSplitter::Feed(std::string_view chunk, const ObjectFn& on_objec
       // the line to try_line, which accepts it only if it is exactly one object.
       while (i < n && kClass[u[i]] == kSpace) ++i;
       if (i == n) break;
-      if (u[i] == '{') {
+      if (u[i] == '{' && i >= scan_line_until_) {
         size_t from = std::max(i, newline_from_);
         const void* nl = std::memchr(b + from, '\n', n - from);
         if (nl != nullptr) {
@@ -151,6 +152,7 @@ Status JsonStreamSplitter::Feed(std::string_view chunk, const ObjectFn& on_objec
             continue;
           }
           // Not exactly one object (several, or one spread over lines): scan it.
+          scan_line_until_ = e + 1;
         } else {
           newline_from_ = n;
           // Without a newline, wait unless an object may have just ended
@@ -178,6 +180,7 @@ Status JsonStreamSplitter::Feed(std::string_view chunk, const ObjectFn& on_objec
     i -= consumed;
     if (depth_ > 0) obj_start_ -= consumed;
     newline_from_ = newline_from_ > consumed ? newline_from_ - consumed : 0;
+    scan_line_until_ = scan_line_until_ > consumed ? scan_line_until_ - consumed : 0;
   }
   scan_ = i;
   return Status::Ok();

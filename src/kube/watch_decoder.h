@@ -78,6 +78,9 @@ class JsonStreamSplitter {
   bool in_string_ = false;
   bool escape_ = false;      // in a string, right after a backslash
   size_t newline_from_ = 0;  // no '\n' before this offset (fast path)
+  // The fast path turned down the line that ends before this offset: the rest
+  // of it is scanned, not offered again (else a line of n objects costs n^2).
+  size_t scan_line_until_ = 0;
 };
 
 enum class EventType { kAdded, kModified, kDeleted, kBookmark, kError };

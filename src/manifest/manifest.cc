@@ -262,43 +262,47 @@ void Loader::AddDocument(std::string_view text, const std::string& source, int d
     where.file = source;
     where.document = document;
     where.line = line_of(obj.Mark());
+    // The kind the decoder read from the JSON (a later duplicate `kind:` key
+    // wins there), not the first `kind:` line: objects are keyed by it, and the
+    // key must name the vector the object goes into.
+    const std::string& decoded_kind = decoded->meta.kind;
     std::visit(
         [&](auto& v) {
           using T = std::decay_t<decltype(v)>;
           if constexpr (std::is_same_v<T, Workload>)
-            Store(result_.snapshot.workloads, kind, std::move(v), where);
+            Store(result_.snapshot.workloads, decoded_kind, std::move(v), where);
           if constexpr (std::is_same_v<T, Service>)
-            Store(result_.snapshot.services, kind, std::move(v), where);
+            Store(result_.snapshot.services, decoded_kind, std::move(v), where);
           if constexpr (std::is_same_v<T, EndpointSlice>)
-            Store(result_.snapshot.endpoint_slices, kind, std::move(v), where);
+            Store(result_.snapshot.endpoint_slices, decoded_kind, std::move(v), where);
           if constexpr (std::is_same_v<T, Ingress>)
-            Store(result_.snapshot.ingresses, kind, std::move(v), where);
+            Store(result_.snapshot.ingresses, decoded_kind, std::move(v), where);
           if constexpr (std::is_same_v<T, ConfigMap>)
-            Store(result_.snapshot.config_maps, kind, std::move(v), where);
+            Store(result_.snapshot.config_maps, decoded_kind, std::move(v), where);
           if constexpr (std::is_same_v<T, Namespace>)
-            Store(result_.snapshot.namespaces, kind, std::move(v), where);
+            Store(result_.snapshot.namespaces, decoded_kind, std::move(v), where);
           if constexpr (std::is_same_v<T, Pod>)
-            Store(result_.snapshot.pods, kind, std::move(v), where);
+            Store(result_.snapshot.pods, decoded_kind, std::move(v), where);
           if constexpr (std::is_same_v<T, Secret>)
-            Store(result_.snapshot.secrets, kind, std::move(v), where);
+            Store(result_.snapshot.secrets, decoded_kind, std::move(v), where);
           if constexpr (std::is_same_v<T, IngressClass>)
-            Store(result_.snapshot.ingress_classes, kind, std::move(v), where);
+            Store(result_.snapshot.ingress_classes, decoded_kind, std::move(v), where);
           if constexpr (std::is_same_v<T, Route>)
-            Store(result_.snapshot.routes, kind, std::move(v), where);
+            Store(result_.snapshot.routes, decoded_kind, std::move(v), where);
           if constexpr (std::is_same_v<T, Gateway>)
-            Store(result_.snapshot.gateways, kind, std::move(v), where);
+            Store(result_.snapshot.gateways, decoded_kind, std::move(v), where);
           if constexpr (std::is_same_v<T, GatewayClass>)
-            Store(result_.snapshot.gateway_classes, kind, std::move(v), where);
+            Store(result_.snapshot.gateway_classes, decoded_kind, std::move(v), where);
           if constexpr (std::is_same_v<T, GatewayRoute>)
-            Store(result_.snapshot.gateway_routes, kind, std::move(v), where);
+            Store(result_.snapshot.gateway_routes, decoded_kind, std::move(v), where);
           if constexpr (std::is_same_v<T, ApiServerHook>)
-            Store(result_.snapshot.api_server_hooks, kind, std::move(v), where);
+            Store(result_.snapshot.api_server_hooks, decoded_kind, std::move(v), where);
           if constexpr (std::is_same_v<T, Prometheus>)
-            Store(result_.snapshot.prometheuses, kind, std::move(v), where);
+            Store(result_.snapshot.prometheuses, decoded_kind, std::move(v), where);
           if constexpr (std::is_same_v<T, ServiceMonitor>)
-            Store(result_.snapshot.service_monitors, kind, std::move(v), where);
+            Store(result_.snapshot.service_monitors, decoded_kind, std::move(v), where);
           if constexpr (std::is_same_v<T, PodMonitor>)
-            Store(result_.snapshot.pod_monitors, kind, std::move(v), where);
+            Store(result_.snapshot.pod_monitors, decoded_kind, std::move(v), where);
         },
         decoded->value);
   }

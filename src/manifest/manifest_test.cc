@@ -372,6 +372,46 @@ TEST(Manifest, ConversionProblemsNameTheObjectAndTheLine) {
             "<text>:doc 1:line 6: Service: spec.ports[0].port: .inf is not a number JSON can hold");
 }
 
+// Whole numbers beyond 64 bits (here in a field the decoder does not read)
+// are numbers to kubectl; they must not make the object unreadable.
+// (Found by fuzz/yaml_json.)
+TEST(Manifest, HugeWholeNumbersAreNumbers) {
+  LoadResult r = LoadText(
+      "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n"
+      "spec:\n  replicas: 18446744073709551616\n  progressDeadlineSeconds: -18446744073709551616\n"
+      "  selector: {matchLabels: {app: d}}\n  template: {metadata: {labels: {app: d}}}\n");
+  EXPECT_THAT(r.diagnostics, IsEmpty());
+  EXPECT_EQ(r.snapshot.workloads.size(), 1u);
+}
+
+// Bytes that are not UTF-8 are reported at their field, as kubectl refuses
+// them too. (Found by fuzz/yaml_json.)
+TEST(Manifest, TextThatIsNotUtf8NamesTheField) {
+  LoadResult r =
+      LoadText("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  k: \"a\xff\"\n");
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].ToString(),
+            "<text>:doc 1:line 6: ConfigMap: data.k: is not valid UTF-8 text");
+}
+
+// A later duplicate key wins, as for kubectl: this object is the Service its
+// JSON says, whatever its first `kind:` line, and the StatefulSet of the same
+// name below is another object. (Found by fuzz/yaml_json: the loader keyed
+// objects by the first kind and wrote the StatefulSet into the workloads at
+// the Service's position, past the end of the vector.)
+TEST(Manifest, DuplicateKindKeysTakeTheLast) {
+  LoadResult r = LoadText(
+      "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, namespace: d}\n"
+      "apiVersion: v1\nkind: Service\n"
+      "---\napiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: db, namespace: d}\n"
+      "spec: {selector: {matchLabels: {a: b}}, template: {metadata: {labels: {a: b}}}}\n");
+  EXPECT_THAT(r.diagnostics, IsEmpty());
+  ASSERT_EQ(r.snapshot.services.size(), 1u);
+  EXPECT_EQ(r.snapshot.services[0].name, "db");
+  ASSERT_EQ(r.snapshot.workloads.size(), 1u);
+  EXPECT_EQ(r.snapshot.workloads[0].kind, WorkloadKind::kStatefulSet);
+}
+
 TEST(Manifest, ControlledWorkloadsAndMergeKeys) {
   LoadResult r = LoadText(
       "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\n  namespace: ns1\n"

@@ -1,5 +1,7 @@
 #include "manifest/yaml_json.h"
 
+#include <simdjson.h>
+
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -12,7 +14,10 @@ namespace npc::manifest {
 namespace {
 
 constexpr int kMaxDepth = 256;
-constexpr size_t kMaxJsonBytes = size_t{64} << 20;
+// The API server refuses request bodies above 3 MiB (and etcd objects above
+// 1.5 MiB): no object that kubectl can apply is larger. Aliases can expand a
+// small document exponentially; refuse early what would only be refused later.
+constexpr size_t kMaxJsonBytes = size_t{4} << 20;
 constexpr std::string_view kTagPrefix = "tag:yaml.org,2002:";
 
 // A scalar as go-yaml v2 resolves it. `json` is the JSON literal for numbers,
@@ -95,11 +100,16 @@ bool IsYamlFloat(std::string_view s) {
 
 // A finite double as Go's encoding/json writes it: plain decimals between
 // 1e-6 and 1e21, exponents outside; shortest digits that read back the same.
+// One exception: whole numbers outside [-2^63, 2^64) get an exponent too,
+// because written plainly they read as integers, and JSON readers such as the
+// decoder's simdjson refuse integers beyond 64 bits.
 std::string FormatJsonNumber(double v) {
   char buf[64];
   const double a = std::fabs(v);
-  const auto fmt = (a != 0 && (a < 1e-6 || a >= 1e21)) ? std::chars_format::scientific
-                                                       : std::chars_format::fixed;
+  const bool beyond_64_bits = v >= 0x1p64 || v < -0x1p63;
+  const auto fmt = (a != 0 && (a < 1e-6 || a >= 1e21)) || beyond_64_bits
+                       ? std::chars_format::scientific
+                       : std::chars_format::fixed;
   const auto r = std::to_chars(buf, buf + sizeof buf, v, fmt);
   return std::string(buf, r.ptr);
 }
@@ -158,7 +168,7 @@ Scalar ResolvePlain(const std::string& in) {
   return {Scalar::kString, in};
 }
 
-Scalar Resolve(const YAML::Node& n) {
+Scalar ResolveTagged(const YAML::Node& n) {
   const std::string& tag = n.Tag();
   if (n.IsNull()) {
     if (tag == std::string(kTagPrefix) + "str") return {Scalar::kString, ""};
@@ -179,6 +189,17 @@ Scalar Resolve(const YAML::Node& n) {
                     (type == "null" && s.type == Scalar::kNull) ||
                     (type != "int" && type != "float" && type != "bool" && type != "null");
   if (!fits) return {Scalar::kBad, "cannot read \"" + n.Scalar() + "\" as !!" + std::string(type)};
+  return s;
+}
+
+// A scalar as JSON will hold it. JSON text is UTF-8: a string that is not
+// (yaml-cpp passes such bytes through) is an error here, at its field, as
+// go-yaml refuses it too.
+Scalar Resolve(const YAML::Node& n) {
+  Scalar s = ResolveTagged(n);
+  if (s.type == Scalar::kString && !simdjson::validate_utf8(s.json.data(), s.json.size())) {
+    return {Scalar::kBad, "is not valid UTF-8 text"};
+  }
   return s;
 }
 
@@ -295,7 +316,9 @@ class Writer {
   Status Write(const YAML::Node& n, int depth) {
     if (depth > kMaxDepth) return Fail(n, "nested more than 256 levels deep");
     if (out_.size() > kMaxJsonBytes) {
-      return Fail(n, "the document expands to more than 64 MiB of JSON (through aliases?)");
+      return Fail(n,
+                  "the document expands to more than 4 MiB of JSON, more than the API server "
+                  "accepts (through aliases?)");
     }
     switch (n.Type()) {
       case YAML::NodeType::Map: return WriteMap(n, depth);

@@ -41,9 +41,9 @@ namespace npc::manifest {
 
 // Converts `node` (usually one Kubernetes object) to compact JSON. Fails with
 // InvalidArgument "<field path>: <problem>" for what JSON cannot hold, for
-// nesting deeper than 256 levels and for output beyond 64 MiB (aliases can
-// expand a small document exponentially); `error_mark`, when given, receives
-// the position of the offending node.
+// nesting deeper than 256 levels and for output beyond 4 MiB (more than the
+// API server accepts; aliases can expand a small document exponentially);
+// `error_mark`, when given, receives the position of the offending node.
 [[nodiscard]] StatusOr<std::string> YamlToJson(const YAML::Node& node,
                                                YAML::Mark* error_mark = nullptr);
 

@@ -52,6 +52,12 @@ TEST(YamlJson, FloatsAreJsonNumbers) {
   EXPECT_EQ(Value(".5"), "0.5");
   EXPECT_EQ(Value("-.5e1"), "-5");
   EXPECT_EQ(Value("1e21"), "1e+21");
+  // Whole numbers beyond 64-bit integers get an exponent: JSON readers (the
+  // decoder's simdjson) refuse integers that large. (Found by fuzz/yaml_json.)
+  EXPECT_EQ(Value("18446744073709551616"), "1.8446744073709552e+19");
+  EXPECT_EQ(Value("-18446744073709551616"), "-1.8446744073709552e+19");
+  EXPECT_EQ(Value("-9223372036854775809"), "-9223372036854775808");  // rounds to -2^63
+  EXPECT_EQ(Value("1e19"), "10000000000000000000");                  // fits a uint64
   EXPECT_EQ(Value("1e400"), "\"1e400\"");  // out of range: a string, as in go-yaml
   EXPECT_EQ(Value("1.2.3"), "\"1.2.3\"");
   EXPECT_EQ(Value("2024-01-01"), "\"2024-01-01\"");  // timestamps stay strings
@@ -88,6 +94,16 @@ TEST(YamlJson, ExplicitTagsMustFit) {
 TEST(YamlJson, StringsAreEscaped) {
   EXPECT_EQ(Value("\"a\\\"b\\\\c\\n\\t\\x01\""), R"("a\"b\\c\n\t\u0001")");
   EXPECT_EQ(Value("\"\u00e9\u4e2d\""), "\"\u00e9\u4e2d\"");  // UTF-8 passes through
+}
+
+// JSON text is UTF-8; yaml-cpp passes bytes that are not through, and they
+// are an error at their field. (Found by fuzz/yaml_json.)
+TEST(YamlJson, TextMustBeUtf8) {
+  EXPECT_EQ(Value("\"a\xff\""), "error: v: is not valid UTF-8 text");
+  EXPECT_EQ(Value("a\xc3\x28"), "error: v: is not valid UTF-8 text");
+  EXPECT_EQ(Value("'\xed\xa0\x80'"), "error: v: is not valid UTF-8 text");  // a surrogate
+  EXPECT_EQ(Json("m:\n  \"k\xfe\": 1\n"), "error: m: is not valid UTF-8 text");
+  EXPECT_EQ(Value("\"\\U0001F600 \xe4\xb8\xad\""), "\"\U0001F600 \u4e2d\"");
 }
 
 TEST(YamlJson, MapsAndLists) {
@@ -140,11 +156,23 @@ TEST(YamlJson, AliasBombsAndDeepNestingAreRefused) {
     for (int k = 0; k < 9; ++k) bomb += ", " + prev;
     bomb += "]\n";
   }
-  EXPECT_NE(Json(bomb).find("more than 64 MiB"), std::string::npos);
+  EXPECT_NE(Json(bomb).find("more than 4 MiB"), std::string::npos);
 
   std::string deep(300, '[');
   deep += std::string(300, ']');
   EXPECT_NE(Json(deep).find("nested more than 256 levels deep"), std::string::npos);
+}
+
+// Beyond 4 MiB of JSON an object is more than the API server accepts (3 MiB
+// request bodies): refused before the alias bomb above costs seconds and
+// 64 MiB. (Found by fuzz/yaml_json: a 511-byte document took 50 s under ASan.)
+TEST(YamlJson, ObjectsTheApiServerCouldNotTakeAreRefused) {
+  const std::string three_mib(3 << 20, 'x');
+  EXPECT_EQ(Json("v: " + three_mib).size(), three_mib.size() + 8);
+  const std::string five_mib(5 << 20, 'x');
+  EXPECT_EQ(Json("a: 1\nv: " + five_mib + "\nw: 2\n"),
+            "error: w: the document expands to more than 4 MiB of JSON, more than the API "
+            "server accepts (through aliases?)");
 }
 
 TEST(YamlJson, FindPathFollowsDecodePaths) {
