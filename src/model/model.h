@@ -175,6 +175,9 @@ struct Service {
   std::vector<ServicePort> ports;
   std::string external_name;
   bool headless = false;  // clusterIP: None
+  // spec.clusterIPs (else spec.clusterIP), without "None": where clients
+  // connect (the node agent maps them back to the Service).
+  std::vector<std::string> cluster_ips = {};
 
   bool operator==(const Service&) const = default;
 };
