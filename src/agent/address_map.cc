@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <mutex>
 
+#include "observedflows/observed_flows.h"
+
 namespace npc::agent {
 namespace {
 
@@ -110,6 +112,9 @@ void AddressMap::UpsertPod(const decode::Meta& meta, const decode::PodMeta& pod)
   }
   p.uid = p.owner ? std::string() : meta.uid;
   p.local = pod.node_name == node_;
+  if (auto t = observedflows::ParseTime(meta.creation_timestamp); t.ok()) {
+    p.created = std::chrono::duration_cast<std::chrono::seconds>(t->time_since_epoch()).count();
+  }
   std::vector<IpAddr> ips;
   for (const std::string& s : pod.ips) {
     if (auto ip = IpAddr::Parse(s)) ips.push_back(*ip);
@@ -201,6 +206,7 @@ PodHit AddressMap::Hit(const Pod& pod) const {
   h.ns = pod.ns;
   h.name = pod.name;
   h.local = pod.local;
+  h.created = pod.created;
   const Owner* w = pod.owner.get();
   if (w == nullptr) {
     h.workload = {"v1", "Pod", pod.ns, pod.name, pod.uid};

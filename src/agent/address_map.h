@@ -18,8 +18,9 @@
 // say `owner_pending` (its workload is then named after it).
 //
 // Kept per pod: its addresses, namespace and name, its uid (bare pods only),
-// whether it runs on this node, and a pointer to its owner, which the pods of
-// one owner share. Labels are not kept: attribution does not need them (the
+// its creation time (a connection that started earlier was another pod's,
+// whose address this one got), whether it runs on this node, and a pointer
+// to its owner, which the pods of one owner share. Labels are not kept: attribution does not need them (the
 // controller has its own pod cache). hostNetwork pods are not mapped (their
 // address is the node's), nor pods that finished (their address is free).
 //
@@ -57,6 +58,7 @@ struct PodHit {
   WorkloadView workload;
   bool local = false;          // runs on this node
   bool owner_pending = false;  // its ReplicaSet/Job is not known (yet)
+  int64_t created = 0;         // metadata.creationTimestamp, seconds since the epoch (0: unknown)
 };
 
 struct ServiceHit {
@@ -118,6 +120,7 @@ class AddressMap {
     std::string uid;  // bare pods only (the workload's uid)
     std::shared_ptr<Owner> owner;  // null: a bare pod
     std::vector<IpAddr> ips;
+    int64_t created = 0;
     bool local = false;
   };
   struct SvcKey {

@@ -291,9 +291,9 @@ Status RunAgent(const AgentOptions& options, const std::atomic<bool>& stop) {
                                      Aggregator::DumpKind::kStartup, timestamps);
   if (dumped.ok()) {
     spdlog::info(
-        "conntrack: {} tracked connections of this node's pods, {} counted as new "
-        "(start times {}: {})",
-        dumped->entries, dumped->counted, timestamps ? "on" : "off",
+        "conntrack: {} tracked connections of this node's pods, {} counted as new, {} older "
+        "than the pod that has the address now (start times {}: {})",
+        dumped->entries, dumped->counted, dumped->stale, timestamps ? "on" : "off",
         timestamps ? "connections made since the last report are counted exactly"
                    : "only flows never reported before are counted from the table; set "
                      "net.netfilter.nf_conntrack_timestamp=1 to count all");

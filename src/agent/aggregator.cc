@@ -29,6 +29,7 @@ Attribution Attribute(const ConnEvent& e, const AddressMap::View& map, bool fina
   if (auto server = map.FindPod(e.reply.src)) {
     s.type = PeerType::kWorkload;
     s.workload = server->workload;
+    s.pod_created = server->created;
     if (server->owner_pending && !final_try) {
       a.verdict = Attribution::Verdict::kRetry;
       return a;
@@ -183,6 +184,18 @@ StatusOr<Aggregator::DumpResult> Aggregator::ApplyDump(const DumpFn& dump, DumpK
   Status s = dump([&](const ConnEvent& e) {
     Attribution a = Attribute(e, view, /*final_try=*/true);
     if (a.verdict != Attribution::Verdict::kFlow) return;
+    if (e.start_ns > 0) {
+      // Older than the pod that has the address now: another pod's (an
+      // address reused while the entry lived). Its owner is unknowable.
+      const auto before = [&](int64_t created) {
+        return created > 0 && e.start_ns < static_cast<uint64_t>(created) * 1000000000ULL;
+      };
+      if (before(a.client.created) ||
+          (a.server.type == PeerType::kWorkload && before(a.server.pod_created))) {
+        ++result.stale;
+        return;
+      }
+    }
     ++result.entries;
     bool count = !table_.KnownBefore(a.client.workload, a.server, epoch);
     if (!count && kind == DumpKind::kStartup && timestamps && e.start_ns > 0) {

@@ -25,6 +25,11 @@
 // - after lost events (resync): only connections of unknown flows.
 // Either way a dumped connection that is counted is remembered (by conntrack
 // id) for a while, so its NEW event, if still queued, is not counted again.
+// With start times, a dumped connection older than the pod that now has its
+// client's (or server's) address is skipped: it was made by an earlier pod
+// with the same address. Without them such an entry cannot be told apart;
+// it matters only when addresses are reused within a conntrack timeout
+// (minutes), which most IPAMs avoid.
 //
 // Thread-safety: OnEvents/OnOverflow/OnIdle come from the conntrack reader's
 // thread; everything else may be called from any thread (one mutex).
@@ -97,6 +102,7 @@ class Aggregator final : public EventSink {
   struct DumpResult {
     size_t entries = 0;  // dumped entries of local clients
     size_t counted = 0;
+    size_t stale = 0;  // older than the pod that has the address now (start times only)
   };
   // Runs `dump` (which calls its argument once per table entry) and counts
   // its entries by the rules above; `timestamps`: the node records start

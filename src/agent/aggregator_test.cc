@@ -208,6 +208,31 @@ TEST_F(AggregatorTest, StartupDumpWithTimestampsCountsWhatStartedAfterTheLastWri
             std::vector<std::string>{"StatefulSet/data/db-a 5432/TCP x5"});
 }
 
+// An address reused while the conntrack entry of its former pod lives: with
+// start times, the entry is told apart (it predates the pod).
+TEST_F(AggregatorTest, StartupDumpSkipsConnectionsOlderThanThePodWithTheAddress) {
+  decode::Meta meta = PodMetaOf("shop", "new");
+  meta.creation_timestamp = observedflows::FormatTime(wall_.Now() - 10s);
+  map_.UpsertPod(meta, Running("198.18.0.20"));
+  decode::Meta server = PodMetaOf("data", "fresh");
+  server.creation_timestamp = observedflows::FormatTime(wall_.Now() - 10s);
+  map_.UpsertPod(server, Running("198.18.0.21"));
+  Aggregator a = Make();
+  auto r = a.ApplyDump(
+      DumpOf({Started(Conn("198.18.0.20", "198.18.0.10", 5432), wall_.Now() - 60s, 31),
+              Started(Conn("198.18.0.20", "198.18.0.10", 5432), wall_.Now() - 5s, 32),
+              Started(Conn("198.18.0.2", "198.18.0.21", 80), wall_.Now() - 60s, 33),
+              Started(Conn("198.18.0.2", "198.18.0.21", 80), wall_.Now() - 1s, 34)}),
+      Aggregator::DumpKind::kStartup, /*timestamps=*/true);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->stale, 2u);
+  EXPECT_EQ(r->counted, 2u);
+  auto due = a.TakeDue(0s, "node-a");
+  EXPECT_EQ(Flows(due, "Pod/shop/new"),
+            std::vector<std::string>{"StatefulSet/data/db-a 5432/TCP x1"});
+  EXPECT_EQ(Flows(due, "Deployment/shop/web"), std::vector<std::string>{"Pod/data/fresh 80/TCP x1"});
+}
+
 // After lost events: only flows not seen yet are counted from the table.
 TEST_F(AggregatorTest, OverflowAsksForAResyncThatAddsOnlyUnknownFlows) {
   Aggregator a = Make();

@@ -49,6 +49,7 @@ using observedflows::Protocol;
 struct ServerView {
   PeerType type = PeerType::kWorkload;
   WorkloadView workload;  // kWorkload
+  int64_t pod_created = 0;  // kWorkload: the answering pod's creation (seconds; 0 unknown)
   IpAddr address;         // kExternal
   std::optional<ServiceHit> service;
   uint16_t port = 0;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "agent/reporter.h"
 #include "kube/client.h"
@@ -98,7 +99,8 @@ TEST_F(ReportsTest, NodesShareAnObjectAndReadBackTheirOwnEntries) {
   auto raw = client_->Get(kube::Resource::kObservedFlows, ns(), "deployment-web");
   ASSERT_TRUE(raw.ok());
   std::set<std::string> managers;
-  for (const json& m : json::parse(raw->json)["metadata"]["managedFields"]) {
+  const json object = json::parse(raw->json);
+  for (const json& m : object["metadata"]["managedFields"]) {
     managers.insert(m.value("manager", ""));
   }
   EXPECT_TRUE(managers.contains("netpol-ctrl-agent/node-a"));

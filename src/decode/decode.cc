@@ -628,6 +628,7 @@ Meta DecodeMeta(Reader& r, const dom::element& obj, Annotations* annotations, bo
   m.ns = r.Str(*md, "namespace", "metadata");
   m.uid = r.Str(*md, "uid", "metadata");
   m.resource_version = r.Str(*md, "resourceVersion", "metadata");
+  m.creation_timestamp = r.Str(*md, "creationTimestamp", "metadata");
   m.labels = r.StrMap(*md, "labels", "metadata");
   if (annotations) *annotations = r.StrMap(*md, "annotations", "metadata");
   m.deleting = r.Child(*md, "deletionTimestamp").has_value();

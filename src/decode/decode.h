@@ -51,6 +51,7 @@ struct Meta {
   std::string name;
   std::string uid;
   std::string resource_version;
+  std::string creation_timestamp;  // metadata.creationTimestamp (RFC 3339), "" when absent
   Labels labels;
   // The controlling ownerReference (controller: true), if any.
   std::optional<OwnerReference> controller;
