@@ -50,11 +50,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <map>
-#include <nlohmann/json.hpp>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
 #include <sstream>
@@ -84,7 +84,9 @@ int EnvInt(const char* name, int def) {
   return v != nullptr && *v != '\0' ? std::atoi(v) : def;
 }
 
-void Log(const std::string& s) { std::fprintf(stderr, "bench agent: %s\n", s.c_str()); }
+void Log(const std::string& s) {
+  std::fprintf(stderr, "bench agent: %s\n", s.c_str());
+}
 
 bool InBenchRange(const std::string& ip) {
   in_addr a{};
@@ -188,7 +190,8 @@ void Load(const std::string& netns, const std::string& ip, double rate, uint64_t
   to.sin_port = htons(kServerPort);
   inet_pton(AF_INET, ip.c_str(), &to.sin_addr);
   const int ep = ::epoll_create1(EPOLL_CLOEXEC);
-  const auto period = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
+  const auto period =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
   auto next = Clock::now();
   std::map<int, Clock::time_point> in_flight;
   constexpr size_t kMaxInFlight = 512;
@@ -354,7 +357,8 @@ spec:
   ro.stdin_data = app;
   auto applied = env->Kubectl({"apply", "-f", "-"}, ro);
   if (!applied.ok() || !applied->ok()) {
-    Log("kubectl apply failed: " + (applied.ok() ? applied->Describe() : applied.status().ToString()));
+    Log("kubectl apply failed: " +
+        (applied.ok() ? applied->Describe() : applied.status().ToString()));
     return 1;
   }
   auto cleanup = [&] {
@@ -439,8 +443,8 @@ spec:
   const double cpu0 = CpuSeconds(agent.pid());
   const auto t0 = Clock::now();
   const auto deadline = t0 + std::chrono::seconds(seconds);
-  const uint64_t quota = static_cast<uint64_t>(rate) * static_cast<uint64_t>(seconds) /
-                         static_cast<uint64_t>(clients);
+  const uint64_t quota =
+      static_cast<uint64_t>(rate) * static_cast<uint64_t>(seconds) / static_cast<uint64_t>(clients);
   std::vector<std::thread> loaders;
   for (const auto& p : client_pods) {
     loaders.emplace_back(Load, p.netns, server_pod->ip, static_cast<double>(rate) / clients, quota,
@@ -478,8 +482,8 @@ spec:
   if (exit_code != 0) problems.push_back(fmt::format("the agent exited {}", exit_code));
   if (!o.ok()) problems.push_back("reading ObservedFlows: " + o.status().ToString());
   if (observer_lost > 0) {
-    problems.push_back(fmt::format("the benchmark's own reader lost {} events: no exact check",
-                                   observer_lost));
+    problems.push_back(
+        fmt::format("the benchmark's own reader lost {} events: no exact check", observer_lost));
   }
   if (reported + lost_n != observed) {
     problems.push_back(fmt::format("reported {} + lost {} != {} NEW events seen by the benchmark",
@@ -510,14 +514,15 @@ spec:
                   {"rss_end_mb", rss_end},
                   {"events_read", events},
                   {"events_lost", lost}};
-  out["check"] = {{"reported_count", reported},
-                  {"new_events_seen_by_benchmark", observed},
-                  {"kernel_entries_beyond_attempts",
-                   observed > attempted ? observed - attempted : 0},
-                  {"rule", "reported + lost == NEW events seen by the benchmark's own reader "
-                           "(none lost), established <= those <= attempted + 0.1%"},
-                  {"ok", problems.empty()},
-                  {"problems", problems}};
+  out["check"] = {
+      {"reported_count", reported},
+      {"new_events_seen_by_benchmark", observed},
+      {"kernel_entries_beyond_attempts", observed > attempted ? observed - attempted : 0},
+      {"rule",
+       "reported + lost == NEW events seen by the benchmark's own reader "
+       "(none lost), established <= those <= attempted + 0.1%"},
+      {"ok", problems.empty()},
+      {"problems", problems}};
   const double cores_at_target = attempted > 0 ? cpu / attempted * rate : 0.0;
   out["targets"] = {{"cpu_cores_max", 0.2},
                     {"rss_mb_max", 30},
@@ -536,4 +541,6 @@ spec:
 }  // namespace
 }  // namespace npc::bench
 
-int main() { return npc::bench::Run(); }
+int main() {
+  return npc::bench::Run();
+}

@@ -20,9 +20,9 @@
 // Kept per pod: its addresses, namespace and name, its uid (bare pods only),
 // its creation time (a connection that started earlier was another pod's,
 // whose address this one got), whether it runs on this node, and a pointer
-// to its owner, which the pods of one owner share. Labels are not kept: attribution does not need them (the
-// controller has its own pod cache). hostNetwork pods are not mapped (their
-// address is the node's), nor pods that finished (their address is free).
+// to its owner, which the pods of one owner share. Labels are not kept: attribution does not need
+// them (the controller has its own pod cache). hostNetwork pods are not mapped (their address is
+// the node's), nor pods that finished (their address is free).
 //
 // Thread-safety: writers take an exclusive lock, a View a shared one; string
 // views handed out by a View are valid while it lives.
@@ -110,14 +110,14 @@ class AddressMap {
   // A controlling owner, shared by the pods (or ReplicaSets/Jobs) it runs.
   struct Owner {
     std::string api_version, kind, ns, name, uid;
-    bool is_controller_kind = false;     // ReplicaSet (apps) or Job (batch)
-    bool known = false;                  // such a ReplicaSet/Job was seen
-    std::shared_ptr<Owner> parent;       // its controlling owner, when known
+    bool is_controller_kind = false;  // ReplicaSet (apps) or Job (batch)
+    bool known = false;               // such a ReplicaSet/Job was seen
+    std::shared_ptr<Owner> parent;    // its controlling owner, when known
   };
   struct Pod {
     std::string ns;
     std::string name;
-    std::string uid;  // bare pods only (the workload's uid)
+    std::string uid;               // bare pods only (the workload's uid)
     std::shared_ptr<Owner> owner;  // null: a bare pod
     std::vector<IpAddr> ips;
     int64_t created = 0;
@@ -151,7 +151,7 @@ class AddressMap {
   std::unordered_map<std::string, Pod> pods_;  // "ns/name"
   std::unordered_map<IpAddr, std::vector<const Pod*>, IpAddrHash> by_ip_;
   std::unordered_map<std::string, std::shared_ptr<Owner>> owners_;  // OwnerKey
-  std::unordered_map<std::string, Svc> services_;                    // "ns/name"
+  std::unordered_map<std::string, Svc> services_;                   // "ns/name"
   std::unordered_map<SvcKey, const Svc*, SvcKeyHash> by_cluster_ip_;
 };
 

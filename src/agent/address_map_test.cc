@@ -13,7 +13,9 @@ using testing::PodMetaOf;
 using testing::Running;
 using testing::ServiceOf;
 
-IpAddr Ip(const char* s) { return *IpAddr::Parse(s); }
+IpAddr Ip(const char* s) {
+  return *IpAddr::Parse(s);
+}
 
 std::string WorkloadOf(const AddressMap& m, const char* ip) {
   auto v = m.Read();
@@ -41,7 +43,8 @@ TEST(AddressMapTest, PodsAreTheirWorkloads) {
   }
   // A CronJob's pod through its Job; a Job of its own.
   m.UpsertController("Job", ControllerMeta("shop", "report-1", "CronJob", "report", "batch/v1"));
-  m.UpsertPod(PodMetaOf("shop", "report-1-a", "Job", "report-1", "batch/v1"), Running("198.18.0.4"));
+  m.UpsertPod(PodMetaOf("shop", "report-1-a", "Job", "report-1", "batch/v1"),
+              Running("198.18.0.4"));
   EXPECT_EQ(WorkloadOf(m, "198.18.0.4"), "CronJob/shop/report");
   m.UpsertController("Job", ControllerMeta("shop", "once"));
   m.UpsertPod(PodMetaOf("shop", "once-a", "Job", "once", "batch/v1"), Running("198.18.0.5"));
@@ -53,8 +56,8 @@ TEST(AddressMapTest, PodsAreTheirWorkloads) {
               Running("198.18.0.7"));
   EXPECT_EQ(WorkloadOf(m, "198.18.0.7"), "Cluster/data/pg");
   // A ReplicaSet run by a Rollout: the Rollout.
-  m.UpsertController("ReplicaSet",
-                     ControllerMeta("shop", "canary-9", "Rollout", "canary", "argoproj.io/v1alpha1"));
+  m.UpsertController("ReplicaSet", ControllerMeta("shop", "canary-9", "Rollout", "canary",
+                                                  "argoproj.io/v1alpha1"));
   m.UpsertPod(PodMetaOf("shop", "canary-9-a", "ReplicaSet", "canary-9"), Running("198.18.0.8"));
   EXPECT_EQ(WorkloadOf(m, "198.18.0.8"), "Rollout/shop/canary");
   // A ReplicaSet without an owner is a workload of its own.

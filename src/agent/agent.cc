@@ -70,18 +70,18 @@ class LivenessSink final : public EventSink {
   }
   void OnOverflow(uint64_t lost) override {
     next_.OnOverflow(lost);
-    spdlog::warn("conntrack: the kernel dropped events ({} so far): the socket buffer was full; "
-                 "a table dump will recover the flows not seen yet (raise "
-                 "--conntrack-buffer-size if this repeats)",
-                 lost);
+    spdlog::warn(
+        "conntrack: the kernel dropped events ({} so far): the socket buffer was full; "
+        "a table dump will recover the flows not seen yet (raise "
+        "--conntrack-buffer-size if this repeats)",
+        lost);
   }
   void OnIdle() override {
     next_.OnIdle();
     Beat();
   }
   std::chrono::steady_clock::time_point last_beat() const {
-    return std::chrono::steady_clock::time_point(
-        std::chrono::steady_clock::duration(beat_.load()));
+    return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(beat_.load()));
   }
 
  private:
@@ -166,12 +166,11 @@ Status RunAgent(const AgentOptions& options, const std::atomic<bool>& stop) {
                        kube::MakeClient(config, client_options));
 
   AddressMap map(options.node);
-  Aggregator aggregator(map, options.aggregation, RealWallClock::Get(), RealClock::Get(),
-                        metrics);
+  Aggregator aggregator(map, options.aggregation, RealWallClock::Get(), RealClock::Get(), metrics);
   LivenessSink liveness(aggregator);
   KubeReportWriter writer(*client, options.node);
-  Reporter reporter(aggregator, writer,
-                    {.node = options.node, .interval = options.report_interval}, metrics);
+  Reporter reporter(aggregator, writer, {.node = options.node, .interval = options.report_interval},
+                    metrics);
 
   // Probes and metrics; the checks read state that outlives the servers.
   std::atomic<bool> read_back{false};
@@ -298,9 +297,10 @@ Status RunAgent(const AgentOptions& options, const std::atomic<bool>& stop) {
                    : "only flows never reported before are counted from the table; set "
                      "net.netfilter.nf_conntrack_timestamp=1 to count all");
   } else {
-    spdlog::warn("conntrack: the start-up dump failed (connections made while no agent ran "
-                 "are not counted): {}",
-                 dumped.status().ToString());
+    spdlog::warn(
+        "conntrack: the start-up dump failed (connections made while no agent ran "
+        "are not counted): {}",
+        dumped.status().ToString());
   }
 
   // 4. Events and reports.
@@ -327,8 +327,9 @@ Status RunAgent(const AgentOptions& options, const std::atomic<bool>& stop) {
       auto r = aggregator.ApplyDump([&](const auto& fn) { return (*ct)->Dump(fn); },
                                     Aggregator::DumpKind::kResync, timestamps);
       if (r.ok()) {
-        spdlog::info("conntrack resync: {} tracked connections, {} of flows not seen before counted",
-                     r->entries, r->counted);
+        spdlog::info(
+            "conntrack resync: {} tracked connections, {} of flows not seen before counted",
+            r->entries, r->counted);
       } else {
         spdlog::warn("conntrack resync failed: {}", r.status().ToString());
       }

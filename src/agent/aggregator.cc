@@ -63,9 +63,7 @@ Aggregator::Aggregator(const AddressMap& map, AggregatorOptions options, const W
 void Aggregator::Count(const Attribution& a, WallTime now, uint64_t connections) {
   switch (table_.Add(a.client.workload, a.server, now, connections)) {
     case FlowTable::AddResult::kCounted:
-    case FlowTable::AddResult::kNew:
-      metrics_.counted.Inc(static_cast<double>(connections));
-      break;
+    case FlowTable::AddResult::kNew: metrics_.counted.Inc(static_cast<double>(connections)); break;
     case FlowTable::AddResult::kDroppedMaxFlows:
       metrics_.dropped_max_flows.Inc(static_cast<double>(connections));
       break;
@@ -201,10 +199,11 @@ StatusOr<Aggregator::DumpResult> Aggregator::ApplyDump(const DumpFn& dump, DumpK
     if (!count && kind == DumpKind::kStartup && timestamps && e.start_ns > 0) {
       // Started after the last write that counted this client's flows.
       auto until = table_.LoadedUntil(a.client.workload);
-      count = until.has_value() &&
-              e.start_ns > static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                     until->time_since_epoch())
-                                                     .count());
+      count =
+          until.has_value() &&
+          e.start_ns > static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                 until->time_since_epoch())
+                                                 .count());
     }
     if (!count) return;
     Count(a, wall_now);

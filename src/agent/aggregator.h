@@ -138,11 +138,11 @@ class Aggregator final : public EventSink {
   AgentMetrics& metrics_;
 
   std::mutex mu_;
-  FlowTable table_;                         // guarded by mu_
-  std::deque<Retrying> retrying_;           // guarded by mu_
+  FlowTable table_;                                            // guarded by mu_
+  std::deque<Retrying> retrying_;                              // guarded by mu_
   std::unordered_map<uint32_t, Clock::TimePoint> dumped_ids_;  // guarded by mu_
-  Clock::TimePoint last_forget_;            // guarded by mu_
-  uint64_t lost_seen_ = 0;                  // reader thread only
+  Clock::TimePoint last_forget_;                               // guarded by mu_
+  uint64_t lost_seen_ = 0;                                     // reader thread only
   std::atomic<bool> resync_requested_{false};
 };
 

@@ -43,8 +43,9 @@ class AggregatorTest : public ::testing::Test {
       for (const auto& f : r.report.flows) {
         std::string s = f.server.ToString() + " " + std::to_string(f.port) + "/" +
                         std::string(observedflows::ProtocolName(f.protocol));
-        if (f.service) s += " via " + f.service->ns + "/" + f.service->name + ":" +
-                            std::to_string(f.service->port);
+        if (f.service)
+          s += " via " + f.service->ns + "/" + f.service->name + ":" +
+               std::to_string(f.service->port);
         s += " x" + std::to_string(f.count);
         out.push_back(s);
       }
@@ -73,11 +74,11 @@ TEST_F(AggregatorTest, ClusterIpIsAttributedToTheBackendThatAnswered) {
   };
   a.OnEvents(events);
   auto due = a.TakeDue(60s, "node-a");
-  EXPECT_EQ(Flows(due, "Deployment/shop/web"),
-            (std::vector<std::string>{"StatefulSet/data/db-a 5432/TCP x1",
-                                      "StatefulSet/data/db-a 5432/TCP via data/db:80 x1",
-                                      "StatefulSet/data/db-b 5432/TCP via data/db:80 x2",
-                                      "203.0.113.7 53/UDP x1"}));
+  EXPECT_EQ(
+      Flows(due, "Deployment/shop/web"),
+      (std::vector<std::string>{
+          "StatefulSet/data/db-a 5432/TCP x1", "StatefulSet/data/db-a 5432/TCP via data/db:80 x1",
+          "StatefulSet/data/db-b 5432/TCP via data/db:80 x2", "203.0.113.7 53/UDP x1"}));
   EXPECT_EQ(metrics_.counted.Value(), 5);
 }
 
@@ -184,7 +185,8 @@ TEST_F(AggregatorTest, StartupDumpWithoutTimestampsCountsOnlyUnknownFlows) {
   EXPECT_EQ(r->entries, 3u);
   EXPECT_EQ(r->counted, 2u);
   // The NEW event of a dumped connection, still queued, is not counted again.
-  a.OnEvents(std::vector<ConnEvent>{Conn("198.18.0.2", "198.18.0.10", 5433, "", 0, IPPROTO_TCP, 2, 12)});
+  a.OnEvents(
+      std::vector<ConnEvent>{Conn("198.18.0.2", "198.18.0.10", 5433, "", 0, IPPROTO_TCP, 2, 12)});
   EXPECT_EQ(metrics_.duplicates.Value(), 1);
   EXPECT_EQ(Flows(a.TakeDue(0s, "node-a"), "Deployment/shop/web"),
             (std::vector<std::string>{"StatefulSet/data/db-a 5432/TCP x3",
@@ -197,11 +199,10 @@ TEST_F(AggregatorTest, StartupDumpWithTimestampsCountsWhatStartedAfterTheLastWri
   Aggregator a = Make();
   const WallTime until = wall_.Now() - 30s;
   a.Load({WebReadBack(until)}, "node-a");
-  auto r = a.ApplyDump(
-      DumpOf({Started(Conn("198.18.0.2", "198.18.0.10", 5432), until - 1s, 21),
-              Started(Conn("198.18.0.2", "198.18.0.10", 5432), until + 1s, 22),
-              Started(Conn("198.18.0.3", "198.18.0.10", 5432), until + 2s, 23)}),
-      Aggregator::DumpKind::kStartup, /*timestamps=*/true);
+  auto r = a.ApplyDump(DumpOf({Started(Conn("198.18.0.2", "198.18.0.10", 5432), until - 1s, 21),
+                               Started(Conn("198.18.0.2", "198.18.0.10", 5432), until + 1s, 22),
+                               Started(Conn("198.18.0.3", "198.18.0.10", 5432), until + 2s, 23)}),
+                       Aggregator::DumpKind::kStartup, /*timestamps=*/true);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->counted, 2u);
   EXPECT_EQ(Flows(a.TakeDue(0s, "node-a"), "Deployment/shop/web"),
@@ -218,19 +219,20 @@ TEST_F(AggregatorTest, StartupDumpSkipsConnectionsOlderThanThePodWithTheAddress)
   server.creation_timestamp = observedflows::FormatTime(wall_.Now() - 10s);
   map_.UpsertPod(server, Running("198.18.0.21"));
   Aggregator a = Make();
-  auto r = a.ApplyDump(
-      DumpOf({Started(Conn("198.18.0.20", "198.18.0.10", 5432), wall_.Now() - 60s, 31),
-              Started(Conn("198.18.0.20", "198.18.0.10", 5432), wall_.Now() - 5s, 32),
-              Started(Conn("198.18.0.2", "198.18.0.21", 80), wall_.Now() - 60s, 33),
-              Started(Conn("198.18.0.2", "198.18.0.21", 80), wall_.Now() - 1s, 34)}),
-      Aggregator::DumpKind::kStartup, /*timestamps=*/true);
+  auto r =
+      a.ApplyDump(DumpOf({Started(Conn("198.18.0.20", "198.18.0.10", 5432), wall_.Now() - 60s, 31),
+                          Started(Conn("198.18.0.20", "198.18.0.10", 5432), wall_.Now() - 5s, 32),
+                          Started(Conn("198.18.0.2", "198.18.0.21", 80), wall_.Now() - 60s, 33),
+                          Started(Conn("198.18.0.2", "198.18.0.21", 80), wall_.Now() - 1s, 34)}),
+                  Aggregator::DumpKind::kStartup, /*timestamps=*/true);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->stale, 2u);
   EXPECT_EQ(r->counted, 2u);
   auto due = a.TakeDue(0s, "node-a");
   EXPECT_EQ(Flows(due, "Pod/shop/new"),
             std::vector<std::string>{"StatefulSet/data/db-a 5432/TCP x1"});
-  EXPECT_EQ(Flows(due, "Deployment/shop/web"), std::vector<std::string>{"Pod/data/fresh 80/TCP x1"});
+  EXPECT_EQ(Flows(due, "Deployment/shop/web"),
+            std::vector<std::string>{"Pod/data/fresh 80/TCP x1"});
 }
 
 // After lost events: only flows not seen yet are counted from the table.
@@ -241,26 +243,28 @@ TEST_F(AggregatorTest, OverflowAsksForAResyncThatAddsOnlyUnknownFlows) {
   EXPECT_EQ(metrics_.events_lost.Value(), 7);
   EXPECT_TRUE(a.TakeResyncRequest());
   EXPECT_FALSE(a.TakeResyncRequest());
-  auto r = a.ApplyDump(DumpOf({Conn("198.18.0.2", "198.18.0.10", 5432),
-                               Conn("198.18.0.2", "203.0.113.7", 443),
-                               Conn("198.18.0.3", "203.0.113.7", 443)}),
-                       Aggregator::DumpKind::kResync, /*timestamps=*/true);
+  auto r = a.ApplyDump(
+      DumpOf({Conn("198.18.0.2", "198.18.0.10", 5432), Conn("198.18.0.2", "203.0.113.7", 443),
+              Conn("198.18.0.3", "203.0.113.7", 443)}),
+      Aggregator::DumpKind::kResync, /*timestamps=*/true);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(r->counted, 2u);
   EXPECT_EQ(metrics_.resyncs.Value(), 1);
   a.OnOverflow(9);
   EXPECT_EQ(metrics_.events_lost.Value(), 9);
-  EXPECT_EQ(Flows(a.TakeDue(0s, "node-a"), "Deployment/shop/web"),
-            (std::vector<std::string>{"StatefulSet/data/db-a 5432/TCP x1",
-                                      "203.0.113.7 443/TCP x2"}));
+  EXPECT_EQ(
+      Flows(a.TakeDue(0s, "node-a"), "Deployment/shop/web"),
+      (std::vector<std::string>{"StatefulSet/data/db-a 5432/TCP x1", "203.0.113.7 443/TCP x2"}));
 }
 
 TEST_F(AggregatorTest, DumpErrorsAreReturned) {
   Aggregator a = Make();
-  auto r = a.ApplyDump([](const auto& fn) {
-    fn(Conn("198.18.0.2", "203.0.113.7", 443));
-    return Unavailable("dump: recv: interrupted");
-  }, Aggregator::DumpKind::kResync, false);
+  auto r = a.ApplyDump(
+      [](const auto& fn) {
+        fn(Conn("198.18.0.2", "203.0.113.7", 443));
+        return Unavailable("dump: recv: interrupted");
+      },
+      Aggregator::DumpKind::kResync, false);
   EXPECT_FALSE(r.ok());
   EXPECT_EQ(Flows(a.TakeDue(0s, "node-a"), "Deployment/shop/web"),
             std::vector<std::string>{"203.0.113.7 443/TCP x1"})

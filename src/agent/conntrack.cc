@@ -21,7 +21,9 @@
 namespace npc::agent {
 namespace {
 
-std::string Errno(int e) { return std::strerror(e); }
+std::string Errno(int e) {
+  return std::strerror(e);
+}
 
 // Fills `e` from a parsed conntrack; false when it is not a connection we
 // track (another protocol, loopback, no addresses).
@@ -228,7 +230,8 @@ class NetlinkConntrack final : public ConntrackSource {
         if (errno == EINTR) continue;
         return Unavailable("conntrack dump: recv: " + Errno(errno));
       }
-      const int r = mnl_cb_run(buf.data(), static_cast<size_t>(n), seq, portid, OnDumpMessage, &ctx);
+      const int r =
+          mnl_cb_run(buf.data(), static_cast<size_t>(n), seq, portid, OnDumpMessage, &ctx);
       if (r == MNL_CB_STOP) return Status::Ok();
       if (r < 0) {
         if (errno == EPERM) return PermissionDeniedError("conntrack dump");
@@ -239,8 +242,9 @@ class NetlinkConntrack final : public ConntrackSource {
 
   static Status PermissionDeniedError(const std::string& what) {
     return Status(StatusCode::kPermissionDenied,
-                  what + ": operation not permitted: reading conntrack needs CAP_NET_ADMIN in the "
-                         "node's network namespace (run as root, or grant NET_ADMIN)");
+                  what +
+                      ": operation not permitted: reading conntrack needs CAP_NET_ADMIN in the "
+                      "node's network namespace (run as root, or grant NET_ADMIN)");
   }
 
  private:

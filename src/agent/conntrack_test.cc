@@ -49,7 +49,9 @@ class Collect final : public EventSink {
   std::atomic<int> idles{0};
 };
 
-int Sh(const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); }
+int Sh(const std::string& cmd) {
+  return std::system((cmd + " >/dev/null 2>&1").c_str());
+}
 
 // 198.18.250.1 on lo of a fresh namespace (not a loopback address: the
 // reader keeps it), and a rule that makes the kernel track connections there.

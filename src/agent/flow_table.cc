@@ -11,12 +11,16 @@ std::string_view Group(std::string_view api_version) {
   return slash == std::string_view::npos ? std::string_view() : api_version.substr(0, slash);
 }
 
-size_t Mix(size_t h, size_t v) { return h ^ (v + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2)); }
+size_t Mix(size_t h, size_t v) {
+  return h ^ (v + 0x9E3779B97F4A7C15ULL + (h << 6) + (h >> 2));
+}
 
 int64_t Seconds(WallTime t) {
   return std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count();
 }
-WallTime FromSeconds(int64_t s) { return WallTime(std::chrono::seconds(s)); }
+WallTime FromSeconds(int64_t s) {
+  return WallTime(std::chrono::seconds(s));
+}
 
 constexpr std::string_view kServiceKind = "Service";
 
@@ -92,7 +96,9 @@ std::optional<FlowTable::ServerKey> FlowTable::KeyOf(const ServerView& s, bool a
       k.workload = names_.Acquire(nk, Name{std::string(s.workload.api_version),
                                            std::string(s.workload.kind),
                                            std::string(s.workload.ns),
-                                           std::string(s.workload.name), {}, 0});
+                                           std::string(s.workload.name),
+                                           {},
+                                           0});
     } else if (auto id = names_.Find(nk)) {
       k.workload = *id;
     } else {
@@ -103,8 +109,12 @@ std::optional<FlowTable::ServerKey> FlowTable::KeyOf(const ServerView& s, bool a
     const NameKey sk{"", kServiceKind, s.service->ns, s.service->name};
     std::optional<uint32_t> id;
     if (acquire) {
-      id = names_.Acquire(sk, Name{"v1", std::string(kServiceKind), std::string(s.service->ns),
-                                   std::string(s.service->name), {}, 0});
+      id = names_.Acquire(sk, Name{"v1",
+                                   std::string(kServiceKind),
+                                   std::string(s.service->ns),
+                                   std::string(s.service->name),
+                                   {},
+                                   0});
     } else {
       id = names_.Find(sk);
     }
@@ -142,9 +152,12 @@ FlowTable::Client& FlowTable::ClientFor(const WorkloadView& client) {
     }
     return *c;
   }
-  const uint32_t id = names_.Acquire(
-      WorkloadKey(client), Name{std::string(client.api_version), std::string(client.kind),
-                                std::string(client.ns), std::string(client.name), {}, 0});
+  const uint32_t id = names_.Acquire(WorkloadKey(client), Name{std::string(client.api_version),
+                                                               std::string(client.kind),
+                                                               std::string(client.ns),
+                                                               std::string(client.name),
+                                                               {},
+                                                               0});
   names_.GetMutable(id).uid = std::string(client.uid);
   Client& c = clients_[id];
   c.workload = id;
@@ -226,8 +239,9 @@ size_t FlowTable::Load(const observedflows::ObservedFlows& object,
       const auto& sw = f.server.workload;
       s.workload = {sw.api_version, sw.kind, sw.ns, sw.name, {}};
     }
-    if (f.service) s.service = ServiceHit{f.service->ns, f.service->name,
-                                          static_cast<uint16_t>(f.service->port)};
+    if (f.service)
+      s.service =
+          ServiceHit{f.service->ns, f.service->name, static_cast<uint16_t>(f.service->port)};
     if (auto key = KeyOf(s, false); key && c.flows.contains(*key)) {
       Stats& st = c.flows[*key];  // a duplicate entry: merge
       st.count += f.count;
@@ -312,13 +326,12 @@ std::vector<FlowTable::Report> FlowTable::TakeDue(Clock::TimePoint now, Clock::D
     std::sort(r.report.flows.begin(), r.report.flows.end(),
               [](const observedflows::Flow& a, const observedflows::Flow& b) {
                 auto key = [](const observedflows::Flow& f) {
-                  return std::make_tuple(f.server.type, std::cref(f.server.workload.ns),
-                                         std::cref(f.server.workload.kind),
-                                         std::cref(f.server.workload.name),
-                                         std::cref(f.server.address), f.port, f.protocol,
-                                         f.service ? f.service->ns : std::string(),
-                                         f.service ? f.service->name : std::string(),
-                                         f.service ? f.service->port : 0);
+                  return std::make_tuple(
+                      f.server.type, std::cref(f.server.workload.ns),
+                      std::cref(f.server.workload.kind), std::cref(f.server.workload.name),
+                      std::cref(f.server.address), f.port, f.protocol,
+                      f.service ? f.service->ns : std::string(),
+                      f.service ? f.service->name : std::string(), f.service ? f.service->port : 0);
                 };
                 return key(a) < key(b);
               });

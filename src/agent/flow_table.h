@@ -48,9 +48,9 @@ using observedflows::Protocol;
 // The server side of one connection, as attribution found it.
 struct ServerView {
   PeerType type = PeerType::kWorkload;
-  WorkloadView workload;  // kWorkload
+  WorkloadView workload;    // kWorkload
   int64_t pod_created = 0;  // kWorkload: the answering pod's creation (seconds; 0 unknown)
-  IpAddr address;         // kExternal
+  IpAddr address;           // kExternal
   std::optional<ServiceHit> service;
   uint16_t port = 0;
   Protocol protocol = Protocol::kTCP;
@@ -88,9 +88,8 @@ class FlowTable {
   // its flows (counts, first and last seen) are known and clean, its write
   // time counts as the last write attempt. Returns the flows that did not
   // fit the bounds.
-  size_t Load(const observedflows::ObservedFlows& object,
-              const observedflows::NodeReport& mine, Clock::TimePoint steady_now,
-              WallTime wall_now);
+  size_t Load(const observedflows::ObservedFlows& object, const observedflows::NodeReport& mine,
+              Clock::TimePoint steady_now, WallTime wall_now);
 
   // Removes flows last seen before `before`; their clients become due. A
   // client without flows whose entry was written since is forgotten too.

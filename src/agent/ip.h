@@ -19,7 +19,7 @@
 namespace npc::agent {
 
 struct IpAddr {
-  uint8_t family = 0;  // AF_INET or AF_INET6; 0: none
+  uint8_t family = 0;               // AF_INET or AF_INET6; 0: none
   std::array<uint8_t, 16> bytes{};  // network order; IPv4 in the first 4
 
   static IpAddr V4(uint32_t network_order);

@@ -1,23 +1,23 @@
 // AgentMetrics: every metric the node agent exports (netpol_ctrl_agent_*),
-// registered in one registry.
+// registered in one registry. Counters unless said otherwise:
 //
-//   netpol_ctrl_agent_conntrack_events_total            counter  NEW events read
-//   netpol_ctrl_agent_conntrack_events_lost_total       counter  events the kernel dropped (full socket buffer)
-//   netpol_ctrl_agent_conntrack_resyncs_total           counter  table dumps after a loss
-//   netpol_ctrl_agent_conntrack_resync_connections_total counter connections counted from those dumps
-//   netpol_ctrl_agent_connections_total{result}         counter  counted|ignored_not_a_pod|
-//                                                                ignored_remote_client|duplicate
-//   netpol_ctrl_agent_flows                             gauge    flows held
-//   netpol_ctrl_agent_flows_dropped_total{reason}       counter  connections of flows not kept (max_flows,
-//                                                                max_flows_per_workload)
-//   netpol_ctrl_agent_flows_forgotten_total             counter  flows dropped after --forget-after
-//   netpol_ctrl_agent_reports_total{result}             counter  ObservedFlows writes: written|error
-//   netpol_ctrl_agent_report_duration_seconds           histogram one write
-//   netpol_ctrl_agent_pending_reports                   gauge    client workloads with something unreported
-//   netpol_ctrl_agent_pods, _services                   gauge    mapped pods / Services
-//   netpol_ctrl_agent_api_requests_total{verb,code}     counter
-//   netpol_ctrl_agent_watch_restarts_total{resource}    counter
-//   netpol_ctrl_agent_build_info{version,compiler}      gauge    always 1
+//   conntrack_events_total             NEW events read
+//   conntrack_events_lost_total        events the kernel dropped (full socket buffer)
+//   conntrack_resyncs_total            table dumps after a loss
+//   conntrack_resync_connections_total connections counted from dumps (start-up, resync)
+//   connections_total{result}          counted | ignored_not_a_pod | ignored_remote_client |
+//                                      duplicate
+//   flows                              gauge: flows held
+//   flows_dropped_total{reason}        connections of new flows not kept: max_flows |
+//                                      max_flows_per_workload
+//   flows_forgotten_total              flows dropped after --forget-after
+//   reports_total{result}              ObservedFlows writes: written | error
+//   report_duration_seconds            histogram: one write
+//   pending_reports                    gauge: client workloads with something unreported
+//   pods, services                     gauges: mapped pods and Services
+//   api_requests_total{verb,code}      Kubernetes API requests
+//   watch_restarts_total{resource}     watches started again after a failure
+//   build_info{version,compiler}       gauge: always 1
 // Series of the known label values exist from the start at 0.
 //
 // Thread-safety: as observability/metrics.h (every method from any thread).

@@ -89,9 +89,10 @@ StatusOr<std::vector<observedflows::ObservedFlows>> ReadBack(kube::Client& clien
   h.on_item = [&](std::string_view json) {
     auto o = observedflows::ParseObservedFlows(json);
     if (!o.ok()) {
-      spdlog::error("skipping an ObservedFlows object that does not parse (this node's counts "
-                    "for it start again): {}",
-                    o.status().message());
+      spdlog::error(
+          "skipping an ObservedFlows object that does not parse (this node's counts "
+          "for it start again): {}",
+          o.status().message());
       return Status::Ok();
     }
     std::erase_if(o->nodes, [&](const observedflows::NodeReport& n) { return n.node != node; });

@@ -82,7 +82,7 @@ class Reporter {
 // namespaces, page by page). An object that does not parse is skipped with an
 // error in the log (its counts then start again from zero on this node). A
 // missing CRD is NotFound with a message saying how to install it.
-[[nodiscard]] StatusOr<std::vector<observedflows::ObservedFlows>> ReadBack(
-    kube::Client& client, std::string_view node);
+[[nodiscard]] StatusOr<std::vector<observedflows::ObservedFlows>> ReadBack(kube::Client& client,
+                                                                           std::string_view node);
 
 }  // namespace npc::agent

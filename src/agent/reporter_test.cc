@@ -45,8 +45,7 @@ class ReporterTest : public ::testing::Test {
   }
   uint64_t Count(const std::string& object) {
     auto it = writer_.objects.find(object);
-    return it == writer_.objects.end() || it->second.flows.empty() ? 0
-                                                                    : it->second.flows[0].count;
+    return it == writer_.objects.end() || it->second.flows.empty() ? 0 : it->second.flows[0].count;
   }
 
   AddressMap map_{"node-a"};

@@ -1,5 +1,7 @@
 // `netpol-ctrl agent`: the node agent (a DaemonSet, hostNetwork, NET_ADMIN),
 // see agent/agent.h.
+#include "agent/agent.h"
+
 #include <malloc.h>
 #include <spdlog/spdlog.h>
 
@@ -8,7 +10,6 @@
 #include <cstdlib>
 #include <thread>
 
-#include "agent/agent.h"
 #include "cli/command.h"
 #include "cli/flags.h"
 
@@ -177,6 +178,8 @@ class AgentCommand final : public Command {
 
 }  // namespace
 
-std::unique_ptr<Command> NewAgentCommand() { return std::make_unique<AgentCommand>(); }
+std::unique_ptr<Command> NewAgentCommand() {
+  return std::make_unique<AgentCommand>();
+}
 
 }  // namespace npc::cli

@@ -39,9 +39,10 @@ Outcome RunCli(std::vector<std::string> args) {
 TEST(AgentCliTest, HelpHasFlagsAndAnExample) {
   Outcome o = RunCli({"agent", "--help"});
   EXPECT_EQ(o.code, 0);
-  for (const char* flag : {"--kubeconfig", "--node-name", "--report-interval", "--max-flows",
-                           "--max-flows-per-workload", "--forget-after", "--conntrack-buffer-size",
-                           "--metrics-bind-address", "--health-probe-bind-address", "--log-format"}) {
+  for (const char* flag :
+       {"--kubeconfig", "--node-name", "--report-interval", "--max-flows",
+        "--max-flows-per-workload", "--forget-after", "--conntrack-buffer-size",
+        "--metrics-bind-address", "--health-probe-bind-address", "--log-format"}) {
     EXPECT_THAT(o.out, HasSubstr(flag));
   }
   EXPECT_THAT(o.out, HasSubstr("netpol-ctrl agent --kubeconfig"));
@@ -61,8 +62,12 @@ TEST(AgentCliTest, UsageErrorsExit2) {
   EXPECT_EQ(o.code, kExitUsage);
   EXPECT_THAT(o.err, HasSubstr("above --max-flows"));
   o = RunCli({"agent", "--node-name", "n", "--report-interval", "soon"});
-  EXPECT_NE(o.code, 0);
+  EXPECT_EQ(o.code, kExitUsage);
   EXPECT_THAT(o.err, HasSubstr("not a duration"));
+  o = RunCli({"agent", "--node-name", "n", "--no-such-flag"});
+  EXPECT_EQ(o.code, kExitUsage);
+  o = RunCli({"agent", "--node-name", "n", "--max-flows", "0"});
+  EXPECT_EQ(o.code, kExitUsage);
 }
 
 TEST(FlagsTest, Durations) {

@@ -65,7 +65,9 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
   try {
     app.parse(args);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e, out, err);
+    // --help and --version exit 0; every flag error is a usage error (2),
+    // whatever CLI11's own code for it.
+    return app.exit(e, out, err) == 0 ? kExitOk : kExitUsage;
   }
   Io io{in, out, err};
   for (auto& [sub, command] : registered) {

@@ -211,12 +211,9 @@ std::string ObjectName(std::string_view kind, std::string_view name) {
 std::string ApplyJson(const WorkloadRef& client, std::string_view ns, const NodeReport& report) {
   json flows = json::array();
   for (const Flow& f : report.flows) {
-    json j = {{"server", PeerJson(f.server)},
-              {"port", f.port},
-              {"protocol", ProtocolName(f.protocol)},
-              {"count", f.count},
-              {"firstSeen", FormatTime(f.first_seen)},
-              {"lastSeen", FormatTime(f.last_seen)}};
+    json j = {{"server", PeerJson(f.server)},          {"port", f.port},
+              {"protocol", ProtocolName(f.protocol)},  {"count", f.count},
+              {"firstSeen", FormatTime(f.first_seen)}, {"lastSeen", FormatTime(f.last_seen)}};
     if (f.service) {
       j["service"] = {{"namespace", f.service->ns}, {"name", f.service->name}};
       if (f.service->port != 0) j["service"]["port"] = f.service->port;
@@ -226,7 +223,8 @@ std::string ApplyJson(const WorkloadRef& client, std::string_view ns, const Node
   json metadata = {{"name", ObjectName(client.kind, client.name)},
                    {"namespace", ns},
                    {"labels", {{"app.kubernetes.io/managed-by", "netpol-ctrl"}}}};
-  json workload = {{"apiVersion", client.api_version}, {"kind", client.kind}, {"name", client.name}};
+  json workload = {
+      {"apiVersion", client.api_version}, {"kind", client.kind}, {"name", client.name}};
   if (!client.uid.empty()) {
     workload["uid"] = client.uid;
     // The object goes with its workload (the garbage collector deletes it).
@@ -383,8 +381,8 @@ StatusOr<WallTime> ParseTime(std::string_view s) {
     return bad();
   }
   using namespace std::chrono;
-  const sys_days days = year_month_day{year{y}, month{static_cast<unsigned>(mo)},
-                                       day{static_cast<unsigned>(d)}};
+  const sys_days days =
+      year_month_day{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
   auto t = time_point_cast<nanoseconds>(days) + hours(h) + minutes(mi) + seconds(sec) -
            minutes(offset_min) + nanoseconds(nanos);
   return time_point_cast<system_clock::duration>(t);

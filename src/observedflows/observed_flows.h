@@ -17,7 +17,8 @@
 //         observedUntil: "2025-06-01T10:00:00.123456Z"
 //         droppedConnections: 0
 //         flows:
-//           - server: {type: Workload, apiVersion: apps/v1, kind: Deployment, namespace: data, name: db}
+//           - server: {type: Workload, apiVersion: apps/v1, kind: Deployment,
+//                      namespace: data, name: db}
 //             service: {namespace: data, name: db, port: 5432}
 //             port: 5432
 //             protocol: TCP
@@ -126,8 +127,8 @@ struct NodeReport {
 };
 
 struct ObservedFlows {
-  std::string ns;    // metadata.namespace: the client workload's
-  std::string name;  // metadata.name: ObjectName(workload)
+  std::string ns;        // metadata.namespace: the client workload's
+  std::string name;      // metadata.name: ObjectName(workload)
   WorkloadRef workload;  // spec.workload (its ns is `ns`)
   std::vector<NodeReport> nodes;
 };

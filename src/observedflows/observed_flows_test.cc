@@ -10,7 +10,9 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-WallTime T(int64_t s) { return WallTime(std::chrono::seconds(s)); }
+WallTime T(int64_t s) {
+  return WallTime(std::chrono::seconds(s));
+}
 
 NodeReport Report(const std::string& node, uint64_t db_count, int64_t first, int64_t last) {
   NodeReport n;
@@ -47,7 +49,8 @@ ObservedFlows RoundTrip(const WorkloadRef& client, const NodeReport& r) {
 
 TEST(ObservedFlowsTest, ApplyBodyRoundTrips) {
   const WorkloadRef web{"apps/v1", "Deployment", "shop", "web", "uid-1"};
-  const json body = json::parse(ApplyJson(web, "shop", Report("node-a", 4, 1750000000, 1750000060)));
+  const json body =
+      json::parse(ApplyJson(web, "shop", Report("node-a", 4, 1750000000, 1750000060)));
   EXPECT_EQ(body["apiVersion"], "netpol-ctrl.io/v1alpha1");
   EXPECT_EQ(body["kind"], "ObservedFlows");
   EXPECT_EQ(body["metadata"]["name"], "deployment-web");
@@ -113,11 +116,15 @@ TEST(ObservedFlowsTest, ParseErrorsNameTheField) {
           "spec":{"workload":{"apiVersion":"apps/v1","kind":"Deployment","name":"web"}},)";
   EXPECT_EQ(bad(R"({"metadata":{"name":"x","namespace":"n"}})"),
             "ObservedFlows n/x: spec.workload: is missing");
-  EXPECT_EQ(bad(head + R"("status":{"nodes":[{"node":"a","flows":[{"server":{"type":"Pod"},"port":1,"protocol":"TCP"}]}]}})"),
-            "ObservedFlows shop/deployment-web: status.nodes[0].flows[0].server.type: expected "
-            "Workload or External, got \"Pod\"");
-  EXPECT_EQ(bad(head + R"("status":{"nodes":[{"node":"a","flows":[{"server":{"type":"External","address":"1.2.3.4"},"port":70000,"protocol":"TCP"}]}]}})"),
-            "ObservedFlows shop/deployment-web: status.nodes[0].flows[0].port: out of range");
+  EXPECT_EQ(
+      bad(head +
+          R"("status":{"nodes":[{"node":"a","flows":[{"server":{"type":"Pod"},"port":1,"protocol":"TCP"}]}]}})"),
+      "ObservedFlows shop/deployment-web: status.nodes[0].flows[0].server.type: expected "
+      "Workload or External, got \"Pod\"");
+  EXPECT_EQ(
+      bad(head +
+          R"("status":{"nodes":[{"node":"a","flows":[{"server":{"type":"External","address":"1.2.3.4"},"port":70000,"protocol":"TCP"}]}]}})"),
+      "ObservedFlows shop/deployment-web: status.nodes[0].flows[0].port: out of range");
   EXPECT_EQ(bad(head + R"("status":{"nodes":[{"node":"a","observedUntil":"yesterday"}]}})"),
             "ObservedFlows shop/deployment-web: status.nodes[0].observedUntil: \"yesterday\" is "
             "not an RFC 3339 time");

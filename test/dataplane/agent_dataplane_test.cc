@@ -1,6 +1,7 @@
 // The node agent with real connections (issue 12, item 4: the agent's half).
 // Run as root under
-//   scripts/with-cluster --dataplane bash -c 'cd build && ctest -R dataplane_agent --output-on-failure'
+//   scripts/with-cluster --dataplane bash -c 'cd build && ctest -R dataplane_agent
+//   --output-on-failure'
 // (`make test` does); elsewhere every test skips, saying why.
 //
 // Each test applies a small app to its own namespace and lets its pods run,
@@ -22,6 +23,7 @@
 // same connection goes through kube-router; a connection never observed
 // (client -> lone 9003) stays refused.
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
@@ -32,8 +34,6 @@
 #include <fstream>
 #include <map>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "dataplane/agent_harness.h"
 #include "dataplane/naming.h"
@@ -169,8 +169,8 @@ class AgentDataplaneTest : public ::testing::Test {
     StopController();
     if (timestamps_changed_) SetTimestamps(false);  // the node's default
     if (client_) {
-      harness::ProcessResult r =
-          Kubectl({"delete", "namespace", kNs, "--ignore-not-found", "--wait=true", "--timeout=90s"});
+      harness::ProcessResult r = Kubectl(
+          {"delete", "namespace", kNs, "--ignore-not-found", "--wait=true", "--timeout=90s"});
       EXPECT_TRUE(r.ok()) << r.Describe();
     }
   }
@@ -199,8 +199,9 @@ class AgentDataplaneTest : public ::testing::Test {
           return running >= expected;
         },
         120s, 500ms);
-    ASSERT_TRUE(ok) << running << " of " << expected << " pods running; node runner log: "
-                    << env_->cluster_dir() << "/logs/node-runner.log";
+    ASSERT_TRUE(ok) << running << " of " << expected
+                    << " pods running; node runner log: " << env_->cluster_dir()
+                    << "/logs/node-runner.log";
   }
 
   void StartAgent(const std::string& name, std::vector<std::string> extra = {}) {
@@ -214,8 +215,11 @@ class AgentDataplaneTest : public ::testing::Test {
   // StartController({"--observed-flows=allow"}). Its log is
   // <cluster dir>/logs/netpol-ctrl-agent-<name>.log.
   void StartController(const std::string& name, const std::vector<std::string>& flags) {
-    std::vector<std::string> argv = {NPC_BINARY_DIR "/netpol-ctrl", "run", "--kubeconfig",
-                                     env_->kubeconfig(), "--metrics-bind-address=0",
+    std::vector<std::string> argv = {NPC_BINARY_DIR "/netpol-ctrl",
+                                     "run",
+                                     "--kubeconfig",
+                                     env_->kubeconfig(),
+                                     "--metrics-bind-address=0",
                                      "--health-probe-bind-address=0"};
     argv.insert(argv.end(), flags.begin(), flags.end());
     const std::string log = env_->cluster_dir() + "/logs/netpol-ctrl-agent-" + name + ".log";
@@ -390,7 +394,8 @@ TEST_F(AgentDataplaneTest, RestartLosesNothingAndCountsNothingTwice) {
   Connect(lone, 9001, 2);
   EXPECT_EQ(agent_->Stop(), 0) << agent_->Log();
   EXPECT_EQ(FlowCount(Read(), Lone(), 9001, "TCP"), 5u)
-      << "the last write at SIGTERM lost something:\n" << DescribeFlows(Read());
+      << "the last write at SIGTERM lost something:\n"
+      << DescribeFlows(Read());
 
   // While no agent runs: a known flow again, and a new one.
   Connect(lone, 9001, 4);
@@ -398,7 +403,8 @@ TEST_F(AgentDataplaneTest, RestartLosesNothingAndCountsNothingTwice) {
 
   StartAgent("restart-2");
   EXPECT_EQ(WaitCount("StatefulSet/dp-agent/db-a", 5432, "TCP", 2), 2u)
-      << "the flow made while no agent ran:\n" << DescribeFlows(Read()) << agent_->Log();
+      << "the flow made while no agent ran:\n"
+      << DescribeFlows(Read()) << agent_->Log();
   EXPECT_EQ(FlowCount(Read(), Lone(), 9001, "TCP"), 5u) << "counted twice (or lost)";
   Connect(lone, 9001, 1);
   EXPECT_EQ(WaitCount(Lone(), 9001, "TCP", 6), 6u) << DescribeFlows(Read());
@@ -460,11 +466,14 @@ apiVersion: networking.k8s.io/v1
 kind: NetworkPolicy
 metadata: {name: deny-lone, namespace: dp-agent}
 spec: {podSelector: {matchLabels: {app: lone}}, policyTypes: [Ingress]}
-)").ok());
+)")
+                  .ok());
   // Until kube-router enforces it (bounded); the connections before that count.
   ASSERT_TRUE(harness::PollUntil(
-      [&] { return !ProbeAll({{pods_["client"].netns, lone, 9003, "TCP", ""}})[0].answered(); }, 30s,
-      500ms));
+      [&] {
+        return !ProbeAll({{pods_["client"].netns, lone, 9003, "TCP", ""}})[0].answered();
+      },
+      30s, 500ms));
   std::this_thread::sleep_for(kInterval + 500ms);
   const uint64_t before = FlowCount(Read(), Lone(), 9003, "TCP");
   for (int i = 0; i < 5; ++i) {

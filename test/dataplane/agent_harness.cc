@@ -41,9 +41,9 @@ StatusOr<std::string> InstallAgent(const harness::ClusterEnv& env, const std::st
     if (!r.ok()) return Internal("kubectl " + args[0] + ": " + r.Describe());
     return r.out;
   };
-  NPC_RETURN_IF_ERROR(
-      run({"apply", "-f", "-"}, "apiVersion: v1\nkind: Namespace\nmetadata: {name: netpol-ctrl-system}\n")
-          .status());
+  NPC_RETURN_IF_ERROR(run({"apply", "-f", "-"},
+                          "apiVersion: v1\nkind: Namespace\nmetadata: {name: netpol-ctrl-system}\n")
+                          .status());
   NPC_RETURN_IF_ERROR(run({"apply", "-f", dir + "crd.yaml", "-f", dir + "serviceaccount.yaml", "-f",
                            dir + "clusterrole.yaml", "-f", dir + "clusterrolebinding.yaml"})
                           .status());
@@ -74,18 +74,17 @@ AgentProcess::AgentProcess(const harness::ClusterEnv& env, const std::string& cl
                            const std::string& kubeconfig, const std::string& name,
                            const std::vector<std::string>& extra, const std::string& binary)
     : netns_(NodeNetns(cluster_id)), log_(env.cluster_dir() + "/logs/agent-" + name + ".log") {
-  std::vector<std::string> argv = {binary.empty() ? std::string(NPC_BINARY_DIR "/netpol-ctrl")
-                                                  : binary,
-                                   "agent",
-                                   "--kubeconfig",
-                                   kubeconfig,
-                                   "--node-name",
-                                   "npc-node",
-                                   "-v",
-                                   "1",
-                                   "--metrics-bind-address=127.0.0.1:" + std::to_string(kMetricsPort),
-                                   "--health-probe-bind-address=127.0.0.1:" +
-                                       std::to_string(kProbePort)};
+  std::vector<std::string> argv = {
+      binary.empty() ? std::string(NPC_BINARY_DIR "/netpol-ctrl") : binary,
+      "agent",
+      "--kubeconfig",
+      kubeconfig,
+      "--node-name",
+      "npc-node",
+      "-v",
+      "1",
+      "--metrics-bind-address=127.0.0.1:" + std::to_string(kMetricsPort),
+      "--health-probe-bind-address=127.0.0.1:" + std::to_string(kProbePort)};
   argv.insert(argv.end(), extra.begin(), extra.end());
   std::vector<char*> args;
   for (std::string& a : argv) args.push_back(a.data());
@@ -109,7 +108,9 @@ AgentProcess::AgentProcess(const harness::ClusterEnv& env, const std::string& cl
   if (ns_fd >= 0) ::close(ns_fd);
 }
 
-AgentProcess::~AgentProcess() { Stop(); }
+AgentProcess::~AgentProcess() {
+  Stop();
+}
 
 std::string AgentProcess::Log() const {
   std::ifstream in(log_);
@@ -182,12 +183,12 @@ StatusOr<std::string> AgentProcess::Get(int port, const std::string& path) const
 
 bool AgentProcess::WaitReady(std::chrono::milliseconds timeout) {
   return harness::PollUntil(
-      [&] {
-        if (!running()) return true;
-        auto r = Get(kProbePort, "/readyz");
-        return r.ok() && Trim(*r) == "ok";
-      },
-      timeout, 200ms) &&
+             [&] {
+               if (!running()) return true;
+               auto r = Get(kProbePort, "/readyz");
+               return r.ok() && Trim(*r) == "ok";
+             },
+             timeout, 200ms) &&
          running();
 }
 
