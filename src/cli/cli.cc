@@ -18,6 +18,7 @@ namespace {
 std::vector<std::unique_ptr<Command>> Commands() {
   std::vector<std::unique_ptr<Command>> commands;
   commands.push_back(NewRunCommand());
+  commands.push_back(NewAgentCommand());
   commands.push_back(NewGenerateCommand());
   commands.push_back(NewExplainCommand());
   commands.push_back(NewGraphCommand());
@@ -34,6 +35,7 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
   app.footer(
       "Examples:\n"
       "  netpol-ctrl run --kubeconfig ~/.kube/config\n"
+      "  netpol-ctrl agent --kubeconfig ~/.kube/config --node-name node-a\n"
       "  netpol-ctrl generate -f manifests/ > policies.yaml\n"
       "  netpol-ctrl explain -f manifests/ shop/deployment/api\n"
       "  netpol-ctrl graph -f manifests/ | dot -Tsvg > graph.svg\n"
@@ -63,7 +65,9 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
   try {
     app.parse(args);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e, out, err);
+    // --help and --version exit 0; every flag error is a usage error (2),
+    // whatever CLI11's own code for it.
+    return app.exit(e, out, err) == 0 ? kExitOk : kExitUsage;
   }
   Io io{in, out, err};
   for (auto& [sub, command] : registered) {

@@ -41,6 +41,7 @@ std::unique_ptr<Command> NewGenerateCommand();
 std::unique_ptr<Command> NewExplainCommand();
 std::unique_ptr<Command> NewGraphCommand();
 std::unique_ptr<Command> NewRunCommand();
+std::unique_ptr<Command> NewAgentCommand();  // cli/agent.cc: the node agent
 
 // Exit codes of the offline commands.
 inline constexpr int kExitOk = 0;

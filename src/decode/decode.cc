@@ -460,7 +460,14 @@ Service DecodeService(Reader& r, const dom::element& obj, const Meta& meta, bool
     if (!sel.empty()) s.selector = std::move(sel);
   }
   s.external_name = r.Str(*spec, "externalName", "spec");
-  s.headless = r.Str(*spec, "clusterIP", "spec") == "None";
+  const std::string cluster_ip = r.Str(*spec, "clusterIP", "spec");
+  s.headless = cluster_ip == "None";
+  for (std::string& ip : r.StrList(*spec, "clusterIPs", "spec")) {
+    if (!ip.empty() && ip != "None") s.cluster_ips.push_back(std::move(ip));
+  }
+  if (s.cluster_ips.empty() && !cluster_ip.empty() && cluster_ip != "None") {
+    s.cluster_ips.push_back(cluster_ip);
+  }
   if (auto ports = r.Arr(*spec, "ports", "spec")) {
     size_t i = 0;
     for (dom::element p : *ports) {
@@ -944,6 +951,34 @@ NetworkPolicy DecodeNetworkPolicy(Reader& r, const dom::element& obj, const Meta
   return np;
 }
 
+// A Pod as PodMeta; spec and status are read when the payload has them.
+PodMeta DecodePodMeta(Reader& r, const dom::element& obj, const Meta& meta) {
+  PodMeta p;
+  p.labels = meta.labels;
+  if (auto spec = r.Sub(obj, "spec", "")) {
+    p.node_name = r.Str(*spec, "nodeName", "spec");
+    p.host_network = r.Bool(*spec, "hostNetwork", "spec");
+  }
+  if (auto status = r.Sub(obj, "status", "")) {
+    const std::string phase = r.Str(*status, "phase", "status");
+    p.terminated = phase == "Succeeded" || phase == "Failed";
+    if (auto ips = r.Arr(*status, "podIPs", "status")) {
+      size_t i = 0;
+      for (dom::element e : *ips) {
+        std::string path = Reader::Index("status.podIPs", i++);
+        if (!r.IsObj(e, path)) continue;
+        std::string ip = r.Str(e, "ip", path);
+        if (!ip.empty()) p.ips.push_back(std::move(ip));
+      }
+    }
+    if (p.ips.empty()) {
+      std::string ip = r.Str(*status, "podIP", "status");
+      if (!ip.empty()) p.ips.push_back(std::move(ip));
+    }
+  }
+  return p;
+}
+
 // Reads apiVersion, kind and metadata. `has_metadata` tells whether the
 // object had a metadata object at all.
 Meta DecodeMeta(Reader& r, const dom::element& obj, Annotations* annotations, bool* has_metadata) {
@@ -1024,7 +1059,7 @@ StatusOr<Object> Decoder::DecodeElement(const dom::element& element, const Decod
   auto in_group = [&](std::string_view g) { return !named || group == g; };
   if (r.ok()) {
     if (kind == "Pod" && pod_meta_only) {
-      out.value = PodMeta{out.meta.labels};
+      out.value = DecodePodMeta(r, element, out.meta);
     } else if (kind == "Pod" && out.meta.controller) {
       require_name();
       if (r.ok()) out.value = DecodeControlledPod(r, element, out.meta, annotations);
@@ -1032,7 +1067,9 @@ StatusOr<Object> Decoder::DecodeElement(const dom::element& element, const Decod
       require_name();
       if (r.ok()) out.value = DecodeWorkload(r, element, out.meta, *wk, annotations, offline);
     } else if (kind == "PartialObjectMetadata") {
-      out.value = PodMeta{out.meta.labels};
+      PodMeta p;
+      p.labels = out.meta.labels;
+      out.value = std::move(p);
     } else if (kind == "Service") {
       require_name();
       if (r.ok()) out.value = DecodeService(r, element, out.meta, offline);

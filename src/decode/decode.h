@@ -58,9 +58,15 @@ struct Meta {
   bool deleting = false;  // metadata.deletionTimestamp is set
 };
 
-// A Pod seen as PartialObjectMetadata: enough to tell bare pods apart.
+// A Pod seen as PartialObjectMetadata: enough to tell bare pods apart. When
+// the whole Pod was sent (the node agent asks for it), also where it runs and
+// its addresses; these stay empty for PartialObjectMetadata.
 struct PodMeta {
   Labels labels;
+  std::vector<std::string> ips;  // status.podIPs[].ip, else status.podIP
+  std::string node_name;         // spec.nodeName
+  bool host_network = false;     // spec.hostNetwork (its IPs are the node's)
+  bool terminated = false;       // status.phase Succeeded or Failed (its IPs are free)
 };
 
 // A NetworkPolicy as stored in the cluster (to compare with the desired one).

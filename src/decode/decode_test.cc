@@ -136,6 +136,59 @@ TEST(DecodeTest, PodMetadataOnly) {
   EXPECT_FALSE(o->meta.controller.has_value());
 }
 
+// The node agent asks for whole Pods and keeps only where they run and their
+// addresses (PodMeta), never the spec.
+TEST(DecodeTest, PodMetaFromWholePodHasAddressesAndNode) {
+  Decoder d;
+  auto o = d.Decode(R"({"kind":"Pod","apiVersion":"v1",
+    "metadata":{"name":"p","namespace":"n","labels":{"x":"y"},
+      "ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"web-1","uid":"u1","controller":true}]},
+    "spec":{"nodeName":"node-a","containers":[{"name":"c","image":"i"}]},
+    "status":{"phase":"Running","podIP":"198.18.0.7","podIPs":[{"ip":"198.18.0.7"},{"ip":"fd00::7"}]}})",
+                    {"Pod", true});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  const auto& p = std::get<PodMeta>(o->value);
+  EXPECT_EQ(p.labels.at("x"), "y");
+  EXPECT_EQ(p.ips, (std::vector<std::string>{"198.18.0.7", "fd00::7"}));
+  EXPECT_EQ(p.node_name, "node-a");
+  EXPECT_FALSE(p.host_network);
+  EXPECT_FALSE(p.terminated);
+  ASSERT_TRUE(o->meta.controller.has_value());
+  EXPECT_EQ(o->meta.controller->name, "web-1");
+
+  o = d.Decode(R"({"kind":"Pod","metadata":{"name":"h","namespace":"n"},
+    "spec":{"hostNetwork":true},"status":{"phase":"Succeeded","podIP":"10.0.0.1"}})",
+               {"Pod", true});
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_TRUE(std::get<PodMeta>(o->value).host_network);
+  EXPECT_TRUE(std::get<PodMeta>(o->value).terminated);
+  EXPECT_EQ(std::get<PodMeta>(o->value).ips, (std::vector<std::string>{"10.0.0.1"}));
+
+  o = d.Decode(R"({"kind":"Pod","metadata":{"name":"h","namespace":"n"},
+    "status":{"podIPs":[{"ip":7}]}})", {"Pod", true});
+  ASSERT_FALSE(o.ok());
+  EXPECT_NE(o.status().message().find("status.podIPs[0].ip"), std::string::npos)
+      << o.status().message();
+}
+
+TEST(DecodeTest, ServiceClusterIps) {
+  Decoder d;
+  auto o = d.Decode(R"({"kind":"Service","metadata":{"name":"s","namespace":"n"},
+    "spec":{"clusterIP":"198.19.0.5","clusterIPs":["198.19.0.5","fd00::5"],"ports":[{"port":80}]}})");
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(std::get<Service>(o->value).cluster_ips,
+            (std::vector<std::string>{"198.19.0.5", "fd00::5"}));
+  o = d.Decode(R"({"kind":"Service","metadata":{"name":"s","namespace":"n"},
+    "spec":{"clusterIP":"198.19.0.6"}})");
+  ASSERT_TRUE(o.ok());
+  EXPECT_EQ(std::get<Service>(o->value).cluster_ips, (std::vector<std::string>{"198.19.0.6"}));
+  o = d.Decode(R"({"kind":"Service","metadata":{"name":"s","namespace":"n"},
+    "spec":{"clusterIP":"None","clusterIPs":["None"]}})");
+  ASSERT_TRUE(o.ok());
+  EXPECT_TRUE(std::get<Service>(o->value).headless);
+  EXPECT_TRUE(std::get<Service>(o->value).cluster_ips.empty());
+}
+
 TEST(DecodeTest, ServicePortsAndSelector) {
   Decoder d;
   auto o =

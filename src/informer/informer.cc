@@ -93,11 +93,17 @@ void Informer::HandleUndecodable(kube::EventType type, std::string_view json, bo
   stats_.objects = known_.size();
 }
 
+bool Informer::MetadataPayload() const {
+  using P = InformerOptions::Payload;
+  return options_.payload == P::kMetadata ||
+         (options_.payload == P::kAuto && options_.pod_meta_only);
+}
+
 Status Informer::List(bool after_expiry) {
   kube::ListOptions lo;
   lo.label_selector = options_.label_selector;
   lo.limit = options_.page_size;
-  if (options_.pod_meta_only) lo.accept = std::string(kube::kAcceptPartialObjectMetadataList);
+  if (MetadataPayload()) lo.accept = std::string(kube::kAcceptPartialObjectMetadataList);
   // Every key the listing holds gets marked; what stays unmarked vanished.
   known_.ClearMarks();
   kube::ListHandler h;
@@ -132,7 +138,7 @@ Status Informer::WatchOnce(const std::atomic<bool>& stop, bool* expired) {
   wo.label_selector = options_.label_selector;
   wo.resource_version = resource_version_;
   wo.stop = &stop;
-  if (options_.pod_meta_only) wo.accept = std::string(kube::kAcceptPartialObjectMetadata);
+  if (MetadataPayload()) wo.accept = std::string(kube::kAcceptPartialObjectMetadata);
   {
     MutexLock lock(mu_);
     stats_.watches++;

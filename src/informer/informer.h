@@ -62,6 +62,12 @@ struct InformerOptions {
   kube::Resource resource = kube::Resource::kPods;
   std::string label_selector;
   bool pod_meta_only = false;  // Pods as PartialObjectMetadata (labels, owners)
+  // What to ask the server for: kAuto is PartialObjectMetadata with
+  // pod_meta_only, else whole objects. kFull with pod_meta_only: whole Pods,
+  // decoded as PodMeta with their IPs and node (the node agent). kMetadata:
+  // PartialObjectMetadata for any resource (owners and labels only).
+  enum class Payload { kAuto, kFull, kMetadata };
+  Payload payload = Payload::kAuto;
   int page_size = 500;
   std::chrono::milliseconds backoff_initial{800};
   std::chrono::milliseconds backoff_max{30000};
@@ -100,6 +106,7 @@ class Informer {
   std::string last_error() const EXCLUDES(mu_);
 
  private:
+  bool MetadataPayload() const;
   Status List(bool after_expiry);
   Status WatchOnce(const std::atomic<bool>& stop, bool* expired);
   void Handle(kube::EventType type, std::string_view json, bool listing);

@@ -424,7 +424,9 @@ TEST(ResourcesTest, PathsAndLookup) {
   EXPECT_EQ(FindByKind("v1", "Event"), &Info(Resource::kEvents));
   EXPECT_EQ(FindByKind("v1", "Deployment"), nullptr);
   EXPECT_EQ(Info(Resource::kNetworkPolicies).GroupResource(), "networkpolicies.networking.k8s.io");
-  EXPECT_EQ(AllResources().size(), 17u);
+  EXPECT_EQ(ResourcePath(Info(Resource::kObservedFlows), "shop", "deployment-web"),
+            "/apis/netpol-ctrl.io/v1alpha1/namespaces/shop/observedflows/deployment-web");
+  EXPECT_EQ(AllResources().size(), 18u);
 }
 
 }  // namespace

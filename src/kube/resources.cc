@@ -5,7 +5,7 @@
 namespace npc::kube {
 namespace {
 
-constexpr std::array<ResourceInfo, 17> kTable{{
+constexpr std::array<ResourceInfo, 18> kTable{{
     {Resource::kPods, "", "v1", "pods", "Pod", true},
     {Resource::kServices, "", "v1", "services", "Service", true},
     {Resource::kNamespaces, "", "v1", "namespaces", "Namespace", false},
@@ -24,6 +24,8 @@ constexpr std::array<ResourceInfo, 17> kTable{{
     {Resource::kEndpointSlices, "discovery.k8s.io", "v1", "endpointslices", "EndpointSlice", true},
     {Resource::kLeases, "coordination.k8s.io", "v1", "leases", "Lease", true},
     {Resource::kEventsV1, "events.k8s.io", "v1", "events", "Event", true},
+    {Resource::kObservedFlows, "netpol-ctrl.io", "v1alpha1", "observedflows", "ObservedFlows",
+     true},
 }};
 
 constexpr bool TableMatchesEnum() {

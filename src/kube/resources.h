@@ -35,6 +35,7 @@ enum class Resource {
   kEndpointSlices,
   kLeases,
   kEventsV1,  // events.k8s.io/v1 events
+  kObservedFlows,  // netpol-ctrl.io/v1alpha1, the node agent's reports (deploy/agent/crd.yaml)
 };
 
 struct ResourceInfo {

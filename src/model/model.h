@@ -244,6 +244,9 @@ struct Service {
   std::string external_name;
   bool headless = false;  // clusterIP: None
   Labels labels = {};     // the Service's own labels (ServiceMonitors select by them)
+  // spec.clusterIPs (else spec.clusterIP), without "None": where clients
+  // connect (the node agent maps them back to the Service).
+  std::vector<std::string> cluster_ips = {};
 
   bool operator==(const Service&) const = default;
 };

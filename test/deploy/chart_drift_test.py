@@ -1,4 +1,4 @@
-"""Usage: chart_drift_test.py DEPLOY_DIR KUSTOMIZE_OUTPUT HELM_OUTPUT RELEASE_NAMESPACE
+"""Usage: chart_drift_test.py DEPLOY_DIR[:DEPLOY_DIR...] KUSTOMIZE_OUTPUT HELM_OUTPUT RELEASE_NAMESPACE
 
 deploy/ (kubectl kustomize) and the chart (helm template with default values)
 must install the same objects. Compared object by object, after taking out
@@ -9,6 +9,7 @@ what differs by design:
   - the pod template's checksum/config annotation (the chart's way to roll
     the pods on a config change) and kustomize's content-hash suffix on
     generated ConfigMap names (kustomize's way);
+  - helm.sh/resource-policy (Helm's own: a templated CRD kept on uninstall);
   - ConfigMap data that is a YAML file is compared as parsed YAML (comments
     and key order differ);
   - Role and ClusterRole rules are compared as sets of single permissions
@@ -28,7 +29,7 @@ import k8s_objects as k
 
 HELM_LABELS = {"app.kubernetes.io/instance", "app.kubernetes.io/version",
                "app.kubernetes.io/managed-by", "helm.sh/chart"}
-CHART_ONLY_ANNOTATIONS = {"checksum/config"}
+CHART_ONLY_ANNOTATIONS = {"checksum/config", "helm.sh/resource-policy"}
 RBAC_KINDS = {"Role", "ClusterRole"}
 
 
@@ -78,6 +79,12 @@ def parse_config_data(body):
             body["data"][key] = yaml.safe_load(value)
 
 
+def rel(deploy_dir):
+    """"deploy" or "deploy/agent": the directory as the repository names it."""
+    parts = os.path.normpath(deploy_dir).split(os.sep)
+    return "/".join(parts[parts.index("deploy"):]) if "deploy" in parts else deploy_dir
+
+
 def deploy_files(deploy_dir):
     """(kind, name) -> the deploy/ file that defines it."""
     out = {}
@@ -88,7 +95,7 @@ def deploy_files(deploy_dir):
             for body in yaml.safe_load_all(fh):
                 if isinstance(body, dict) and "kind" in body:  # not config.yaml
                     o = k.Obj(body)
-                    out[(o.kind, o.name)] = f"deploy/{f}"
+                    out[(o.kind, o.name)] = f"{rel(deploy_dir)}/{f}"
     return out
 
 
@@ -96,20 +103,22 @@ def generators(deploy_dir):
     """Name -> the files of each configMapGenerator/secretGenerator."""
     with open(os.path.join(deploy_dir, "kustomization.yaml")) as f:
         kust = yaml.safe_load(f)
-    return {g["name"]: [os.path.basename(x.split("=")[-1]) for x in g.get("files") or []]
+    return {g["name"]: [f"{rel(deploy_dir)}/" + os.path.basename(x.split("=")[-1])
+                        for x in g.get("files") or []]
             for g in (kust.get("configMapGenerator") or []) + (kust.get("secretGenerator") or [])}
 
 
 def main():
-    deploy_dir, kust_out, helm_out, namespace = sys.argv[1:5]
+    deploy_dirs, kust_out, helm_out, namespace = sys.argv[1:5]
     deploy = k.load_file(kust_out)
     chart = k.load_file(helm_out)
-    files = deploy_files(deploy_dir)
-    gens = generators(deploy_dir)
+    files, gens = {}, {}
+    for deploy_dir in deploy_dirs.split(":"):
+        files.update(deploy_files(deploy_dir))
+        gens.update(generators(deploy_dir))
     for gen, gen_files in gens.items():
         for kind in ("ConfigMap", "Secret"):
-            files[(kind, gen)] = (" ".join(f"deploy/{f}" for f in gen_files) +
-                                  " (kustomization.yaml's generator)")
+            files[(kind, gen)] = (" ".join(gen_files) + " (kustomization.yaml's generator)")
 
     def deploy_file(o):
         return files.get((o.kind, o.name), "deploy/kustomization.yaml")

@@ -11,8 +11,10 @@
 # VARIANTS pairs each way of installing deploy/ with the helm values that
 # must install the same. When deploy/ gains an optional part (a kustomize
 # component or overlay: the Secrets component, the agent, ...) and the chart
-# a value for it, add a line "KUSTOMIZE_DIR|HELM_ARGS", e.g.
-#   "deploy/components/secrets|--set secrets.enabled=true".
+# a value for it, add a line "KUSTOMIZE_DIR[+KUSTOMIZE_DIR...]|HELM_ARGS",
+# e.g. "deploy/components/secrets|--set secrets.enabled=true"; directories
+# joined by "+" are installed together (deploy/agent/ goes beside deploy/:
+# kustomize cannot nest it inside its base).
 set -euo pipefail
 root=$(cd "${1:?repo root}" && pwd)
 here=$(cd "$(dirname "$0")" && pwd)
@@ -20,6 +22,7 @@ python3=${NPC_PYTHON3:-/usr/bin/python3}
 ns=netpol-ctrl-system
 VARIANTS=(
   "deploy|"
+  "deploy+deploy/agent|--set agent.enabled=true"
 )
 
 helm=$("$root/scripts/build-helm")/helm
@@ -31,12 +34,19 @@ fail=0
 for v in "${VARIANTS[@]}"; do
   dir=${v%%|*}
   args=${v#*|}
-  echo "== $dir  <->  helm template ${args:-(default values)}"
-  "$kubectl" kustomize "$root/$dir" >"$work/kustomize.yaml"
+  echo "== ${dir//+/ + }  <->  helm template ${args:-(default values)}"
+  : >"$work/kustomize.yaml"
+  dirs=()
+  IFS=+ read -r -a parts <<<"$dir"
+  for d in "${parts[@]}"; do
+    { "$kubectl" kustomize "$root/$d"; echo "---"; } >>"$work/kustomize.yaml"
+    dirs+=("$root/$d")
+  done
   # shellcheck disable=SC2086
   "$helm" template netpol-ctrl "$root/charts/netpol-ctrl" --namespace "$ns" --include-crds \
     $args >"$work/helm.yaml"
-  "$python3" "$here/chart_drift_test.py" "$root/$dir" "$work/kustomize.yaml" "$work/helm.yaml" "$ns" ||
+  "$python3" "$here/chart_drift_test.py" "$(IFS=:; echo "${dirs[*]}")" "$work/kustomize.yaml" \
+    "$work/helm.yaml" "$ns" ||
     fail=1
 done
 ((fail == 0)) || exit 1

@@ -12,7 +12,10 @@
 # 4. values that cannot work fail the render with a message saying what to
 #    change: a misspelt or unknown key, a bad enum, a bind address without a
 #    port, replicas > 1 without leader election, a ServiceMonitor without
-#    metrics, the reserved agent.
+#    metrics, an agent value that is no duration or no agent value at all;
+# 5. the node agent (agent.enabled): its CRD, DaemonSet (hostNetwork,
+#    NET_ADMIN only, every node), ServiceAccount and ClusterRole, and its
+#    values where they belong; none of it by default.
 set -euo pipefail
 root=$(cd "${1:?repo root}" && pwd)
 bin=${2:?netpol-ctrl binary}
@@ -94,9 +97,58 @@ must_fail "2 replicas without leader election" "needs config.leader-elect: true"
   --set config.leader-elect=false
 must_fail "a ServiceMonitor without metrics" "serviceMonitor.enabled needs metrics" \
   --set serviceMonitor.enabled=true --set config.metrics-bind-address=0
-must_fail "the reserved agent" "no node agent yet" --set agent.enabled=true
+must_fail "an agent report interval that is no duration" "reportInterval" \
+  --set agent.enabled=true --set agent.reportInterval=soon
+must_fail "a misspelt agent value" "reportIntervall" --set agent.reportIntervall=5s
 must_fail "no ServiceAccount and no name" "serviceAccount.name: name the existing ServiceAccount" \
   --set serviceAccount.create=false
+
+# ---- 5 ----------------------------------------------------------------------
+render --set agent.enabled=true >"$work/agent.yaml"
+render --set agent.enabled=true --set agent.reportInterval=15s --set agent.maxFlows=50000 \
+  --set agent.forgetAfter=240h --set agent.verbosity=1 --set agent.metricsPort=9500 \
+  --set agent.serviceAccount.create=false --set agent.serviceAccount.name=my-agent \
+  --set rbac.create=false >"$work/agent-custom.yaml"
+PYTHONPATH=$here "$python3" - "$work/default.yaml" "$work/agent.yaml" "$work/agent-custom.yaml" <<'PY' || fail=1
+import sys
+import k8s_objects as k
+default, agent, custom = (k.load_file(p) for p in sys.argv[1:4])
+bad = []
+def check(cond, what):
+    print(("ok  " if cond else "FAIL: ") + what, file=sys.stdout if cond else sys.stderr)
+    if not cond:
+        bad.append(what)
+check(not [o for o in default if o.kind in ("DaemonSet", "CustomResourceDefinition")
+           or o.name.endswith("-agent")], "no agent object with default values")
+ds = k.find(agent, "DaemonSet", "netpol-ctrl-agent").body["spec"]["template"]["spec"]
+c = ds["containers"][0]
+check(ds["hostNetwork"] is True and ds["dnsPolicy"] == "ClusterFirstWithHostNet", "agent: hostNetwork")
+check(ds["tolerations"] == [{"operator": "Exists"}], "agent: on every node, whatever its taints")
+check(ds["serviceAccountName"] == "netpol-ctrl-agent", "agent: its own ServiceAccount")
+check(c["securityContext"]["capabilities"] == {"drop": ["ALL"], "add": ["NET_ADMIN"]}
+      and c["securityContext"]["allowPrivilegeEscalation"] is False
+      and c["securityContext"]["readOnlyRootFilesystem"] is True, "agent: NET_ADMIN and nothing else")
+check(c["args"][0] == "agent" and "--report-interval=60s" in c["args"], "agent: args")
+check(c["env"][0]["name"] == "NODE_NAME" and
+      c["env"][0]["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName", "agent: NODE_NAME")
+crd = k.find(agent, "CustomResourceDefinition", "observedflows.netpol-ctrl.io").body
+check(crd["metadata"]["annotations"].get("helm.sh/resource-policy") == "keep",
+      "the CRD stays on helm uninstall (and the reports with it)")
+rules = k.permissions(k.find(agent, "ClusterRole", "netpol-ctrl-agent").body["rules"])
+check(("netpol-ctrl.io", "observedflows", "", "patch") in rules and
+      not [r for r in rules if r[3] in ("delete", "update", "get", "*")],
+      "agent RBAC: applies reports, never gets, updates or deletes")
+cc = k.find(custom, "DaemonSet", "netpol-ctrl-agent").body["spec"]["template"]["spec"]
+args = cc["containers"][0]["args"]
+for a in ("--report-interval=15s", "--max-flows=50000", "--forget-after=240h", "--v=1",
+          "--metrics-bind-address=:9500"):
+    check(a in args, f"agent values: {a}")
+check(cc["containers"][0]["ports"][0]["containerPort"] == 9500, "agent values: the metrics port")
+check(cc["serviceAccountName"] == "my-agent", "agent values: an existing ServiceAccount")
+check(not [o for o in custom if o.kind in ("ServiceAccount", "ClusterRole", "ClusterRoleBinding")
+           and "agent" in o.name], "agent values: no ServiceAccount or RBAC when told")
+sys.exit(1 if bad else 0)
+PY
 
 ((fail == 0)) || {
   echo "helm_template_test: FAILED" >&2
