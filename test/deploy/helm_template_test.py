@@ -77,6 +77,7 @@ def check_default(objs):
     check(("", "configmaps", "", "list") in cp and ("events.k8s.io", "events", "", "create") in cp,
           "read-configmaps and events (on by default) keep their rules")
     check(not any("*" in p for p in cp), "no wildcard in the ClusterRole")
+    check(not any(p[1] == "secrets" for p in cp), "no access to secrets by default")
 
 
 def check_custom(objs):
@@ -113,6 +114,8 @@ def check_custom(objs):
     cp = perms(objs, "ClusterRole", "npc")
     check(not any(p[1] == "configmaps" for p in cp), "read-configmaps: false drops the configmaps rule")
     check(not any(p[1] == "events" for p in cp), "events: false drops the events rule")
+    check(("", "secrets", "", "list") in cp and ("", "secrets", "", "watch") in cp,
+          "read-secrets: true adds list/watch on secrets")
     check(("networking.k8s.io", "networkpolicies", "", "patch") in cp, "the policies' rule stays")
 
     d = k.find(objs, "Deployment")
