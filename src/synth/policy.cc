@@ -114,6 +114,48 @@ std::optional<std::vector<PolicyPort>> TargetPorts(const std::vector<ServicePort
   return out;
 }
 
+// Whether a container of `w` declares the named port `p` (name and protocol).
+bool Declares(const Workload& w, const PolicyPort& p) {
+  for (const Container& c : w.containers) {
+    for (const ContainerPort& cp : c.ports) {
+      if (cp.name == p.port.str && Protocol(cp.protocol) == p.protocol) return true;
+    }
+  }
+  return false;
+}
+
+// The ports of `ports` that resolve on some pod of `on`: numbers always, a
+// name when a container of one of them declares it (with its protocol). A
+// workload whose pod spec is not known (no containers) could declare any
+// name: then names stay; so do they when `on` is empty (the rule's peer
+// selects no pod yet). Sets `dropped` to the names dropped. An empty
+// result with `ports` non-empty means nothing resolves: NOT "all ports".
+//
+// Why: a NetworkPolicy enforcer reads a named port against the pods the rule
+// selects, and kube-router (v2.1) reads a rule whose named ports resolve on
+// no selected pod as a rule without ports: every port. A name no backend
+// declares carries no traffic anyway (the Service has no endpoint for it).
+std::optional<std::vector<PolicyPort>> Resolvable(
+    const std::optional<std::vector<PolicyPort>>& ports, const std::vector<const Workload*>& on,
+    std::vector<PolicyPort>* dropped) {
+  if (!ports || on.empty()) return ports;  // no pod yet: the peer selects nothing now
+  for (const Workload* w : on) {
+    if (w->containers.empty()) return ports;
+  }
+  std::vector<PolicyPort> out;
+  for (const PolicyPort& p : *ports) {
+    const bool named = !p.port.is_num() && !p.port.empty();
+    if (!named || std::any_of(on.begin(), on.end(), [&](const Workload* w) {
+          return Declares(*w, p);
+        })) {
+      out.push_back(p);
+    } else {
+      dropped->push_back(p);
+    }
+  }
+  return out;
+}
+
 std::string ServiceName(const Service& s) {
   return s.ns + "/" + s.name;
 }
@@ -182,12 +224,52 @@ class PolicyBuilder {
     p.policy_types = {"Ingress", "Egress"};
     out.selector_note = ix_.selector_notes_[wi_];
     out.template_from = w_.template_from;
+    DropUnresolvedIngressPorts();
     Emit(ingress_, &p.ingress, &out.ingress_reasons);
     Emit(egress_, &p.egress, &out.egress_reasons);
     return out;
   }
 
  private:
+  // W's ingress rules name ports on W's pods: a named port W does not
+  // declare resolves on none of them (see Resolvable). Dropped, with a
+  // warning; a rule left without ports is dropped whole.
+  void DropUnresolvedIngressPorts() {
+    for (auto it = ingress_.begin(); it != ingress_.end();) {
+      Grant& g = it->second;
+      if (g.all_ports) {
+        ++it;
+        continue;
+      }
+      std::vector<PolicyPort> dropped;
+      auto kept = Resolvable(std::vector<PolicyPort>(g.ports.begin(), g.ports.end()), {&w_},
+                             &dropped);
+      if (!dropped.empty()) {
+        Warn("named port " + PortsText(dropped) + " is declared by no container of " +
+             w_.key().ToString() + ": not allowed (" + *g.reasons.begin() + ")");
+      }
+      if (kept->empty()) {
+        it = ingress_.erase(it);
+        continue;
+      }
+      g.ports = PortSet(kept->begin(), kept->end());
+      ++it;
+    }
+  }
+
+  // Egress on `ports` to the pods of `targets`, without the named ports none
+  // of them declares (a warning says which).
+  void AddEgressResolved(const PolicyPeer& peer, const std::optional<std::vector<PolicyPort>>& ports,
+                         const std::vector<const Workload*>& targets, const std::string& reason) {
+    std::vector<PolicyPort> dropped;
+    auto kept = Resolvable(ports, targets, &dropped);
+    if (!dropped.empty()) {
+      Warn("named port " + PortsText(dropped) + " is declared by no pod behind it: not allowed (" +
+           reason + ")");
+    }
+    if (kept && kept->empty()) return;  // nothing resolves: no rule (never "all ports")
+    Add(egress_, peer, kept, reason);
+  }
   void Warn(std::string message) {
     if (warnings_) warnings_->push_back(Warning{w_.key(), std::move(message)});
   }
@@ -604,7 +686,8 @@ class PolicyBuilder {
           HostNetworkEgress(*t, TargetPorts(e.ports), "named by pod DNS " + e.host);
           continue;
         }
-        Add(egress_, WorkloadPeer(*t), TargetPorts(e.ports), "to pod: " + DescribeEdge(e));
+        AddEgressResolved(WorkloadPeer(*t), TargetPorts(e.ports), {t},
+                          "to pod: " + DescribeEdge(e));
         continue;
       }
       const uint32_t si = ix_.service_by_key_.at(e.service_ns + "/" + e.service_name);
@@ -623,7 +706,10 @@ class PolicyBuilder {
       PolicyPeer peer;
       peer.namespace_selector = NamespaceIs(s.ns);
       peer.pod_selector = SelectorOf(*s.selector);
-      Add(egress_, peer, TargetPorts(e.ports), "Service " + ServiceName(s) + ": " + DescribeEdge(e));
+      std::vector<const Workload*> backends;
+      for (uint32_t bi : ix_.backends_[si]) backends.push_back(ix_.workloads_[bi]);
+      AddEgressResolved(peer, TargetPorts(e.ports), backends,
+                        "Service " + ServiceName(s) + ": " + DescribeEdge(e));
       for (uint32_t bi : ix_.backends_[si]) {
         const Workload& b = *ix_.workloads_[bi];
         if (bi != wi_ && b.host_network) {
