@@ -868,7 +868,10 @@ TEST_F(ControllerIT, PlatformRulesAreAppliedLive) {
     ASSERT_TRUE(slices.ok());
     for (const auto& item : slices->items) {
       json e = json::parse(item.json);
-      if (e["metadata"]["labels"].value("kubernetes.io/service-name", "") != "kubernetes") continue;
+      if (e["metadata"].value("labels", json::object()).value("kubernetes.io/service-name", "") !=
+          "kubernetes") {
+        continue;
+      }
       apiserver_ip = e["endpoints"][0]["addresses"][0];
     }
     ASSERT_FALSE(apiserver_ip.empty());
@@ -968,7 +971,7 @@ TEST_F(ControllerIT, PlatformRulesAreAppliedLive) {
   const std::string pg_uid = Kubectl("get postgresclusters.postgres.example.com pg -n " + ns +
                                      " -o jsonpath='{.metadata.uid}'");
   ASSERT_FALSE(pg_uid.empty());
-  for (const std::string& name : {"pg-0", "pg-1"}) {
+  for (const std::string name : {"pg-0", "pg-1"}) {
     Apply(kube::Resource::kPods,
           {{"apiVersion", "v1"},
            {"kind", "Pod"},
@@ -1009,7 +1012,8 @@ TEST_F(ControllerIT, PlatformRulesAreAppliedLive) {
     if (!list.ok()) return false;
     for (const auto& item : list->items) {
       json e = json::parse(item.json);
-      if (e["regarding"].value("name", "") == "user" && e.value("reason", "") == "PolicyConflict" &&
+      if (e.value("regarding", json::object()).value("name", "") == "user" &&
+          e.value("reason", "") == "PolicyConflict" &&
           e.value("type", "") == "Warning") {
         return true;
       }
@@ -1117,8 +1121,9 @@ TEST_F(ControllerIT, PlatformRulesAreAppliedLive) {
     }
     for (auto it = offline.begin(); it != offline.end();) {
       // deployment-user: generate wants it; the controller yields to the user's.
+      const json& labels = (*it)["metadata"].value("labels", json::object());
       if ((*it)["metadata"]["name"] == "deployment-user" &&
-          (*it)["metadata"]["labels"].value(std::string(kManagedByLabel), "") == "netpol-ctrl") {
+          labels.value(std::string(kManagedByLabel), "") == "netpol-ctrl") {
         it = offline.erase(it);
       } else {
         ++it;

@@ -14,13 +14,17 @@ OptionalInformers::~OptionalInformers() {
 }
 
 OptionalInformers::Probe OptionalInformers::ProbeKind(kube::Resource r) {
+  // One page of one item is enough: the first item (if any) ends the listing.
   kube::ListOptions lo;
   lo.limit = 1;
   lo.accept = std::string(kube::kAcceptPartialObjectMetadataList);
-  auto list = client_.List(r, "", lo);
+  kube::ListHandler h;
+  h.on_item = [](std::string_view) { return Status(StatusCode::kCancelled, "probe: served"); };
+  h.on_restart = [] {};
+  auto list = client_.ListEach(r, "", lo, h);
   const std::string name = kube::Info(r).GroupResource();
   MutexLock lock(mu_);
-  if (list.ok()) {
+  if (list.ok() || list.error().local_code == StatusCode::kCancelled) {
     last_probe_error_.erase(r);
     return Probe::kServed;
   }
