@@ -233,7 +233,10 @@ class PolicyBuilder {
  private:
   // W's ingress rules name ports on W's pods: a named port W does not
   // declare resolves on none of them (see Resolvable). Dropped, with a
-  // warning; a rule left without ports is dropped whole.
+  // warning; a rule left without ports is dropped whole. Egress keeps its
+  // names: the pods behind a Service change with pods the incremental
+  // recompute does not follow for clients, and the server's own ingress
+  // (this filter) already refuses every port the name does not resolve to.
   void DropUnresolvedIngressPorts() {
     for (auto it = ingress_.begin(); it != ingress_.end();) {
       Grant& g = it->second;
@@ -257,19 +260,6 @@ class PolicyBuilder {
     }
   }
 
-  // Egress on `ports` to the pods of `targets`, without the named ports none
-  // of them declares (a warning says which).
-  void AddEgressResolved(const PolicyPeer& peer, const std::optional<std::vector<PolicyPort>>& ports,
-                         const std::vector<const Workload*>& targets, const std::string& reason) {
-    std::vector<PolicyPort> dropped;
-    auto kept = Resolvable(ports, targets, &dropped);
-    if (!dropped.empty()) {
-      Warn("named port " + PortsText(dropped) + " is declared by no pod behind it: not allowed (" +
-           reason + ")");
-    }
-    if (kept && kept->empty()) return;  // nothing resolves: no rule (never "all ports")
-    Add(egress_, peer, kept, reason);
-  }
   void Warn(std::string message) {
     if (warnings_) warnings_->push_back(Warning{w_.key(), std::move(message)});
   }
@@ -686,8 +676,7 @@ class PolicyBuilder {
           HostNetworkEgress(*t, TargetPorts(e.ports), "named by pod DNS " + e.host);
           continue;
         }
-        AddEgressResolved(WorkloadPeer(*t), TargetPorts(e.ports), {t},
-                          "to pod: " + DescribeEdge(e));
+        Add(egress_, WorkloadPeer(*t), TargetPorts(e.ports), "to pod: " + DescribeEdge(e));
         continue;
       }
       const uint32_t si = ix_.service_by_key_.at(e.service_ns + "/" + e.service_name);
@@ -706,10 +695,7 @@ class PolicyBuilder {
       PolicyPeer peer;
       peer.namespace_selector = NamespaceIs(s.ns);
       peer.pod_selector = SelectorOf(*s.selector);
-      std::vector<const Workload*> backends;
-      for (uint32_t bi : ix_.backends_[si]) backends.push_back(ix_.workloads_[bi]);
-      AddEgressResolved(peer, TargetPorts(e.ports), backends,
-                        "Service " + ServiceName(s) + ": " + DescribeEdge(e));
+      Add(egress_, peer, TargetPorts(e.ports), "Service " + ServiceName(s) + ": " + DescribeEdge(e));
       for (uint32_t bi : ix_.backends_[si]) {
         const Workload& b = *ix_.workloads_[bi];
         if (bi != wi_ && b.host_network) {

@@ -223,24 +223,22 @@ TEST(PolicyTest, NamedTargetPortThatNoBackendDeclaresIsDropped) {
   const PolicyPeer web = NsPods("shop", {{"app", "web"}, {"tier", "fe"}});
   const PolicyPeer api = NsPods("data", {{"app", "api"}});
   EXPECT_TRUE(PortsFor(Find(r, "data", "api")->policy.ingress, web).empty());
-  EXPECT_TRUE(PortsFor(Find(r, "shop", "web")->policy.egress, api).empty());
   EXPECT_THAT(Messages(r), Contains(AllOf(HasSubstr("Deployment/data/api"),
                                           HasSubstr("named port http/TCP is declared by no"))));
-  EXPECT_THAT(Messages(r), Contains(AllOf(HasSubstr("Deployment/shop/web"),
-                                          HasSubstr("named port http/TCP is declared by no"))));
+  // The client's egress keeps the name: the server's ingress refuses it.
+  EXPECT_EQ(PortsFor(Find(r, "shop", "web")->policy.egress, api),
+            (std::vector<PolicyPort>{NamedPort("http")}));
 
   // With every Service port referenced, the numeric one stays; the name goes.
   s.workloads[0].containers[0].env[0].value = "api.data";
   r = Synthesize(s, SynthesisConfig::Defaults());
   EXPECT_EQ(PortsFor(Find(r, "data", "api")->policy.ingress, web),
             (std::vector<PolicyPort>{Tcp(9091)}));
-  EXPECT_EQ(PortsFor(Find(r, "shop", "web")->policy.egress, api),
-            (std::vector<PolicyPort>{Tcp(9091)}));
 
   // Declared with another protocol: still no match.
   s.workloads[1].containers[0].ports = {{"http", 8081, "UDP"}};
   r = Synthesize(s, SynthesisConfig::Defaults());
-  EXPECT_EQ(PortsFor(Find(r, "shop", "web")->policy.egress, api),
+  EXPECT_EQ(PortsFor(Find(r, "data", "api")->policy.ingress, web),
             (std::vector<PolicyPort>{Tcp(9091)}));
 
   // Declared: kept as the name (each pod resolves it).
@@ -258,7 +256,8 @@ TEST(PolicyTest, NamedTargetPortStaysWhenTheBackendsSpecIsUnknown) {
   Snapshot s = ClientServer();
   s.workloads[1].containers.clear();
   const Result r = Synthesize(s, SynthesisConfig::Defaults());
-  EXPECT_EQ(PortsFor(Find(r, "shop", "web")->policy.egress, NsPods("data", {{"app", "api"}})),
+  EXPECT_EQ(PortsFor(Find(r, "data", "api")->policy.ingress,
+                     NsPods("shop", {{"app", "web"}, {"tier", "fe"}})),
             (std::vector<PolicyPort>{NamedPort("http")}));
 }
 
