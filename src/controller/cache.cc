@@ -47,6 +47,19 @@ ClusterCache::Effect ClusterCache::Remove(const decode::Meta& meta) {
   return e;
 }
 
+ClusterCache::Effect ClusterCache::ObservePolicyName(const decode::Meta& meta, bool present) {
+  Effect e;
+  auto label = meta.labels.find(std::string(kManagedByLabel));
+  const bool foreign =
+      present && (label == meta.labels.end() || label->second != kManagedByValue);
+  ReconcileKey key = ReconcileKey::Policy(meta.ns, meta.name);
+  MutexLock lock(mu_);
+  const bool changed = foreign ? foreign_.insert(key).second : foreign_.erase(key) > 0;
+  // A conflict begins (report it, write nothing) or ends (write ours now).
+  if (changed && ready_) e.reconcile.push_back(std::move(key));
+  return e;
+}
+
 ClusterCache::Effect ClusterCache::MarkUnknown(const decode::Meta& meta, const std::string& why) {
   MutexLock lock(mu_);
   unknown_[{meta.kind, meta.ns, meta.name}] = UnknownObject{meta.uid, meta.controller, why};
@@ -168,9 +181,14 @@ std::optional<std::string> ClusterCache::OwnerUnknown(const std::string& ns,
   return std::nullopt;
 }
 
+bool ClusterCache::Foreign(const ReconcileKey& key) const {
+  MutexLock lock(mu_);
+  return foreign_.count(key) > 0;
+}
+
 ClusterCache::Counts ClusterCache::counts() const {
   MutexLock lock(mu_);
-  return {stored_.size(), unknown_.size()};
+  return {stored_.size(), unknown_.size(), foreign_.size()};
 }
 
 }  // namespace npc::controller

@@ -58,6 +58,11 @@ class ClusterCache {
   [[nodiscard]] Effect Upsert(const decode::Object& object) EXCLUDES(mu_);
   // An object was deleted (its kind, namespace and name are enough).
   [[nodiscard]] Effect Remove(const decode::Meta& meta) EXCLUDES(mu_);
+  // A NetworkPolicy's name, from the watch over every NetworkPolicy
+  // (metadata only): present with its managed-by label, or deleted. A
+  // policy not labelled as netpol-ctrl's is foreign: never written nor
+  // deleted, and a workload that wants its name waits (rule 8).
+  [[nodiscard]] Effect ObservePolicyName(const decode::Meta& meta, bool present) EXCLUDES(mu_);
   // The object exists, but its content could not be read or decoded (`why`).
   // What the cache knew of it stays; until it is read, the policies it owns
   // are kept as they are.
@@ -94,6 +99,8 @@ class ClusterCache {
   [[nodiscard]] std::optional<NetworkPolicy> Policy(const WorkloadKey& workload) const
       EXCLUDES(mu_);
   [[nodiscard]] bool NeedsLabel(const ReconcileKey& pod) const EXCLUDES(mu_);
+  // A NetworkPolicy of this name exists that netpol-ctrl does not manage.
+  [[nodiscard]] bool Foreign(const ReconcileKey& key) const EXCLUDES(mu_);
   // Why an owner of a policy in `ns` cannot be judged gone: it, or an object
   // it controls, exists but could not be read. nullopt when nothing says so.
   [[nodiscard]] std::optional<std::string> OwnerUnknown(const std::string& ns,
@@ -103,6 +110,7 @@ class ClusterCache {
   struct Counts {
     size_t stored = 0;
     size_t unknown = 0;  // objects whose content is unknown
+    size_t foreign = 0;  // NetworkPolicies that are not netpol-ctrl's
   };
   [[nodiscard]] Counts counts() const EXCLUDES(mu_);
 
@@ -129,6 +137,7 @@ class ClusterCache {
   synth::Incremental model_ GUARDED_BY(mu_);
   std::map<ReconcileKey, PolicySummary> stored_ GUARDED_BY(mu_);
   std::set<ReconcileKey> pods_to_label_ GUARDED_BY(mu_);  // kPodLabel keys
+  std::set<ReconcileKey> foreign_ GUARDED_BY(mu_);        // kPolicy keys not ours
   std::map<ObjectRef, UnknownObject> unknown_ GUARDED_BY(mu_);
   bool ready_ GUARDED_BY(mu_) = false;
 };

@@ -31,6 +31,10 @@ void Controller::Remove(const decode::Meta& meta) {
   Apply(cache_.Remove(meta));
 }
 
+void Controller::ObservePolicyName(const decode::Meta& meta, bool present) {
+  Apply(cache_.ObservePolicyName(meta, present));
+}
+
 void Controller::MarkUnknown(const decode::Meta& meta, const std::string& why) {
   Apply(cache_.MarkUnknown(meta, why));
 }
@@ -84,6 +88,8 @@ ControllerStats Controller::Stats() const {
   s.pod_labels = r.pod_labels;
   s.errors = r.errors;
   s.kept = r.kept;
+  s.conflicts = r.conflicts;
+  s.foreign = c.foreign;
   s.desired = d.desired;
   s.stored = c.stored;
   s.unresolved = d.unresolved;

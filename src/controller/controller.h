@@ -70,6 +70,8 @@ struct ControllerStats {
   uint64_t pod_labels = 0;
   uint64_t errors = 0;
   uint64_t kept = 0;
+  uint64_t conflicts = 0;  // reconciles that found a foreign policy with the wanted name
+  size_t foreign = 0;      // NetworkPolicies known that are not netpol-ctrl's
   size_t desired = 0;
   size_t stored = 0;
   size_t unresolved = 0;
@@ -90,6 +92,9 @@ class Controller {
   void Upsert(decode::Object object);
   // An object was deleted (its kind, namespace and name are enough).
   void Remove(const decode::Meta& meta);
+  // A NetworkPolicy's name and labels (any policy, from a metadata-only
+  // watch): present, or deleted. See ClusterCache::ObservePolicyName.
+  void ObservePolicyName(const decode::Meta& meta, bool present);
   // An object exists but could not be read or decoded (`why`): what was known
   // of it stays, and policies it owns are kept until it is read.
   void MarkUnknown(const decode::Meta& meta, const std::string& why);

@@ -4,6 +4,7 @@
 
 #include <condition_variable>
 #include <map>
+#include <set>
 #include <thread>
 
 namespace npc::controller {
@@ -23,6 +24,15 @@ class FakeCluster : public PolicyWriter {
     policies[p.ns + "/" + p.name] = p;
     if (controller) controller->Upsert(AsObject(p));
     return Status::Ok();
+  }
+  // Server-side apply without force: a policy someone else wrote is a conflict.
+  Status Create(const NetworkPolicy& p) override {
+    std::lock_guard<std::recursive_mutex> lock(mu);
+    if (foreign.count(p.ns + "/" + p.name)) {
+      writes++;
+      return Status(StatusCode::kConflict, "Apply failed with 1 conflict: conflict with \"kubectl\"");
+    }
+    return Apply(p);
   }
   Status Delete(const std::string& ns, const std::string& name) override {
     std::lock_guard<std::recursive_mutex> lock(mu);
@@ -63,6 +73,7 @@ class FakeCluster : public PolicyWriter {
   std::recursive_mutex mu;
   std::map<std::string, NetworkPolicy> policies;
   std::map<std::string, std::string> labelled;
+  std::set<std::string> foreign;  // "ns/name" of policies netpol-ctrl does not manage
   int writes = 0;
   int fail_next = 0;
   Controller* controller = nullptr;
@@ -76,6 +87,11 @@ class RecordingObserver : public Observer {
     const char* names[] = {"create", "update", "delete", "label"};
     log.push_back(std::string(audit ? "would " : "") + names[static_cast<int>(action)] + " " +
                   key.ToString() + (result.ok() ? "" : " failed"));
+  }
+  void OnConflict(const ReconcileKey& key, const NetworkPolicy& wanted) override {
+    std::lock_guard<std::mutex> lock(mu);
+    log.push_back("conflict " + key.ToString() + " for " +
+                  (wanted.owner ? wanted.owner->kind + "/" + wanted.owner->name : "?"));
   }
   std::mutex mu;
   std::vector<std::string> log;
@@ -576,6 +592,73 @@ TEST(ControllerStartupTest, AWorkloadDeletedDuringTheFirstRecomputeLosesItsPolic
   EXPECT_FALSE(cluster.Find("shop/deployment-gone").has_value())
       << "the policy of a workload deleted during the first recompute was kept";
   EXPECT_EQ(c.Stats().desired, 1u);
+}
+
+// Rule 8: a NetworkPolicy with the name a workload wants that netpol-ctrl
+// does not manage is never written nor deleted; the workload waits, the
+// conflict is reported, and the policy is written once the name is free.
+decode::Meta PolicyMeta(std::string ns, std::string name, bool ours) {
+  decode::Meta m = FakeCluster::Meta("NetworkPolicy", std::move(ns), std::move(name));
+  if (ours) m.labels[std::string(kManagedByLabel)] = std::string(kManagedByValue);
+  return m;
+}
+
+size_t Count(RecordingObserver& o, const std::string& prefix) {
+  std::lock_guard<std::mutex> lock(o.mu);
+  size_t n = 0;
+  for (const auto& l : o.log) n += l.rfind(prefix, 0) == 0;
+  return n;
+}
+
+TEST_F(ControllerTest, NeverTakesOverAPolicyItDoesNotManage) {
+  cluster.foreign.insert("shop/deployment-web");
+  c->ObservePolicyName(PolicyMeta("shop", "deployment-web", /*ours=*/false), true);
+  c->ObservePolicyName(PolicyMeta("shop", "other", /*ours=*/true), true);  // ours: no conflict
+  c->Upsert(Obj(Ns("shop")));
+  c->Upsert(Obj(Deploy("shop", "web", "http://api:80")));
+  c->Upsert(Obj(Deploy("shop", "api")));
+  c->Upsert(Obj(Svc("shop", "api", "api")));
+  c->MarkSynced();
+  Settle();
+  EXPECT_EQ(cluster.policies.count("shop/deployment-web"), 0u);  // not written
+  EXPECT_EQ(cluster.policies.count("shop/deployment-api"), 1u);  // the others are
+  EXPECT_GE(Count(observer, "conflict shop/deployment-web for Deployment/web"), 1u);
+  EXPECT_GE(c->Stats().conflicts, 1u);
+  EXPECT_EQ(c->Stats().foreign, 1u);
+  EXPECT_EQ(c->Stats().errors, 0u);
+
+  // The user deletes their policy: ours is created at once.
+  cluster.foreign.erase("shop/deployment-web");
+  c->ObservePolicyName(PolicyMeta("shop", "deployment-web", false), false);
+  Settle();
+  ASSERT_EQ(cluster.policies.count("shop/deployment-web"), 1u);
+  EXPECT_TRUE(EgressMentions(cluster.policies.at("shop/deployment-web"), "api"));
+  EXPECT_EQ(c->Stats().foreign, 0u);
+}
+
+TEST_F(ControllerTest, ACreateThatMeetsAPolicyTheWatchHasNotShownIsAConflictNotATakeOver) {
+  c->Upsert(Obj(Ns("shop")));
+  c->Upsert(Obj(Deploy("shop", "web")));
+  cluster.foreign.insert("shop/deployment-web");  // created by a user; not watched yet
+  c->MarkSynced();
+  Settle();
+  EXPECT_EQ(cluster.policies.count("shop/deployment-web"), 0u);
+  EXPECT_GE(Count(observer, "conflict shop/deployment-web"), 1u);
+  EXPECT_GE(c->Stats().errors, 1u);  // retried later, with backoff
+
+  // The watch catches up: the conflict is reported without writing.
+  c->ObservePolicyName(PolicyMeta("shop", "deployment-web", false), true);
+  const int writes = cluster.writes;
+  clock.Advance(std::chrono::hours(1));
+  Settle();
+  EXPECT_EQ(cluster.writes, writes);
+  EXPECT_EQ(cluster.policies.count("shop/deployment-web"), 0u);
+
+  // Labelled as ours by the user (handed over): from then on it is written.
+  cluster.foreign.erase("shop/deployment-web");
+  c->ObservePolicyName(PolicyMeta("shop", "deployment-web", true), true);
+  Settle();
+  EXPECT_EQ(cluster.policies.count("shop/deployment-web"), 1u);
 }
 
 }  // namespace

@@ -20,6 +20,11 @@ class PolicyWriter {
   virtual ~PolicyWriter() = default;
   // Server-side apply of `policy` (fieldManager netpol-ctrl, force).
   virtual Status Apply(const NetworkPolicy& policy) = 0;
+  // Creates `policy` when no NetworkPolicy of that name exists: server-side
+  // apply without force, so an existing policy that someone else manages is
+  // never taken over (DESIGN.md 3, rule 8): the answer is then kConflict (or
+  // kAlreadyExists). Fakes may keep the default, a plain Apply.
+  virtual Status Create(const NetworkPolicy& policy) { return Apply(policy); }
   // Deletes the policy; NotFound counts as success for the caller.
   virtual Status Delete(const std::string& ns, const std::string& name) = 0;
   // Merge-patches one label onto a Pod (bare pods without labels).
@@ -48,6 +53,14 @@ class Observer {
     (void)key, (void)result, (void)took;
   }
   virtual void OnKept(const ReconcileKey& key, const std::string& why) { (void)key, (void)why; }
+  // The policy `key` that a workload wants exists and is not netpol-ctrl's
+  // (no app.kubernetes.io/managed-by: netpol-ctrl label): it is left alone
+  // and the workload gets no policy until the conflict is gone (DESIGN.md 3,
+  // rule 8). `wanted` is the policy that would have been written (its owner
+  // is the workload). Called on every reconcile of the key while it lasts.
+  virtual void OnConflict(const ReconcileKey& key, const NetworkPolicy& wanted) {
+    (void)key, (void)wanted;
+  }
   // A recompute finished. `changed` holds what was synthesized again (the
   // workloads a change may have affected; everything on the first one);
   // `totals` counts over the whole cluster.

@@ -48,9 +48,27 @@ Status Reconciler::ReconcilePolicy(const ReconcileKey& key, bool* wrote, bool* k
     if (!policy) return Status::Ok();  // gone or no longer managed: a recompute is due
     PolicySummary now = Summarize(*policy);
     if (stored && PolicyUpToDate(*stored, now)) return Status::Ok();
+    // Rule 8: a policy of that name that is not ours is never taken over.
+    // The workload waits; the key is reconciled again when it goes or
+    // becomes ours.
+    if (!stored && cache_.Foreign(key)) {
+      conflicts_++;
+      observer_.OnConflict(key, *policy);
+      return Status::Ok();
+    }
     auto action = stored ? Observer::Action::kUpdate : Observer::Action::kCreate;
     *wrote = true;
-    Status s = audit ? Status::Ok() : writer_.Apply(*policy);
+    // Ours (stored, labelled): apply with force, so a hand edit is undone.
+    // Not known: create only, never over a policy the cache has not seen yet.
+    Status s = audit ? Status::Ok() : stored ? writer_.Apply(*policy) : writer_.Create(*policy);
+    if (!stored && (s.code() == StatusCode::kConflict || s.code() == StatusCode::kAlreadyExists)) {
+      // Someone holds the name and the watch has not said so yet: report,
+      // and try again later (by then the watch tells whose it is).
+      conflicts_++;
+      observer_.OnConflict(key, *policy);
+      return Status(s.code(), "NetworkPolicy " + key.ToString() +
+                                  " exists and is not managed by netpol-ctrl: " + s.message());
+    }
     observer_.OnWrite(action, key, audit, s, &*policy);
     if (s.ok() && !audit) {
       applies_++;
@@ -144,7 +162,7 @@ void Reconciler::Stop() {
 
 ReconcilerStats Reconciler::Stats() const {
   return {reconciles_.load(), applies_.load(), deletes_.load(),
-          pod_labels_.load(), errors_.load(),  kept_.load()};
+          pod_labels_.load(), errors_.load(),  kept_.load(), conflicts_.load()};
 }
 
 }  // namespace npc::controller

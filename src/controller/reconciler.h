@@ -53,6 +53,7 @@ struct ReconcilerStats {
   uint64_t pod_labels = 0;
   uint64_t errors = 0;
   uint64_t kept = 0;  // orphans kept because their owner could not be read
+  uint64_t conflicts = 0;  // wanted names held by a policy netpol-ctrl does not manage
 };
 
 class Reconciler {
@@ -100,6 +101,7 @@ class Reconciler {
   std::atomic<uint64_t> pod_labels_{0};
   std::atomic<uint64_t> errors_{0};
   std::atomic<uint64_t> kept_{0};
+  std::atomic<uint64_t> conflicts_{0};
   std::vector<std::thread> workers_;
 };
 

@@ -172,6 +172,22 @@ void Informer::Backoff(const std::atomic<bool>& stop, int* failures) {
   }
 }
 
+void Informer::ForgetAll() {
+  const std::string kind(kube::Info(options_.resource).kind);
+  known_.ClearMarks();
+  known_.SweepUnmarked([&](std::string_view ns, std::string_view name) {
+    decode::Meta meta;
+    meta.kind = kind;
+    meta.ns = std::string(ns);
+    meta.name = std::string(name);
+    sink_.OnDelete(meta);
+  });
+  resource_version_.clear();
+  synced_ = false;
+  MutexLock lock(mu_);
+  stats_.objects = 0;
+}
+
 void Informer::Run(const std::atomic<bool>& stop) {
   // A second Run resumes watching from where the first stopped.
   bool need_list = !synced_;

@@ -98,6 +98,11 @@ class Informer {
   // (and lists again if that is gone: 410).
   void Run(const std::atomic<bool>& stop);
 
+  // The kind is no longer served (its CRD went): reports every object this
+  // informer delivered as deleted, and forgets them. Only while Run() is not
+  // running (after it returned).
+  void ForgetAll();
+
   bool synced() const { return synced_.load(); }
   InformerStats Stats() const EXCLUDES(mu_);
   // "networkpolicies.networking.k8s.io"

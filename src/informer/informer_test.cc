@@ -214,6 +214,36 @@ TEST(InformerTest, ReListAfter410ReportsExactlyTheDeletionsOfTheCompleteListing)
   EXPECT_EQ(inf.Stats().relists_expired, 1u);
 }
 
+// A kind no longer served (its CRD went): everything the informer delivered
+// is reported deleted, and a later Run lists afresh.
+TEST(InformerTest, ForgetAllReportsEveryKnownObjectDeleted) {
+  FakeClient client;
+  client.listings.push_back({{Cm("a", "1"), Cm("b", "1")}, "10", std::nullopt});
+  RecordingSink sink;
+  Informer inf(client, Options(), sink);
+  std::atomic<bool> stop{false};
+  std::thread t([&] { inf.Run(stop); });
+  ASSERT_TRUE(Eventually([&] { return inf.synced(); }));
+  stop = true;
+  t.join();
+  ASSERT_EQ(sink.state().size(), 2u);
+  inf.ForgetAll();
+  EXPECT_TRUE(sink.state().empty());
+  std::vector<std::string> log = sink.log();
+  EXPECT_EQ(std::count(log.begin(), log.end(), "-a"), 1);
+  EXPECT_EQ(std::count(log.begin(), log.end(), "-b"), 1);
+  EXPECT_FALSE(inf.synced());
+  EXPECT_EQ(inf.Stats().objects, 0u);
+  // Served again: a new listing, from scratch.
+  client.listings.push_back({{Cm("c", "1")}, "20", std::nullopt});
+  stop = false;
+  std::thread t2([&] { inf.Run(stop); });
+  ASSERT_TRUE(Eventually([&] { return inf.synced(); }));
+  stop = true;
+  t2.join();
+  EXPECT_EQ(sink.state(), (std::map<std::string, std::string>{{"ns/c", "1"}}));
+}
+
 TEST(InformerTest, AFailedListingDeletesNothing) {
   FakeClient client;
   client.listings.push_back({{Cm("a", "1"), Cm("b", "1")}, "10", std::nullopt});

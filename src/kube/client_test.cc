@@ -426,7 +426,17 @@ TEST(ResourcesTest, PathsAndLookup) {
   EXPECT_EQ(Info(Resource::kNetworkPolicies).GroupResource(), "networkpolicies.networking.k8s.io");
   EXPECT_EQ(ResourcePath(Info(Resource::kObservedFlows), "shop", "deployment-web"),
             "/apis/netpol-ctrl.io/v1alpha1/namespaces/shop/observedflows/deployment-web");
-  EXPECT_EQ(AllResources().size(), 18u);
+  EXPECT_EQ(AllResources().size(), 35u);
+  // The platform's kinds: cluster-scoped ones, and lookup by a CRD's name.
+  EXPECT_EQ(ResourcePath(Info(Resource::kValidatingWebhookConfigurations), "x", ""),
+            "/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations");
+  EXPECT_EQ(ResourcePath(Info(Resource::kTLSRoutes), "", ""),
+            "/apis/gateway.networking.k8s.io/v1alpha2/tlsroutes");
+  EXPECT_EQ(FindByGroupResource("servicemonitors.monitoring.coreos.com"),
+            &Info(Resource::kServiceMonitors));
+  EXPECT_EQ(FindByGroupResource("routes.route.openshift.io"), &Info(Resource::kRoutes));
+  EXPECT_EQ(FindByGroupResource("pods"), nullptr);
+  EXPECT_EQ(FindByGroupResource("rollouts.argoproj.io"), nullptr);
 }
 
 }  // namespace

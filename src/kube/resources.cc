@@ -5,7 +5,7 @@
 namespace npc::kube {
 namespace {
 
-constexpr std::array<ResourceInfo, 18> kTable{{
+constexpr std::array<ResourceInfo, 35> kTable{{
     {Resource::kPods, "", "v1", "pods", "Pod", true},
     {Resource::kServices, "", "v1", "services", "Service", true},
     {Resource::kNamespaces, "", "v1", "namespaces", "Namespace", false},
@@ -25,6 +25,31 @@ constexpr std::array<ResourceInfo, 18> kTable{{
     {Resource::kLeases, "coordination.k8s.io", "v1", "leases", "Lease", true},
     {Resource::kEventsV1, "events.k8s.io", "v1", "events", "Event", true},
     {Resource::kObservedFlows, "netpol-ctrl.io", "v1alpha1", "observedflows", "ObservedFlows",
+     true},
+    {Resource::kIngressClasses, "networking.k8s.io", "v1", "ingressclasses", "IngressClass", false},
+    {Resource::kValidatingWebhookConfigurations, "admissionregistration.k8s.io", "v1",
+     "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", false},
+    {Resource::kMutatingWebhookConfigurations, "admissionregistration.k8s.io", "v1",
+     "mutatingwebhookconfigurations", "MutatingWebhookConfiguration", false},
+    {Resource::kAPIServices, "apiregistration.k8s.io", "v1", "apiservices", "APIService", false},
+    {Resource::kCustomResourceDefinitions, "apiextensions.k8s.io", "v1",
+     "customresourcedefinitions", "CustomResourceDefinition", false},
+    {Resource::kSecrets, "", "v1", "secrets", "Secret", true},
+    {Resource::kPrometheuses, "monitoring.coreos.com", "v1", "prometheuses", "Prometheus", true},
+    {Resource::kServiceMonitors, "monitoring.coreos.com", "v1", "servicemonitors",
+     "ServiceMonitor", true},
+    {Resource::kPodMonitors, "monitoring.coreos.com", "v1", "podmonitors", "PodMonitor", true},
+    {Resource::kRoutes, "route.openshift.io", "v1", "routes", "Route", true},
+    {Resource::kGatewayClasses, "gateway.networking.k8s.io", "v1", "gatewayclasses",
+     "GatewayClass", false},
+    {Resource::kGateways, "gateway.networking.k8s.io", "v1", "gateways", "Gateway", true},
+    {Resource::kHTTPRoutes, "gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute", true},
+    {Resource::kGRPCRoutes, "gateway.networking.k8s.io", "v1", "grpcroutes", "GRPCRoute", true},
+    {Resource::kTLSRoutes, "gateway.networking.k8s.io", "v1alpha2", "tlsroutes", "TLSRoute",
+     true},
+    {Resource::kTCPRoutes, "gateway.networking.k8s.io", "v1alpha2", "tcproutes", "TCPRoute",
+     true},
+    {Resource::kUDPRoutes, "gateway.networking.k8s.io", "v1alpha2", "udproutes", "UDPRoute",
      true},
 }};
 
@@ -66,6 +91,13 @@ std::span<const ResourceInfo> AllResources() {
 const ResourceInfo* FindByKind(std::string_view api_version, std::string_view kind) {
   for (const ResourceInfo& info : kTable) {
     if (info.kind == kind && info.ApiVersion() == api_version) return &info;
+  }
+  return nullptr;
+}
+
+const ResourceInfo* FindByGroupResource(std::string_view group_resource) {
+  for (const ResourceInfo& info : kTable) {
+    if (!info.group.empty() && info.GroupResource() == group_resource) return &info;
   }
   return nullptr;
 }

@@ -36,6 +36,28 @@ enum class Resource {
   kLeases,
   kEventsV1,  // events.k8s.io/v1 events
   kObservedFlows,  // netpol-ctrl.io/v1alpha1, the node agent's reports (deploy/agent/crd.yaml)
+  // The platform's objects (issue 10). Always served: the first five; only
+  // read with --read-secrets: Secrets.
+  kIngressClasses,
+  kValidatingWebhookConfigurations,
+  kMutatingWebhookConfigurations,
+  kAPIServices,
+  kCustomResourceDefinitions,
+  kSecrets,
+  // Served only where their CRDs are installed (see manager/optional.h): the
+  // Prometheus operator, OpenShift Routes, the Gateway API (standard channel
+  // at v1, experimental TLS/TCP/UDPRoute at v1alpha2).
+  kPrometheuses,
+  kServiceMonitors,
+  kPodMonitors,
+  kRoutes,
+  kGatewayClasses,
+  kGateways,
+  kHTTPRoutes,
+  kGRPCRoutes,
+  kTLSRoutes,
+  kTCPRoutes,
+  kUDPRoutes,
 };
 
 struct ResourceInfo {
@@ -56,6 +78,9 @@ struct ResourceInfo {
 [[nodiscard]] std::span<const ResourceInfo> AllResources();
 // Looks a row up by apiVersion ("apps/v1", "v1") and kind; nullptr when unknown.
 [[nodiscard]] const ResourceInfo* FindByKind(std::string_view api_version, std::string_view kind);
+// Looks a row up by its CustomResourceDefinition's name ("routes.route.openshift.io",
+// i.e. GroupResource()); nullptr when unknown or in the core group.
+[[nodiscard]] const ResourceInfo* FindByGroupResource(std::string_view group_resource);
 
 // The URL path of a collection (name empty) or of one object. `ns` is ignored for
 // cluster-scoped resources; an empty `ns` on a namespaced resource addresses the

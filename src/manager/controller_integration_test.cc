@@ -673,9 +673,10 @@ std::string Shell(const std::string& cmd, int* status = nullptr) {
 }
 
 // Issue 13, item 2, against the real API server: a controller that may list
-// and watch pods but not GET them cannot read a bare pod's spec. That failed
-// read must not make the pod look gone: its policy (written by an earlier
-// run) stays as it is, and goes only when the pod is deleted.
+// and watch pods but not GET them (nor read the optional kinds: 403 is "not
+// served" for them, never a wait) still reads bare pods whole from the watch:
+// their policy (written by an earlier run) stays as it is, and goes only when
+// the pod is deleted.
 TEST_F(ControllerIT, APodThatCannotBeReadKeepsItsPolicy) {
   const char* dir = std::getenv("NPC_CLUSTER_DIR");
   ASSERT_NE(dir, nullptr) << "NPC_CLUSTER_DIR is not set: run under scripts/with-cluster";
@@ -696,7 +697,10 @@ rules:
 - {apiGroups: [""], resources: [namespaces, pods, services, configmaps], verbs: [list, watch]}
 - {apiGroups: [apps], resources: [deployments, statefulsets, daemonsets, replicasets], verbs: [list, watch]}
 - {apiGroups: [batch], resources: [jobs, cronjobs], verbs: [list, watch]}
-- {apiGroups: [networking.k8s.io], resources: [ingresses], verbs: [list, watch]}
+- {apiGroups: [networking.k8s.io], resources: [ingresses, ingressclasses], verbs: [list, watch]}
+- {apiGroups: [admissionregistration.k8s.io], resources: [validatingwebhookconfigurations, mutatingwebhookconfigurations], verbs: [list, watch]}
+- {apiGroups: [apiregistration.k8s.io], resources: [apiservices], verbs: [list, watch]}
+- {apiGroups: [apiextensions.k8s.io], resources: [customresourcedefinitions], verbs: [list, watch]}
 - {apiGroups: [discovery.k8s.io], resources: [endpointslices], verbs: [list, watch]}
 - {apiGroups: [""], resources: [pods], verbs: [patch]}
 - {apiGroups: [networking.k8s.io], resources: [networkpolicies], verbs: [list, watch, create, patch, delete]}
@@ -795,6 +799,380 @@ TEST_F(ControllerIT, AuditModeWritesNothingAndReportsWhatItWould) {
   })) << ::testing::PrintToString(writes_.Log());
   Quiesce();
   EXPECT_TRUE(PolicyNames(ns).empty());
+}
+
+// Issue 10 live: with `run` going, the platform's objects open (and close)
+// the flows they imply, and a user's policy with a wanted name is never
+// touched. The CRDs (examples/platform/crds) are installed after the
+// controller starts, so their informers start when the CRDs appear. The
+// policies in the cluster are judged with the evaluator, against the flows
+// the platform needs and against what `generate` (the same core, offline)
+// computes for the same objects.
+std::string Kubectl(const std::string& args, int* status = nullptr) {
+  return Shell("kubectl " + args + " 2>&1", status);
+}
+
+TEST_F(ControllerIT, PlatformRulesAreAppliedLive) {
+  const std::string crds = std::string(NPC_SOURCE_DIR) + "/examples/platform/crds/crds.yaml";
+  int rc = 0;
+  // A clean start: the optional kinds are not served.
+  Kubectl("delete -f " + crds + " --ignore-not-found --wait=true", &rc);
+  ASSERT_EQ(rc, 0);
+  const std::string ns = Namespace("platform");
+  const std::string hook_name = "npc-it-" + RandomSuffix();
+  struct Cleanup {
+    std::string crds, hook;
+    ~Cleanup() {
+      Shell("kubectl delete validatingwebhookconfiguration " + hook +
+            " --ignore-not-found >/dev/null 2>&1");
+      Shell("kubectl delete -f " + crds + " --ignore-not-found >/dev/null 2>&1");
+    }
+  } cleanup{crds, hook_name};
+
+  // Rule 8: the user's own policy holds the name deployment-user wants.
+  json users = {{"apiVersion", "networking.k8s.io/v1"},
+                {"kind", "NetworkPolicy"},
+                {"metadata", {{"name", "deployment-user"}, {"namespace", ns}}},
+                {"spec",
+                 {{"podSelector", {{"matchLabels", {{"team", "x"}}}}},
+                  {"policyTypes", {"Ingress"}}}}};
+  Apply(kube::Resource::kNetworkPolicies, users);
+  StartController();
+
+  auto ports_of = [](const std::string& name, int number) {
+    return json::array({{{"name", name}, {"containerPort", number}}});
+  };
+  // A webhook server behind Service hook (443 -> 8443).
+  Apply(kube::Resource::kDeployments,
+        Deployment(ns, "hook", {{"app", "hook"}}, {Container("hook", json::array(), ports_of("https", 8443))}));
+  Apply(kube::Resource::kServices, Service(ns, "hook", {{"app", "hook"}}, 443, 8443));
+  // An app with a metrics port behind Service api (metrics: 9090).
+  Apply(kube::Resource::kDeployments,
+        Deployment(ns, "api", {{"app", "api"}}, {Container("api", json::array(), ports_of("metrics", 9090))}));
+  json api_svc = Service(ns, "api", {{"app", "api"}}, 9090, 9090);
+  api_svc["metadata"]["labels"] = {{"app", "api"}};
+  api_svc["spec"]["ports"][0]["name"] = "metrics";
+  Apply(kube::Resource::kServices, api_svc);
+  // The user's workload, whose policy name is taken.
+  Apply(kube::Resource::kDeployments, Deployment(ns, "user", {{"app", "user"}}, {Container("user")}));
+  // A client of the operator-made database.
+  Apply(kube::Resource::kDeployments,
+        Deployment(ns, "web", {{"app", "web"}},
+                   {Container("web", json::array({Env("DB", "pg:5432")}))}));
+  ASSERT_TRUE(PolicyEventually(ns, "deployment-hook", [](auto&) { return true; }));
+
+  // --- API server -> webhook: a webhook configuration added later.
+  std::string apiserver_ip;
+  {
+    auto slices = client_->List(kube::Resource::kEndpointSlices, "default", {});
+    ASSERT_TRUE(slices.ok());
+    for (const auto& item : slices->items) {
+      json e = json::parse(item.json);
+      if (e["metadata"].value("labels", json::object()).value("kubernetes.io/service-name", "") !=
+          "kubernetes") {
+        continue;
+      }
+      apiserver_ip = e["endpoints"][0]["addresses"][0];
+    }
+    ASSERT_FALSE(apiserver_ip.empty());
+  }
+  auto from_apiserver = [&](const NetworkPolicy& p) {
+    for (const auto& r : p.ingress) {
+      bool on_port = false;
+      for (const auto& pp : r.ports) on_port = on_port || (pp.port.num && *pp.port.num == 8443);
+      for (const auto& peer : r.peers) {
+        if (on_port && peer.ip_block && peer.ip_block->cidr.rfind(apiserver_ip + "/", 0) == 0) {
+          return true;
+        }
+      }
+    }
+    return false;
+  };
+  Quiesce();
+  EXPECT_FALSE(from_apiserver(*GetPolicy(ns, "deployment-hook")));
+  json hook = {
+      {"apiVersion", "admissionregistration.k8s.io/v1"},
+      {"kind", "ValidatingWebhookConfiguration"},
+      {"metadata", {{"name", hook_name}}},
+      {"webhooks",
+       json::array({{{"name", "check.npc-it.example.com"},
+                     {"clientConfig", {{"service", {{"namespace", ns}, {"name", "hook"}, {"path", "/v"}}}}},
+                     {"rules", json::array({{{"apiGroups", {"example.com"}},
+                                             {"apiVersions", {"v1"}},
+                                             {"operations", {"CREATE"}},
+                                             {"resources", {"nothings"}}}})},
+                     {"failurePolicy", "Ignore"},
+                     {"sideEffects", "None"},
+                     {"admissionReviewVersions", {"v1"}}}})}};
+  Apply(kube::Resource::kValidatingWebhookConfigurations, hook);
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-hook", from_apiserver));
+
+  // --- The CRDs appear: their informers start.
+  Kubectl("apply -f " + crds, &rc);
+  ASSERT_EQ(rc, 0);
+  Kubectl("wait --for condition=established --timeout=30s -f " + crds, &rc);
+  ASSERT_EQ(rc, 0);
+
+  // A ServiceMonitor added, then deleted: Prometheus (the monitoring peers:
+  // no Prometheus object) -> api on 9090 opens, then closes.
+  auto scraped = [&](const NetworkPolicy& p) {
+    for (const auto& r : p.ingress) {
+      bool on_port = false;
+      for (const auto& pp : r.ports) on_port = on_port || (pp.port.num && *pp.port.num == 9090);
+      for (const auto& peer : r.peers) {
+        if (on_port && peer.pod_selector &&
+            peer.pod_selector->match_labels.count("app.kubernetes.io/name") &&
+            peer.pod_selector->match_labels.at("app.kubernetes.io/name") == "prometheus") {
+          return true;
+        }
+      }
+    }
+    return false;
+  };
+  EXPECT_FALSE(scraped(*GetPolicy(ns, "deployment-api")));
+  json monitor = {{"apiVersion", "monitoring.coreos.com/v1"},
+                  {"kind", "ServiceMonitor"},
+                  {"metadata", {{"name", "api"}, {"namespace", ns}}},
+                  {"spec",
+                   {{"selector", {{"matchLabels", {{"app", "api"}}}}},
+                    {"endpoints", json::array({{{"port", "metrics"}}})}}}};
+  Apply(kube::Resource::kServiceMonitors, monitor);
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-api", scraped, 30s));
+
+  // A Route to Service api: the OpenShift router reaches api's pods.
+  json route = {{"apiVersion", "route.openshift.io/v1"},
+                {"kind", "Route"},
+                {"metadata", {{"name", "api"}, {"namespace", ns}}},
+                {"spec", {{"to", {{"kind", "Service"}, {"name", "api"}}}}}};
+  Apply(kube::Resource::kRoutes, route);
+  auto routed = [&](const NetworkPolicy& p) {
+    for (const auto& r : p.ingress) {
+      for (const auto& peer : r.peers) {
+        if (peer.namespace_selector &&
+            peer.namespace_selector->match_labels.count(std::string(kNamespaceNameLabel)) &&
+            peer.namespace_selector->match_labels.at(std::string(kNamespaceNameLabel)) ==
+                "openshift-ingress") {
+          return true;
+        }
+      }
+    }
+    return false;
+  };
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-api", routed, 30s));
+
+  // Pods made by an operator's custom resource, behind Service pg: a
+  // workload of their own, and its clients' egress reaches them.
+  json pg = {{"apiVersion", "postgres.example.com/v1"},
+             {"kind", "PostgresCluster"},
+             {"metadata", {{"name", "pg"}, {"namespace", ns}}},
+             {"spec", {{"instances", 2}}}};
+  Shell("echo '" + pg.dump() + "' | kubectl apply -f - >/dev/null 2>&1", &rc);
+  ASSERT_EQ(rc, 0);
+  const std::string pg_uid = Kubectl("get postgresclusters.postgres.example.com pg -n " + ns +
+                                     " -o jsonpath='{.metadata.uid}'");
+  ASSERT_FALSE(pg_uid.empty());
+  for (const std::string name : {"pg-0", "pg-1"}) {
+    Apply(kube::Resource::kPods,
+          {{"apiVersion", "v1"},
+           {"kind", "Pod"},
+           {"metadata",
+            {{"name", name},
+             {"namespace", ns},
+             {"labels", {{"app", "pg"}, {"role", name == "pg-0" ? "primary" : "replica"}}},
+             {"ownerReferences",
+              json::array({{{"apiVersion", "postgres.example.com/v1"},
+                            {"kind", "PostgresCluster"},
+                            {"name", "pg"},
+                            {"uid", pg_uid},
+                            {"controller", true}}})}}},
+           {"spec",
+            {{"containers",
+              json::array({Container("postgres", json::array({Env("PRIMARY", "pg-primary:5432")}),
+                                     ports_of("postgres", 5432))})}}}});
+  }
+  Apply(kube::Resource::kServices, Service(ns, "pg", {{"app", "pg"}}, 5432, "postgres"));
+  EXPECT_TRUE(PolicyEventually(ns, "postgrescluster-pg", [&](const NetworkPolicy& p) {
+    return p.pod_selector.match_labels == Labels{{"app", "pg"}} && HasPeer(p.ingress, "web");
+  }, 30s)) << ::testing::PrintToString(PolicyNames(ns));
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-web", [&](const NetworkPolicy& p) {
+    return HasPeer(p.egress, "pg", 0, ns);
+  }));
+
+  // Rule 8: the user's policy is untouched; a Warning Event says why.
+  Quiesce();
+  {
+    auto p = GetPolicy(ns, "deployment-user");
+    ASSERT_TRUE(p.has_value());
+    EXPECT_EQ(p->labels.count(std::string(kManagedByLabel)), 0u);
+    EXPECT_EQ(p->pod_selector.match_labels, (Labels{{"team", "x"}}));
+    EXPECT_FALSE(p->owner.has_value());
+  }
+  auto conflict_event = [&] {
+    auto list = client_->List(kube::Resource::kEventsV1, ns, {});
+    if (!list.ok()) return false;
+    for (const auto& item : list->items) {
+      json e = json::parse(item.json);
+      if (e.value("regarding", json::object()).value("name", "") == "user" &&
+          e.value("reason", "") == "PolicyConflict" &&
+          e.value("type", "") == "Warning") {
+        return true;
+      }
+    }
+    return false;
+  };
+  EXPECT_TRUE(Eventually(conflict_event));
+
+  // --- Judge with the evaluator: the flows the platform needs are allowed,
+  // and the policies allow what `generate` computes for the same objects.
+  auto judge = [&](const std::vector<json>& policies) {
+    eval::Cluster c;
+    c.AddNamespace(ns);
+    c.AddNamespace("kube-system");
+    c.AddNamespace("monitoring");
+    c.AddNamespace("openshift-ingress");
+    auto pod = [&](std::string pns, std::string name, eval::LabelMap labels, std::string ip,
+                   std::vector<eval::PodPort> ports) {
+      EXPECT_TRUE(c.AddPod({.ns = pns, .name = name, .labels = labels, .ip = ip, .ports = ports}).ok());
+    };
+    pod(ns, "hook-0", {{"app", "hook"}}, "198.18.1.1", {{"https", 8443, "TCP"}});
+    pod(ns, "api-0", {{"app", "api"}}, "198.18.1.2", {{"metrics", 9090, "TCP"}});
+    pod(ns, "web-0", {{"app", "web"}}, "198.18.1.3", {});
+    pod(ns, "pg-0", {{"app", "pg"}, {"role", "primary"}}, "198.18.1.4", {{"postgres", 5432, "TCP"}});
+    pod(ns, "pg-1", {{"app", "pg"}, {"role", "replica"}}, "198.18.1.5", {{"postgres", 5432, "TCP"}});
+    pod(ns, "user-0", {{"app", "user"}}, "198.18.1.6", {});
+    pod("monitoring", "prom-0", {{"app.kubernetes.io/name", "prometheus"}}, "198.18.1.7", {});
+    pod("openshift-ingress", "router-0",
+        {{"ingresscontroller.operator.openshift.io/deployment-ingresscontroller", "default"}},
+        "198.18.1.8", {});
+    pod("kube-system", "coredns", {{"k8s-app", "kube-dns"}}, "198.18.1.53", {});
+    for (const json& p : policies) {
+      Status added = c.AddPolicy(p);
+      EXPECT_TRUE(added.ok()) << added.ToString();
+    }
+    return c;
+  };
+  std::vector<json> in_cluster;
+  {
+    auto list = client_->List(kube::Resource::kNetworkPolicies, ns, {});
+    ASSERT_TRUE(list.ok());
+    for (const auto& item : list->items) {
+      json policy = json::parse(item.json);
+      policy["apiVersion"] = "networking.k8s.io/v1";
+      policy["kind"] = "NetworkPolicy";
+      in_cluster.push_back(policy);
+    }
+  }
+  eval::Cluster live = judge(in_cluster);
+  using eval::Endpoint;
+  const Endpoint apiserver = Endpoint::External(apiserver_ip);
+  EXPECT_TRUE(live.Allowed(apiserver, Endpoint::Pod(ns, "hook-0"), 8443, "TCP"));
+  EXPECT_FALSE(live.Allowed(apiserver, Endpoint::Pod(ns, "api-0"), 9090, "TCP"));
+  EXPECT_TRUE(live.Allowed(Endpoint::Pod("monitoring", "prom-0"), Endpoint::Pod(ns, "api-0"), 9090, "TCP"));
+  EXPECT_FALSE(live.Allowed(Endpoint::Pod("monitoring", "prom-0"), Endpoint::Pod(ns, "hook-0"), 8443, "TCP"));
+  EXPECT_TRUE(live.Allowed(Endpoint::Pod("openshift-ingress", "router-0"), Endpoint::Pod(ns, "api-0"), 9090, "TCP"));
+  EXPECT_TRUE(live.Allowed(Endpoint::Pod(ns, "web-0"), Endpoint::Pod(ns, "pg-0"), 5432, "TCP"));
+  EXPECT_TRUE(live.Allowed(Endpoint::Pod(ns, "web-0"), Endpoint::Pod(ns, "pg-1"), 5432, "TCP"));
+  EXPECT_FALSE(live.Allowed(Endpoint::Pod(ns, "web-0"), Endpoint::Pod(ns, "api-0"), 9090, "TCP"));
+  EXPECT_FALSE(live.Allowed(Endpoint::Pod(ns, "user-0"), Endpoint::Pod(ns, "pg-0"), 5432, "TCP"));
+
+  // `generate` over the same objects, as the API server holds them.
+  {
+    std::string manifests;
+    auto add_list = [&](kube::Resource r, const std::string& in_ns) {
+      auto list = client_->List(r, in_ns, {});
+      ASSERT_TRUE(list.ok()) << list.status().ToString();
+      for (const auto& item : list->items) {
+        json o = json::parse(item.json);
+        o["apiVersion"] = kube::Info(r).ApiVersion();
+        o["kind"] = std::string(kube::Info(r).kind);
+        manifests += "---\n" + o.dump() + "\n";
+      }
+    };
+    add_list(kube::Resource::kNamespaces, "");
+    for (kube::Resource r : {kube::Resource::kDeployments, kube::Resource::kReplicaSets,
+                             kube::Resource::kPods, kube::Resource::kServices,
+                             kube::Resource::kServiceMonitors, kube::Resource::kRoutes}) {
+      add_list(r, ns);
+    }
+    add_list(kube::Resource::kEndpointSlices, "default");
+    manifests += "---\n" + hook.dump() + "\n";
+    const std::string dir = "/tmp/npc-platform-it-" + ns;
+    Shell("mkdir -p " + dir);
+    {
+      FILE* f = std::fopen((dir + "/objects.yaml").c_str(), "w");
+      ASSERT_NE(f, nullptr);
+      std::fwrite(manifests.data(), 1, manifests.size(), f);
+      std::fclose(f);
+    }
+    const std::string out = Shell(std::string(NPC_BINARY_DIR) + "/netpol-ctrl generate -o json -f " +
+                                  dir + "/objects.yaml 2>" + dir + "/stderr", &rc);
+    ASSERT_EQ(rc, 0) << Shell("cat " + dir + "/stderr");
+    json generated = json::parse(out, nullptr, false);
+    ASSERT_FALSE(generated.is_discarded()) << out.substr(0, 2000);
+    std::vector<json> offline;
+    for (const json& p : generated.is_array() ? generated : generated["items"]) {
+      if (p["metadata"].value("namespace", "") == ns && p.value("kind", "") == "NetworkPolicy") {
+        offline.push_back(p);
+      }
+    }
+    // The user's policy is in the cluster too (generate never knows of it).
+    for (const json& p : in_cluster) {
+      if (p["metadata"]["name"] == "deployment-user") offline.push_back(p);
+    }
+    for (auto it = offline.begin(); it != offline.end();) {
+      // deployment-user: generate wants it; the controller yields to the user's.
+      const json& labels = (*it)["metadata"].value("labels", json::object());
+      if ((*it)["metadata"]["name"] == "deployment-user" &&
+          labels.value(std::string(kManagedByLabel), "") == "netpol-ctrl") {
+        it = offline.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    eval::Cluster gen = judge(offline);
+    const std::vector<Endpoint> ends = {
+        apiserver,
+        Endpoint::Pod(ns, "hook-0"),
+        Endpoint::Pod(ns, "api-0"),
+        Endpoint::Pod(ns, "web-0"),
+        Endpoint::Pod(ns, "pg-0"),
+        Endpoint::Pod(ns, "pg-1"),
+        Endpoint::Pod(ns, "user-0"),
+        Endpoint::Pod("monitoring", "prom-0"),
+        Endpoint::Pod("openshift-ingress", "router-0"),
+        Endpoint::Pod("kube-system", "coredns"),
+    };
+    int compared = 0;
+    for (const auto& from : ends) {
+      for (const auto& to : ends) {
+        for (const auto& [port, proto] : std::vector<std::pair<int, std::string>>{
+                 {53, "UDP"}, {5432, "TCP"}, {8443, "TCP"}, {9090, "TCP"}, {22, "TCP"}}) {
+          ++compared;
+          EXPECT_EQ(live.Allowed(from, to, port, proto), gen.Allowed(from, to, port, proto))
+              << (from.ip.empty() ? from.ns + "/" + from.name : from.ip) << " -> "
+              << (to.ip.empty() ? to.ns + "/" + to.name : to.ip) << " " << port << "/" << proto;
+        }
+      }
+    }
+    EXPECT_EQ(compared, 500);
+  }
+
+  // The ServiceMonitor goes: scraping closes.
+  Delete(kube::Resource::kServiceMonitors, ns, "api");
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-api",
+                               [&](const NetworkPolicy& p) { return !scraped(p); }, 30s));
+
+  // The CRDs go: their objects are forgotten (the Route's flow closes).
+  Kubectl("delete -f " + crds + " --wait=true", &rc);
+  ASSERT_EQ(rc, 0);
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-api",
+                               [&](const NetworkPolicy& p) { return !routed(p); }, 60s));
+
+  // The user deletes their policy: ours is written.
+  Delete(kube::Resource::kNetworkPolicies, ns, "deployment-user");
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-user", [](const NetworkPolicy& p) {
+    return p.labels.count(std::string(kManagedByLabel)) > 0;
+  }));
 }
 
 }  // namespace

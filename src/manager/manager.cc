@@ -21,7 +21,8 @@ class Runner {
     for (auto& inf : p_.informers) {
       informer_threads_.emplace_back([this, i = inf.get()] { i->Run(stop_informers_); });
     }
-    p_.pods->Start();
+    // Which optional kinds are served (on its thread); their informers start then.
+    p_.optional->Start();
     if (p_.elector) {
       election_thread_ = std::thread([this] {
         election_status_ = p_.elector->Run(stop_election_);
@@ -97,7 +98,7 @@ class Runner {
     if (election_thread_.joinable()) election_thread_.join();
     stop_informers_ = true;
     for (auto& t : informer_threads_) t.join();
-    p_.pods->Stop();
+    p_.optional->Stop();
     if (probe_server_) probe_server_->Stop();
     if (metrics_server_) metrics_server_->Stop();
     p_.metrics->UnbindQueueDepth();

@@ -44,6 +44,12 @@ class LogObserver final : public Observer {
     spdlog::warn("keeping NetworkPolicy {}/{} as it is, though nothing wants it now: {}", key.ns,
                  key.name, why);
   }
+  void OnConflict(const ReconcileKey& key, const NetworkPolicy& wanted) override {
+    spdlog::warn("{}: NetworkPolicy {} exists and is not managed by netpol-ctrl: left untouched, "
+                 "{} gets no policy until it is renamed, deleted or labelled {}={}",
+                 WorkloadOf(&wanted), key.ToString(), WorkloadOf(&wanted), kManagedByLabel,
+                 kManagedByValue);
+  }
   void OnRecompute(const synth::Result& r, const Totals& totals, Clock::Duration took) override {
     spdlog::debug(
         "recomputed {} policies ({} skipped) in {} us; {} policies, {} unresolved references in "
@@ -124,6 +130,21 @@ void OpsObserver::OnRecompute(const synth::Result& r, const Totals& totals, Cloc
   }
 }
 
+std::string ConflictNote(const NetworkPolicy& wanted) {
+  return "NetworkPolicy " + wanted.name +
+         " exists and is not managed by netpol-ctrl: left untouched; this workload gets no "
+         "policy until that one is renamed or deleted, or labelled " +
+         std::string(kManagedByLabel) + "=" + std::string(kManagedByValue) + " to hand it over";
+}
+
+void OpsObserver::OnConflict(const ReconcileKey&, const NetworkPolicy& wanted) {
+  metrics_.ObservePolicyConflict();
+  if (events_ && wanted.owner) {
+    events_->Record(wanted.ns, *wanted.owner, "Warning", "PolicyConflict", "Apply",
+                    ConflictNote(wanted));
+  }
+}
+
 void OpsObserver::OnResync(size_t differences, const std::string&, Clock::Duration) {
   progress_.Beat();
   metrics_.ObserveResync(differences);
@@ -142,6 +163,9 @@ void TeeObserver::OnKept(const ReconcileKey& key, const std::string& why) {
 }
 void TeeObserver::OnRecompute(const synth::Result& r, const Totals& totals, Clock::Duration took) {
   for (auto* o : all_) o->OnRecompute(r, totals, took);
+}
+void TeeObserver::OnConflict(const ReconcileKey& key, const NetworkPolicy& wanted) {
+  for (auto* o : all_) o->OnConflict(key, wanted);
 }
 void TeeObserver::OnResync(size_t differences, const std::string& examples, Clock::Duration took) {
   for (auto* o : all_) o->OnResync(differences, examples, took);

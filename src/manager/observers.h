@@ -36,6 +36,7 @@ class OpsObserver final : public controller::Observer {
                    Clock::Duration took) override;
   void OnRecompute(const synth::Result& r, const Totals& totals, Clock::Duration took) override;
   void OnResync(size_t differences, const std::string& examples, Clock::Duration took) override;
+  void OnConflict(const controller::ReconcileKey& key, const NetworkPolicy& wanted) override;
 
  private:
   observability::ControllerMetrics& metrics_;
@@ -54,6 +55,7 @@ class TeeObserver final : public controller::Observer {
   void OnKept(const controller::ReconcileKey& key, const std::string& why) override;
   void OnRecompute(const synth::Result& r, const Totals& totals, Clock::Duration took) override;
   void OnResync(size_t differences, const std::string& examples, Clock::Duration took) override;
+  void OnConflict(const controller::ReconcileKey& key, const NetworkPolicy& wanted) override;
 
  private:
   std::vector<controller::Observer*> all_;

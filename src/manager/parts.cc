@@ -48,23 +48,44 @@ Status BuildElection(const ManagerOptions& options, Parts& p) {
   return Status::Ok();
 }
 
+// Makes the informer of one kind, its hooks bound to the metrics.
+std::unique_ptr<informer::Informer> MakeInformer(Parts& p, kube::Resource r, informer::Sink& sink,
+                                                 std::string selector = {},
+                                                 informer::InformerOptions::Payload payload = {}) {
+  observability::ControllerMetrics& metrics = *p.metrics;
+  informer::InformerOptions o;
+  o.resource = r;
+  o.label_selector = std::move(selector);
+  o.payload = payload;
+  o.on_watch_failure = [&metrics](const std::string& name) { metrics.ObserveWatchRestart(name); };
+  o.on_relist = [&metrics](const std::string& name) { metrics.ObserveRelist(name); };
+  o.on_decode_error = [&metrics](const std::string& name) { metrics.ObserveDecodeError(name); };
+  return std::make_unique<informer::Informer>(*p.client, o, sink);
+}
+
 void BuildInformers(const ManagerOptions& options, Parts& p) {
   using kube::Resource;
-  observability::ControllerMetrics& metrics = *p.metrics;
+  using Payload = informer::InformerOptions::Payload;
   p.sink = std::make_unique<ControllerSink>(*p.controller);
-  informer::BarePodReaderOptions ro;
-  ro.on_read_error = [&metrics] { metrics.ObservePodReadError(); };
-  p.pods = std::make_unique<informer::BarePodReader>(*p.client, *p.sink, std::move(ro));
+  // Whole pods (IPs, hostNetwork, owners; bare pods' specs), thinned to what
+  // synthesis reads before they reach the cache.
+  p.pods = std::make_unique<informer::PodThinner>(*p.sink);
+  p.policy_names = std::make_unique<PolicyNameSink>(*p.controller);
+  observability::ControllerMetrics& metrics = *p.metrics;
+  OptionalInformers::Options oo;
+  oo.on_change = [&metrics](Resource r, bool running) {
+    metrics.optional_informers.WithLabels({kube::Info(r).GroupResource()}).Set(running ? 1 : 0);
+  };
+  p.optional = std::make_unique<OptionalInformers>(
+      *p.client, OptionalKinds(),
+      [&p](Resource r) { return MakeInformer(p, r, *p.sink); }, std::move(oo));
+  for (Resource r : OptionalKinds()) {
+    metrics.optional_informers.WithLabels({kube::Info(r).GroupResource()}).Set(0);
+  }
+  p.crds = std::make_unique<CrdSink>(*p.sink, *p.optional);
   auto add = [&](Resource r, informer::Sink& sink, std::string selector = {},
-                 bool meta_only = false) {
-    informer::InformerOptions o;
-    o.resource = r;
-    o.label_selector = std::move(selector);
-    o.pod_meta_only = meta_only;
-    o.on_watch_failure = [&metrics](const std::string& name) { metrics.ObserveWatchRestart(name); };
-    o.on_relist = [&metrics](const std::string& name) { metrics.ObserveRelist(name); };
-    o.on_decode_error = [&metrics](const std::string& name) { metrics.ObserveDecodeError(name); };
-    p.informers.push_back(std::make_unique<informer::Informer>(*p.client, o, sink));
+                 Payload payload = Payload::kAuto) {
+    p.informers.push_back(MakeInformer(p, r, sink, std::move(selector), payload));
   };
   add(Resource::kNamespaces, *p.sink);
   add(Resource::kDeployments, *p.sink);
@@ -73,23 +94,39 @@ void BuildInformers(const ManagerOptions& options, Parts& p) {
   add(Resource::kReplicaSets, *p.sink);
   add(Resource::kJobs, *p.sink);
   add(Resource::kCronJobs, *p.sink);
-  add(Resource::kPods, *p.pods, "", /*meta_only=*/true);
+  add(Resource::kPods, *p.pods, "", Payload::kFull);
   add(Resource::kServices, *p.sink);
   add(Resource::kEndpointSlices, *p.sink);
   add(Resource::kIngresses, *p.sink);
+  add(Resource::kIngressClasses, *p.sink);
+  add(Resource::kValidatingWebhookConfigurations, *p.sink);
+  add(Resource::kMutatingWebhookConfigurations, *p.sink);
+  add(Resource::kAPIServices, *p.sink);
+  add(Resource::kCustomResourceDefinitions, *p.crds);
   if (options.controller.synthesis.read_config_maps) add(Resource::kConfigMaps, *p.sink);
+  if (options.controller.synthesis.read_secrets) add(Resource::kSecrets, *p.sink);
   add(Resource::kNetworkPolicies, *p.sink,
       std::string(kManagedByLabel) + "=" + std::string(kManagedByValue));
+  // Every NetworkPolicy's name and labels: never take over one that is not ours.
+  add(Resource::kNetworkPolicies, *p.policy_names, "", Payload::kMetadata);
 }
 
 }  // namespace
+
+std::vector<kube::Resource> OptionalKinds() {
+  using kube::Resource;
+  return {Resource::kPrometheuses,   Resource::kServiceMonitors, Resource::kPodMonitors,
+          Resource::kRoutes,         Resource::kGatewayClasses,  Resource::kGateways,
+          Resource::kHTTPRoutes,     Resource::kGRPCRoutes,      Resource::kTLSRoutes,
+          Resource::kTCPRoutes,      Resource::kUDPRoutes};
+}
 
 bool Parts::Synced() {
   if (synced_) return true;
   for (const auto& i : informers) {
     if (!i->synced()) return false;
   }
-  if (!pods->FirstReadsDone()) return false;
+  if (!optional->InitialSynced()) return false;
   synced_ = true;
   return true;
 }
@@ -102,9 +139,9 @@ std::string Parts::NotSynced() const {
     out += i->name();
     if (!i->last_error().empty()) out += " (" + i->last_error() + ")";
   }
-  if (const auto s = pods->Stats(); s.unread > 0) {
+  if (std::string o = optional->NotSynced(); !o.empty()) {
     if (!out.empty()) out += "; ";
-    out += std::to_string(s.unread) + " bare pods not read yet";
+    out += o;
   }
   return out;
 }

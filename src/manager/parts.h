@@ -22,8 +22,8 @@
 
 #include "common/status.h"
 #include "controller/controller.h"
-#include "informer/bare_pods.h"
 #include "informer/informer.h"
+#include "informer/pod_thinner.h"
 #include "kube/client.h"
 #include "kube/config.h"
 #include "leaderelection/leader_elector.h"
@@ -31,6 +31,7 @@
 #include "manager/events.h"
 #include "manager/manager.h"
 #include "manager/observers.h"
+#include "manager/optional.h"
 #include "manager/writer.h"
 #include "observability/controller_metrics.h"
 #include "observability/health.h"
@@ -51,6 +52,49 @@ class ControllerSink final : public informer::Sink {
  private:
   controller::Controller& c_;
 };
+
+// Feeds the watch over every NetworkPolicy (metadata only) to the
+// controller: which names are taken, and by whom (rule 8). A policy whose
+// metadata cannot be read counts as someone else's.
+class PolicyNameSink final : public informer::Sink {
+ public:
+  explicit PolicyNameSink(controller::Controller& c) : c_(c) {}
+  void OnUpsert(decode::Object object) override { c_.ObservePolicyName(object.meta, true); }
+  void OnDelete(const decode::Meta& meta) override { c_.ObservePolicyName(meta, false); }
+  void OnUnknown(const decode::Meta& meta, const std::string&) override {
+    c_.ObservePolicyName(meta, true);
+  }
+
+ private:
+  controller::Controller& c_;
+};
+
+// CustomResourceDefinitions: to the controller (conversion webhooks), and
+// to the optional informers (a CRD of a kind they read came or went).
+class CrdSink final : public informer::Sink {
+ public:
+  CrdSink(informer::Sink& next, OptionalInformers& optional) : next_(next), optional_(optional) {}
+  void OnUpsert(decode::Object object) override {
+    std::string name = object.meta.name;
+    next_.OnUpsert(std::move(object));
+    optional_.Poke(name);
+  }
+  void OnDelete(const decode::Meta& meta) override {
+    next_.OnDelete(meta);
+    optional_.Poke(meta.name);
+  }
+  void OnUnknown(const decode::Meta& meta, const std::string& why) override {
+    next_.OnUnknown(meta, why);
+    optional_.Poke(meta.name);
+  }
+
+ private:
+  informer::Sink& next_;
+  OptionalInformers& optional_;
+};
+
+// The kinds read only where served (kube/resources.h).
+[[nodiscard]] std::vector<kube::Resource> OptionalKinds();
 
 struct Parts {
   kube::RestConfig config;
@@ -75,14 +119,19 @@ struct Parts {
   std::unique_ptr<controller::Controller> controller;
 
   std::unique_ptr<ControllerSink> sink;
-  std::unique_ptr<informer::BarePodReader> pods;  // between the pod informer and `sink`
+  std::unique_ptr<informer::PodThinner> pods;  // between the pod informer and `sink`
+  std::unique_ptr<PolicyNameSink> policy_names;
   std::vector<std::unique_ptr<informer::Informer>> informers;
+  // Kinds served only where their CRDs are (Prometheus operator, Routes,
+  // Gateway API); the CRD informer pokes them.
+  std::unique_ptr<OptionalInformers> optional;
+  std::unique_ptr<CrdSink> crds;
 
   observability::HealthChecks healthz;
   observability::HealthChecks readyz;
 
-  // Every cache has listed its resource once and every bare pod has been
-  // tried once. Latches: once true, stays true.
+  // Every cache has listed its resource once (of the optional kinds, those
+  // served at start-up). Latches: once true, stays true.
   bool Synced();
   // "pods (Forbidden (403): ...); services" for the caches not synced.
   std::string NotSynced() const;

@@ -22,6 +22,14 @@ Status KubeWriter::Apply(const NetworkPolicy& policy) {
   return client_.Apply(kube::Resource::kNetworkPolicies, policy.ns, policy.name, body, {}).status();
 }
 
+Status KubeWriter::Create(const NetworkPolicy& policy) {
+  NPC_RETURN_IF_ERROR(CheckLeader());
+  std::string body = render::PolicyToJson(policy).dump();
+  kube::ApplyOptions o;
+  o.force = false;  // a policy of that name that someone else wrote: 409 Conflict
+  return client_.Apply(kube::Resource::kNetworkPolicies, policy.ns, policy.name, body, o).status();
+}
+
 Status KubeWriter::Delete(const std::string& ns, const std::string& name) {
   NPC_RETURN_IF_ERROR(CheckLeader());
   return client_.Delete(kube::Resource::kNetworkPolicies, ns, name, {}).status();

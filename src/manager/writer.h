@@ -1,5 +1,6 @@
 // KubeWriter: the controller's PolicyWriter against the API server:
-// server-side apply with fieldManager netpol-ctrl and force, deletes, and
+// server-side apply with fieldManager netpol-ctrl (with force for policies it
+// manages, without to create one: never over someone else's), deletes, and
 // merge patches of bare Pods' labels.
 //
 // Thread-safety: as kube::Client (any thread); `may_write` must be too.
@@ -21,6 +22,7 @@ class KubeWriter final : public controller::PolicyWriter {
   KubeWriter(kube::Client& client, std::function<bool()> may_write);
 
   Status Apply(const NetworkPolicy& policy) override;
+  Status Create(const NetworkPolicy& policy) override;
   Status Delete(const std::string& ns, const std::string& name) override;
   Status LabelPod(const std::string& ns, const std::string& name, const std::string& key,
                   const std::string& value) override;

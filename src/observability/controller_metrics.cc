@@ -61,6 +61,15 @@ ControllerMetrics::ControllerMetrics(Registry& r, const BuildInfo& build)
                                        {"resource"})),
       pod_read_errors(r.AddCounter("netpol_ctrl_pod_read_errors_total",
                                    "Reads (GET) of bare pods that failed and are retried.")),
+      policy_conflicts(r.AddCounter(
+          "netpol_ctrl_policy_conflicts_total",
+          "Reconciles that found the NetworkPolicy a workload wants held by a policy netpol-ctrl "
+          "does not manage (left untouched; the workload waits without a policy).")),
+      optional_informers(r.AddGaugeFamily(
+          "netpol_ctrl_optional_informer_running",
+          "1 while the informer of an optional kind (a CRD or aggregated API: Prometheus "
+          "operator, OpenShift Routes, Gateway API) runs, 0 when that kind is not served.",
+          {"resource"})),
       unknown_objects(r.AddCollector(
           "netpol_ctrl_unknown_objects",
           "Objects known to exist whose content could not be read or decoded.",

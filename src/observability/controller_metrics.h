@@ -86,6 +86,8 @@ class ControllerMetrics {
   }
   void ObserveDecodeError(std::string_view resource) { decode_errors.WithLabels({resource}).Inc(); }
   void ObservePodReadError() { pod_read_errors.Inc(); }
+  // A workload's policy name is held by a NetworkPolicy netpol-ctrl does not manage.
+  void ObservePolicyConflict() { policy_conflicts.Inc(); }
 
   // The queue depth is read from `depth` at each scrape (see Collector::Set).
   // Unbind before what `depth` captures is destroyed; unbound, no sample shows.
@@ -111,6 +113,10 @@ class ControllerMetrics {
   Counter& resync_differences;
   Family<Counter>& decode_errors;
   Counter& pod_read_errors;
+  Counter& policy_conflicts;
+  // Kinds whose informer runs now, beyond the always-served ones (1 per
+  // resource; bound by the manager).
+  Family<Gauge>& optional_informers;
   // Objects known to exist whose content could not be read or decoded (their
   // policies are kept as they are); bound like queue_depth.
   Collector& unknown_objects;

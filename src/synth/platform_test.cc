@@ -348,6 +348,7 @@ TEST(PrometheusTest, Alertmanagers) {
   Workload am = Deploy("monitoring", "alertmanager-main",
                        {{"app.kubernetes.io/name", "alertmanager"}, {"alertmanager", "main"}});
   am.kind = WorkloadKind::kStatefulSet;
+  am.containers[0].ports = {{"web", 9093, "TCP"}};  // the name its Service targets
   s.workloads.push_back(am);
   Service svc = Svc("monitoring", "alertmanager-main", Labels{{"alertmanager", "main"}},
                     {{9093, Name("web")}});

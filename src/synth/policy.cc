@@ -114,6 +114,48 @@ std::optional<std::vector<PolicyPort>> TargetPorts(const std::vector<ServicePort
   return out;
 }
 
+// Whether a container of `w` declares the named port `p` (name and protocol).
+bool Declares(const Workload& w, const PolicyPort& p) {
+  for (const Container& c : w.containers) {
+    for (const ContainerPort& cp : c.ports) {
+      if (cp.name == p.port.str && Protocol(cp.protocol) == p.protocol) return true;
+    }
+  }
+  return false;
+}
+
+// The ports of `ports` that resolve on some pod of `on`: numbers always, a
+// name when a container of one of them declares it (with its protocol). A
+// workload whose pod spec is not known (no containers) could declare any
+// name: then names stay; so do they when `on` is empty (the rule's peer
+// selects no pod yet). Sets `dropped` to the names dropped. An empty
+// result with `ports` non-empty means nothing resolves: NOT "all ports".
+//
+// Why: a NetworkPolicy enforcer reads a named port against the pods the rule
+// selects, and kube-router (v2.1) reads a rule whose named ports resolve on
+// no selected pod as a rule without ports: every port. A name no backend
+// declares carries no traffic anyway (the Service has no endpoint for it).
+std::optional<std::vector<PolicyPort>> Resolvable(
+    const std::optional<std::vector<PolicyPort>>& ports, const std::vector<const Workload*>& on,
+    std::vector<PolicyPort>* dropped) {
+  if (!ports || on.empty()) return ports;  // no pod yet: the peer selects nothing now
+  for (const Workload* w : on) {
+    if (w->containers.empty()) return ports;
+  }
+  std::vector<PolicyPort> out;
+  for (const PolicyPort& p : *ports) {
+    const bool named = !p.port.is_num() && !p.port.empty();
+    if (!named || std::any_of(on.begin(), on.end(), [&](const Workload* w) {
+          return Declares(*w, p);
+        })) {
+      out.push_back(p);
+    } else {
+      dropped->push_back(p);
+    }
+  }
+  return out;
+}
+
 std::string ServiceName(const Service& s) {
   return s.ns + "/" + s.name;
 }
@@ -182,12 +224,42 @@ class PolicyBuilder {
     p.policy_types = {"Ingress", "Egress"};
     out.selector_note = ix_.selector_notes_[wi_];
     out.template_from = w_.template_from;
+    DropUnresolvedIngressPorts();
     Emit(ingress_, &p.ingress, &out.ingress_reasons);
     Emit(egress_, &p.egress, &out.egress_reasons);
     return out;
   }
 
  private:
+  // W's ingress rules name ports on W's pods: a named port W does not
+  // declare resolves on none of them (see Resolvable). Dropped, with a
+  // warning; a rule left without ports is dropped whole. Egress keeps its
+  // names: the pods behind a Service change with pods the incremental
+  // recompute does not follow for clients, and the server's own ingress
+  // (this filter) already refuses every port the name does not resolve to.
+  void DropUnresolvedIngressPorts() {
+    for (auto it = ingress_.begin(); it != ingress_.end();) {
+      Grant& g = it->second;
+      if (g.all_ports) {
+        ++it;
+        continue;
+      }
+      std::vector<PolicyPort> dropped;
+      auto kept = Resolvable(std::vector<PolicyPort>(g.ports.begin(), g.ports.end()), {&w_},
+                             &dropped);
+      if (!dropped.empty()) {
+        Warn("named port " + PortsText(dropped) + " is declared by no container of " +
+             w_.key().ToString() + ": not allowed (" + *g.reasons.begin() + ")");
+      }
+      if (kept->empty()) {
+        it = ingress_.erase(it);
+        continue;
+      }
+      g.ports = PortSet(kept->begin(), kept->end());
+      ++it;
+    }
+  }
+
   void Warn(std::string message) {
     if (warnings_) warnings_->push_back(Warning{w_.key(), std::move(message)});
   }

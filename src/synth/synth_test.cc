@@ -211,9 +211,50 @@ TEST(PolicyTest, NoPortWrittenMeansAllServicePorts) {
             (std::vector<PolicyPort>{NamedPort("http"), Tcp(9091)}));
 }
 
-TEST(PolicyTest, NamedTargetPortStaysNamedWhenBackendDoesNotDeclareIt) {
+// A named targetPort that no backend declares resolves on no pod. kube-router
+// (2.1) reads a rule whose named ports resolve on no selected pod as a rule
+// for every port: such a port is dropped, with a warning, and a rule left
+// without ports is dropped whole (never "all ports"). It carries no traffic
+// anyway: the Service has no endpoint for that name.
+TEST(PolicyTest, NamedTargetPortThatNoBackendDeclaresIsDropped) {
   Snapshot s = ClientServer();
   s.workloads[1].containers[0].ports.clear();
+  Result r = Synthesize(s, SynthesisConfig::Defaults());
+  const PolicyPeer web = NsPods("shop", {{"app", "web"}, {"tier", "fe"}});
+  const PolicyPeer api = NsPods("data", {{"app", "api"}});
+  EXPECT_TRUE(PortsFor(Find(r, "data", "api")->policy.ingress, web).empty());
+  EXPECT_THAT(Messages(r), Contains(AllOf(HasSubstr("Deployment/data/api"),
+                                          HasSubstr("named port http/TCP is declared by no"))));
+  // The client's egress keeps the name: the server's ingress refuses it.
+  EXPECT_EQ(PortsFor(Find(r, "shop", "web")->policy.egress, api),
+            (std::vector<PolicyPort>{NamedPort("http")}));
+
+  // With every Service port referenced, the numeric one stays; the name goes.
+  s.workloads[0].containers[0].env[0].value = "api.data";
+  r = Synthesize(s, SynthesisConfig::Defaults());
+  EXPECT_EQ(PortsFor(Find(r, "data", "api")->policy.ingress, web),
+            (std::vector<PolicyPort>{Tcp(9091)}));
+
+  // Declared with another protocol: still no match.
+  s.workloads[1].containers[0].ports = {{"http", 8081, "UDP"}};
+  r = Synthesize(s, SynthesisConfig::Defaults());
+  EXPECT_EQ(PortsFor(Find(r, "data", "api")->policy.ingress, web),
+            (std::vector<PolicyPort>{Tcp(9091)}));
+
+  // Declared: kept as the name (each pod resolves it).
+  s.workloads[1].containers[0].ports = {{"http", 8081, "TCP"}};
+  r = Synthesize(s, SynthesisConfig::Defaults());
+  EXPECT_EQ(PortsFor(Find(r, "shop", "web")->policy.egress, api),
+            (std::vector<PolicyPort>{NamedPort("http"), Tcp(9091)}));
+  EXPECT_EQ(PortsFor(Find(r, "data", "api")->policy.ingress, web),
+            (std::vector<PolicyPort>{NamedPort("http"), Tcp(9091)}));
+}
+
+// A workload whose pod spec is not known (an operator's pods, no spec read)
+// could declare any name: its names stay.
+TEST(PolicyTest, NamedTargetPortStaysWhenTheBackendsSpecIsUnknown) {
+  Snapshot s = ClientServer();
+  s.workloads[1].containers.clear();
   const Result r = Synthesize(s, SynthesisConfig::Defaults());
   EXPECT_EQ(PortsFor(Find(r, "data", "api")->policy.ingress,
                      NsPods("shop", {{"app", "web"}, {"tier", "fe"}})),

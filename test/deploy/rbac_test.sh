@@ -9,9 +9,13 @@
 #      0 replicas); mint a token for the controller's ServiceAccount; run the
 #      binary in in-cluster mode with that token
 #      (NPC_SERVICEACCOUNT_DIR, KUBERNETES_SERVICE_HOST/PORT, no KUBECONFIG);
-#   2. a small app (web Deployment + Service, a client Deployment that names
-#      the Service, a bare unlabelled Pod) gets its policies and the pod its
-#      label, with no 403/Forbidden anywhere in the controller's log;
+#   2. with the platform's CRDs installed (examples/platform/crds, and the
+#      Gateway API's GRPC/TLS/TCP/UDPRoute), every optional informer runs
+#      (Prometheus operator, Routes, Gateway API) besides the always-served
+#      platform kinds (IngressClasses, webhook configurations, APIServices,
+#      CRDs); a small app (web Deployment + Service, a client Deployment that
+#      names the Service, a bare unlabelled Pod) gets its policies and the pod
+#      its label, with no 403/Forbidden anywhere in the controller's log;
 #   3. `delete` on networkpolicies removed from the ClusterRole: deleting a
 #      policy (its workload annotated netpol-ctrl.io/ignore) logs an error
 #      that names the verb and resource and the policy, the
@@ -54,6 +58,9 @@ else
   [ -f "$deploy_src/kustomization.yaml" ] || fail "$deploy_src has no kustomization.yaml"
 fi
 
+root=$(cd "$(dirname "$0")/../.." && pwd)
+platform_crds=$root/examples/platform/crds/crds.yaml
+[ -f "$platform_crds" ] || fail "$platform_crds is missing"
 work=$(mktemp -d "${TMPDIR:-/tmp}/npc-rbac.XXXXXX")
 ctrl_log=$work/controller.log
 ctrl_pid=
@@ -81,6 +88,8 @@ cleanup() {
     echo "----------------------------------------" >&2
   fi
   kubectl delete namespace "$app_ns" --ignore-not-found --wait=false >/dev/null 2>&1
+  [ -f "$work/crds.yaml" ] &&
+    kubectl delete -f "$work/crds.yaml" --ignore-not-found --wait=false >/dev/null 2>&1
   [ -d "$work/deploy" ] &&
     kubectl delete -k "$work/deploy" --ignore-not-found --wait=false >/dev/null 2>&1
   if [ -n "$helm" ] && "$helm" status netpol-ctrl -n "$ctrl_ns" >/dev/null 2>&1; then
@@ -148,7 +157,12 @@ for check in "watch pods -A" "get pods -n default" "patch pods -n default" \
   "delete networkpolicies.networking.k8s.io -n default" \
   "create events.events.k8s.io -n default" \
   "watch endpointslices.discovery.k8s.io -A" "watch cronjobs.batch -A" \
-  "update leases.coordination.k8s.io -n $ctrl_ns"; do
+  "update leases.coordination.k8s.io -n $ctrl_ns" \
+  "watch ingressclasses.networking.k8s.io" \
+  "watch validatingwebhookconfigurations.admissionregistration.k8s.io" \
+  "watch mutatingwebhookconfigurations.admissionregistration.k8s.io" \
+  "watch apiservices.apiregistration.k8s.io" \
+  "watch customresourcedefinitions.apiextensions.k8s.io"; do
   # shellcheck disable=SC2086
   can_i $check || fail "RBAC does not allow: $check"
 done
@@ -162,6 +176,54 @@ done
 log "$what RBAC installed; it grants what the controller uses, nothing more"
 
 # ---- 2. the controller as its ServiceAccount --------------------------------
+# The platform's optional kinds are served: their informers run too.
+# crd GROUP VERSION KIND PLURAL SCOPE: a minimal CRD (any fields kept).
+crd() {
+  local singular
+  singular=$(tr '[:upper:]' '[:lower:]' <<<"$3")
+  cat <<EOF
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: $4.$1
+  annotations:
+    # *.k8s.io groups are protected: the Gateway API's own CRDs carry this.
+    api-approved.kubernetes.io: https://github.com/kubernetes-sigs/gateway-api/pull/1538
+spec:
+  group: $1
+  scope: $5
+  names: {kind: $3, plural: $4, singular: $singular, listKind: ${3}List}
+  versions:
+    - name: $2
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+EOF
+}
+{
+  cat "$platform_crds"
+  crd gateway.networking.k8s.io v1 GRPCRoute grpcroutes Namespaced
+  crd gateway.networking.k8s.io v1alpha2 TLSRoute tlsroutes Namespaced
+  crd gateway.networking.k8s.io v1alpha2 TCPRoute tcproutes Namespaced
+  crd gateway.networking.k8s.io v1alpha2 UDPRoute udproutes Namespaced
+} >"$work/crds.yaml"
+kubectl apply -f "$work/crds.yaml" >"$work/crds.log" 2>&1 ||
+  fail "installing the platform's CRDs failed: $(cat "$work/crds.log")"
+kubectl wait --for condition=established --timeout=60s -f "$work/crds.yaml" >/dev/null ||
+  fail "the platform's CRDs were not established"
+optional_kinds="prometheuses.monitoring.coreos.com servicemonitors.monitoring.coreos.com
+  podmonitors.monitoring.coreos.com routes.route.openshift.io
+  gatewayclasses.gateway.networking.k8s.io gateways.gateway.networking.k8s.io
+  httproutes.gateway.networking.k8s.io grpcroutes.gateway.networking.k8s.io
+  tlsroutes.gateway.networking.k8s.io tcproutes.gateway.networking.k8s.io
+  udproutes.gateway.networking.k8s.io"
+# (kubectl auth can-i answers for kinds the API server serves: asked now.)
+for kind in $optional_kinds; do
+  can_i watch "$kind" -A || fail "RBAC does not allow: watch $kind -A"
+done
+
 server=$(kubectl config view --minify -o jsonpath='{.clusters[0].cluster.server}')
 hostport=${server#https://}
 hostport=${hostport%%/*}
@@ -281,6 +343,13 @@ fi
 if ((records_events)); then
   poll "$timeout_s" "a Normal PolicyCreated Event on Deployment $app_ns/web (create on events)" \
     bash -c "kubectl get events.events.k8s.io -n $app_ns --field-selector regarding.name=web -o jsonpath='{.items[*].reason}' | grep -q PolicyCreated"
+fi
+# Binaries that read the platform's kinds (issue 10) watch every one served.
+if grep -qa "is served: watching it" "$bin"; then
+  for kind in $optional_kinds; do
+    poll "$timeout_s" "the informer of $kind to start (log: $kind is served)" \
+      log_has "$kind is served: watching it"
+  done
 fi
 sleep 2  # let stragglers (events, a lease renewal) reach the log
 if grep -nE '\b403\b|[Ff]orbidden' "$ctrl_log" >&2; then
