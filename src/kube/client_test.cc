@@ -426,7 +426,7 @@ TEST(ResourcesTest, PathsAndLookup) {
   EXPECT_EQ(Info(Resource::kNetworkPolicies).GroupResource(), "networkpolicies.networking.k8s.io");
   EXPECT_EQ(ResourcePath(Info(Resource::kObservedFlows), "shop", "deployment-web"),
             "/apis/netpol-ctrl.io/v1alpha1/namespaces/shop/observedflows/deployment-web");
-  EXPECT_EQ(AllResources().size(), 18u);
+  EXPECT_EQ(AllResources().size(), 35u);
 }
 
 }  // namespace

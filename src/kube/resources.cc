@@ -5,7 +5,7 @@
 namespace npc::kube {
 namespace {
 
-constexpr std::array<ResourceInfo, 18> kTable{{
+constexpr std::array<ResourceInfo, 35> kTable{{
     {Resource::kPods, "", "v1", "pods", "Pod", true},
     {Resource::kServices, "", "v1", "services", "Service", true},
     {Resource::kNamespaces, "", "v1", "namespaces", "Namespace", false},
@@ -26,6 +26,28 @@ constexpr std::array<ResourceInfo, 18> kTable{{
     {Resource::kEventsV1, "events.k8s.io", "v1", "events", "Event", true},
     {Resource::kObservedFlows, "netpol-ctrl.io", "v1alpha1", "observedflows", "ObservedFlows",
      true},
+    {Resource::kSecrets, "", "v1", "secrets", "Secret", true},
+    {Resource::kIngressClasses, "networking.k8s.io", "v1", "ingressclasses", "IngressClass", false},
+    {Resource::kRoutes, "route.openshift.io", "v1", "routes", "Route", true},
+    {Resource::kGateways, "gateway.networking.k8s.io", "v1", "gateways", "Gateway", true},
+    {Resource::kGatewayClasses, "gateway.networking.k8s.io", "v1", "gatewayclasses", "GatewayClass",
+     false},
+    {Resource::kHTTPRoutes, "gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute", true},
+    {Resource::kGRPCRoutes, "gateway.networking.k8s.io", "v1", "grpcroutes", "GRPCRoute", true},
+    {Resource::kTLSRoutes, "gateway.networking.k8s.io", "v1alpha2", "tlsroutes", "TLSRoute", true},
+    {Resource::kTCPRoutes, "gateway.networking.k8s.io", "v1alpha2", "tcproutes", "TCPRoute", true},
+    {Resource::kUDPRoutes, "gateway.networking.k8s.io", "v1alpha2", "udproutes", "UDPRoute", true},
+    {Resource::kValidatingWebhookConfigurations, "admissionregistration.k8s.io", "v1",
+     "validatingwebhookconfigurations", "ValidatingWebhookConfiguration", false},
+    {Resource::kMutatingWebhookConfigurations, "admissionregistration.k8s.io", "v1",
+     "mutatingwebhookconfigurations", "MutatingWebhookConfiguration", false},
+    {Resource::kAPIServices, "apiregistration.k8s.io", "v1", "apiservices", "APIService", false},
+    {Resource::kCustomResourceDefinitions, "apiextensions.k8s.io", "v1",
+     "customresourcedefinitions", "CustomResourceDefinition", false},
+    {Resource::kPrometheuses, "monitoring.coreos.com", "v1", "prometheuses", "Prometheus", true},
+    {Resource::kServiceMonitors, "monitoring.coreos.com", "v1", "servicemonitors",
+     "ServiceMonitor", true},
+    {Resource::kPodMonitors, "monitoring.coreos.com", "v1", "podmonitors", "PodMonitor", true},
 }};
 
 constexpr bool TableMatchesEnum() {

@@ -36,6 +36,25 @@ enum class Resource {
   kLeases,
   kEventsV1,  // events.k8s.io/v1 events
   kObservedFlows,  // netpol-ctrl.io/v1alpha1, the node agent's reports (deploy/agent/crd.yaml)
+  // What synthesis reads besides (`netpol-ctrl diff` lists them; optional
+  // groups may not be served).
+  kSecrets,
+  kIngressClasses,
+  kRoutes,  // route.openshift.io
+  kGateways,
+  kGatewayClasses,
+  kHTTPRoutes,
+  kGRPCRoutes,
+  kTLSRoutes,
+  kTCPRoutes,
+  kUDPRoutes,
+  kValidatingWebhookConfigurations,
+  kMutatingWebhookConfigurations,
+  kAPIServices,
+  kCustomResourceDefinitions,
+  kPrometheuses,  // monitoring.coreos.com
+  kServiceMonitors,
+  kPodMonitors,
 };
 
 struct ResourceInfo {
