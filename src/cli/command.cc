@@ -87,8 +87,10 @@ std::optional<ClusterInput> ReadCluster(const ClusterFlags& flags, const Synthes
     io.err << "error: " << rc->server << ": " << c.status().message() << "\n";
     return std::nullopt;
   }
-  for (const std::string& g : c->not_served) {
-    io.err << "info: " << g << " is not served by this cluster: skipped\n";
+  if (!c->not_served.empty()) {
+    io.err << "info: not served by this cluster, skipped:";
+    for (const std::string& g : c->not_served) io.err << " " << g;
+    io.err << "\n";
   }
   if (!c->invalid.empty()) {
     for (const std::string& why : c->invalid) io.err << "error: " << why << "\n";

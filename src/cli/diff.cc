@@ -60,8 +60,8 @@ class DiffCommand : public Command {
     config_.Register(*cmd);
     // Read by ExpandConfigFile before parsing; declared here for --help.
     cmd->add_option("--config", config_file_,
-                    "A YAML file of flag-name: value (run's file: keys diff does not know are "
-                    "errors); flags on the command line win");
+                    "run's config file (flag-name: value); its keys that do not change synthesis "
+                    "(mode, workers, ...) are ignored; flags on the command line win");
     cmd->footer(
         "Reads the cluster with your kubeconfig: one paged LIST per kind, no watch, no write\n"
         "(the controller's read-only RBAC is enough). Computes every policy with the same core\n"
