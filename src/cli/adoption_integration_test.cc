@@ -258,14 +258,17 @@ TEST_F(AdoptionIT, DiffShowsNewChangedAndDeletedAndGenerateFromClusterMatchesRun
   EXPECT_TRUE(Eventually([&] { return Cli({"diff", "--namespace-selector", Sel()}).code == 0; }))
       << Cli({"diff", "--namespace-selector", Sel()}).out;
 
-  // web no longer calls api: one policy changes, and only that one.
+  // web no longer calls api: web loses its egress to api, api its ingress
+  // from web; nothing is added.
   Apply(kube::Resource::kDeployments, Deployment(ns, "web"));
   d = Cli({"diff", "--namespace-selector", Sel()});
   ASSERT_EQ(d.code, 1) << d.err;
   EXPECT_NE(d.out.find(DiffFile(ns, "deployment-web")), std::string::npos) << d.out;
-  EXPECT_EQ(d.out.find(DiffFile(ns, "deployment-api")), std::string::npos) << d.out;
-  EXPECT_NE(d.out.find("\n-"), std::string::npos) << d.out;
-  EXPECT_NE(d.err.find("0 to create, 1 to change, 0 to delete"), std::string::npos) << d.err;
+  EXPECT_NE(d.out.find(DiffFile(ns, "deployment-api")), std::string::npos) << d.out;
+  EXPECT_NE(d.out.find("\n-          app: api\n"), std::string::npos) << d.out;
+  EXPECT_NE(d.out.find("\n-          app: web\n"), std::string::npos) << d.out;
+  EXPECT_EQ(d.out.find("\n+ "), std::string::npos) << d.out;
+  EXPECT_NE(d.err.find("0 to create, 2 to change, 0 to delete"), std::string::npos) << d.err;
 
   // mode=off: run would delete both.
   Label(ns, std::string(kModeLabel), "off");
