@@ -40,7 +40,7 @@ class GenerateCommand : public Command {
         "document is invalid (unless --skip-invalid) or the cluster cannot be read, 2 on bad\n"
         "flags. Output is canonical: the same input always gives the same bytes.\n"
         "\n"
-        "Examples:\n"
+        "Example:\n"
         "  netpol-ctrl generate -f examples/app --default-deny | kubectl apply -f -\n"
         "  helm template my-chart | netpol-ctrl generate -f - -o json\n"
         "  netpol-ctrl generate --from-cluster --namespace-selector team=shop --output-dir gitops/");
