@@ -20,6 +20,7 @@ std::vector<std::unique_ptr<Command>> Commands() {
   commands.push_back(NewRunCommand());
   commands.push_back(NewAgentCommand());
   commands.push_back(NewGenerateCommand());
+  commands.push_back(NewDiffCommand());
   commands.push_back(NewExplainCommand());
   commands.push_back(NewGraphCommand());
   return commands;
@@ -37,6 +38,7 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
       "  netpol-ctrl run --kubeconfig ~/.kube/config\n"
       "  netpol-ctrl agent --kubeconfig ~/.kube/config --node-name node-a\n"
       "  netpol-ctrl generate -f manifests/ > policies.yaml\n"
+      "  netpol-ctrl diff --kubeconfig ~/.kube/config      # what run would change\n"
       "  netpol-ctrl explain -f manifests/ shop/deployment/api\n"
       "  netpol-ctrl graph -f manifests/ | dot -Tsvg > graph.svg\n"
       "Run `netpol-ctrl COMMAND --help` for a command's flags.");
@@ -54,7 +56,12 @@ int Run(int argc, const char* const* argv, std::istream& in, std::ostream& out, 
     }
     if (!sub) continue;
     if (sub->get_option_no_throw("--config")) {
-      if (Status s = ExpandConfigFile(*sub, i, args); !s.ok()) {
+      // diff reads run's file: run's other keys (mode, workers, ...) are not errors there.
+      const CLI::App* run = nullptr;
+      for (auto& [s, c] : registered) {
+        if (s->get_name() == "run" && sub->get_name() == "diff") run = s;
+      }
+      if (Status s = ExpandConfigFile(*sub, i, args, run); !s.ok()) {
         err << "error: " << s.message() << "\n";
         return kExitUsage;
       }

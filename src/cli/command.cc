@@ -4,18 +4,21 @@
 #include <istream>
 #include <ostream>
 
+#include "clusterread/clusterread.h"
+#include "kube/config.h"
 #include "manifest/manifest.h"
 #include "synth/annotations.h"
+#include "synth/namespaces.h"
 
 namespace npc::cli {
 
-void InputFlags::Register(CLI::App& cmd) {
-  cmd.add_option("-f,--filename", files,
-                 "Manifests to read: a file, a directory (recursively: *.yaml, *.yml, "
-                 "*.json) or - for standard input; repeatable")
-      ->required()
-      ->allow_extra_args(false)  // one PATH per -f, so a WORKLOAD can follow
-      ->type_name("PATH");
+void InputFlags::Register(CLI::App& cmd, bool required) {
+  CLI::Option* f = cmd.add_option("-f,--filename", files,
+                                   "Manifests to read: a file, a directory (recursively: *.yaml, "
+                                   "*.yml, *.json) or - for standard input; repeatable")
+                       ->allow_extra_args(false)  // one PATH per -f, so a WORKLOAD can follow
+                       ->type_name("PATH");
+  if (required) f->required();
   cmd.add_option("-n,--namespace", default_namespace, "Namespace of objects that do not name one")
       ->capture_default_str();
   cmd.add_flag("--skip-invalid", skip_invalid,
@@ -49,6 +52,65 @@ std::optional<Snapshot> LoadInputs(const InputFlags& flags, Io& io) {
     return std::nullopt;
   }
   return std::move(result.snapshot);
+}
+
+void ClusterFlags::Register(CLI::App& cmd) {
+  cmd.add_option("--kubeconfig", kubeconfig,
+                 "Path to a kubeconfig (default: $KUBECONFIG, then in-cluster, then "
+                 "~/.kube/config)");
+  cmd.add_option("--context", context, "The kubeconfig context to use");
+  cmd.add_option("--read-configmaps", read_config_maps,
+                 "Read the ConfigMaps workloads use, as run does (needs list on configmaps)")
+      ->capture_default_str();
+}
+
+std::optional<ClusterInput> ReadCluster(const ClusterFlags& flags, const SynthesisConfig& config,
+                                        Io& io) {
+  kube::ConfigOptions co;
+  co.kubeconfig = flags.kubeconfig;
+  co.context = flags.context;
+  StatusOr<kube::RestConfig> rc = kube::ResolveConfig(co);
+  if (!rc.ok()) {
+    io.err << "error: " << rc.status().message() << "\n";
+    return std::nullopt;
+  }
+  StatusOr<std::unique_ptr<kube::Client>> client = kube::MakeClient(*rc);
+  if (!client.ok()) {
+    io.err << "error: " << client.status().message() << "\n";
+    return std::nullopt;
+  }
+  clusterread::Options ro;
+  ro.read_config_maps = flags.read_config_maps;
+  ro.read_secrets = config.read_secrets;
+  StatusOr<clusterread::Cluster> c = clusterread::Read(**client, ro);
+  if (!c.ok()) {
+    io.err << "error: " << rc->server << ": " << c.status().message() << "\n";
+    return std::nullopt;
+  }
+  if (!c->not_served.empty()) {
+    io.err << "info: not served by this cluster, skipped:";
+    for (const std::string& g : c->not_served) io.err << " " << g;
+    io.err << "\n";
+  }
+  if (!c->invalid.empty()) {
+    for (const std::string& why : c->invalid) io.err << "error: " << why << "\n";
+    // Its workload would look gone, and its policy deleted: say nothing rather than that.
+    io.err << "error: " << c->invalid.size() << " object" << (c->invalid.size() == 1 ? "" : "s")
+           << " in the cluster could not be read\n";
+    return std::nullopt;
+  }
+  return ClusterInput{std::move(c->snapshot), std::move(c->managed)};
+}
+
+void PrintNamespaceWarnings(const Snapshot& snapshot, const SynthesisConfig& config, Io& io) {
+  std::vector<const Namespace*> ns;
+  for (const Namespace& n : snapshot.namespaces) ns.push_back(&n);
+  std::sort(ns.begin(), ns.end(),
+            [](const Namespace* a, const Namespace* b) { return a->name < b->name; });
+  for (const Namespace* n : ns) {
+    const synth::NamespaceDecision d = synth::DecideNamespace(n->name, n, config);
+    if (!d.warning.empty()) io.err << "warning: " << d.warning << "\n";
+  }
 }
 
 std::optional<Offline> LoadAndSynthesize(const InputFlags& input, const ConfigFlags& config,
@@ -132,6 +194,11 @@ void ConfigFlags::Register(CLI::App& cmd) {
                "keeping only the names (needs list/watch on secrets in a cluster)");
   cmd.add_flag("--default-deny", default_deny,
                "Also write one deny-all policy per managed namespace");
+  cmd.add_option("--namespace-selector", namespace_selector,
+                 "Manage only namespaces whose labels match this selector (kubectl syntax: "
+                 "team=shop,env!=dev,tier in (a,b),!legacy); the namespace label "
+                 "netpol-ctrl.io/mode=audit|enforce|off overrides the mode per namespace")
+      ->type_name("SELECTOR");
 }
 
 StatusOr<PeerSelector> ParsePeer(const std::string& text) {
@@ -282,6 +349,11 @@ StatusOr<SynthesisConfig> ConfigFlags::ToConfig() const {
   NPC_RETURN_IF_ERROR(cidrs(node_cidrs, "--node-cidrs", c.node_cidrs));
   c.read_secrets = read_secrets;
   c.default_deny = default_deny;
+  if (!namespace_selector.empty()) {
+    StatusOr<LabelSelector> sel = synth::ParseLabelSelector(namespace_selector);
+    if (!sel.ok()) return sel.status().WithContext("--namespace-selector");
+    c.namespace_selector = *std::move(sel);
+  }
   return c;
 }
 

@@ -42,6 +42,7 @@ std::unique_ptr<Command> NewExplainCommand();
 std::unique_ptr<Command> NewGraphCommand();
 std::unique_ptr<Command> NewRunCommand();
 std::unique_ptr<Command> NewAgentCommand();  // cli/agent.cc: the node agent
+std::unique_ptr<Command> NewDiffCommand();   // cli/diff.cc
 
 // Exit codes of the offline commands.
 inline constexpr int kExitOk = 0;
@@ -54,8 +55,33 @@ struct InputFlags {
   std::string default_namespace = "default";
   bool skip_invalid = false;
 
+  // `required`: -f must be given (generate also reads --from-cluster).
+  void Register(CLI::App& cmd, bool required = true);
+};
+
+// Where a live cluster is read from, and what of it (`diff`,
+// `generate --from-cluster`): --kubeconfig, --context, --read-configmaps.
+struct ClusterFlags {
+  std::string kubeconfig;
+  std::string context;
+  bool read_config_maps = true;
+
   void Register(CLI::App& cmd);
 };
+
+// Reads the cluster (clusterread::Read, one paged LIST per kind) into `*out`;
+// skipped API groups and objects that did not decode go to io.err. On
+// failure prints why and returns false.
+struct ClusterInput {
+  Snapshot snapshot;
+  std::vector<NetworkPolicy> managed;  // stored, labelled managed-by=netpol-ctrl
+};
+std::optional<ClusterInput> ReadCluster(const ClusterFlags& flags, const SynthesisConfig& config,
+                                        Io& io);
+
+// Warnings about namespaces (a netpol-ctrl.io/mode value that is not audit,
+// enforce or off), one line each.
+void PrintNamespaceWarnings(const Snapshot& snapshot, const SynthesisConfig& config, Io& io);
 
 // Loads the manifests named by `flags` ("-" reads io.in), printing every
 // diagnostic to io.err as "file:doc N:line L: message". Returns the snapshot,
@@ -94,6 +120,7 @@ struct ConfigFlags {
   std::vector<std::string> node_cidrs;
   bool read_secrets = false;
   bool default_deny = false;
+  std::string namespace_selector;
 
   void Register(CLI::App& cmd);
   // The configuration, or InvalidArgument naming the flag that does not parse.

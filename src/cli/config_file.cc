@@ -17,7 +17,8 @@ std::string FlagName(const std::string& arg) {
 
 }  // namespace
 
-Status ExpandConfigFile(const CLI::App& sub, size_t sub_index, std::vector<std::string>& args) {
+Status ExpandConfigFile(const CLI::App& sub, size_t sub_index, std::vector<std::string>& args,
+                        const CLI::App* also_known) {
   std::string path;
   std::vector<std::string> rest;
   for (size_t i = 0; i < args.size(); ++i) {
@@ -53,6 +54,10 @@ Status ExpandConfigFile(const CLI::App& sub, size_t sub_index, std::vector<std::
   for (const auto& kv : root) {
     const std::string key = kv.first.as<std::string>();
     const CLI::Option* opt = sub.get_option_no_throw("--" + key);
+    if (!opt && also_known && also_known->get_option_no_throw("--" + key) && key != "help" &&
+        key != "config") {
+      continue;  // a flag of the command the file was written for
+    }
     if (!opt || key == "help" || key == "config") {
       problems.push_back(key + ": not a flag of `" + sub.get_name() + "`");
       continue;

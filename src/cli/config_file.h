@@ -22,8 +22,11 @@ namespace npc::cli {
 
 // `args`: the command line without the program name. `sub`: the sub-command
 // (already registered) that args[sub_index] names. Removes "--config FILE" /
-// "--config=FILE" and inserts the file's flags.
+// "--config=FILE" and inserts the file's flags. `also_known`: keys that are
+// flags of that command (run, whose file `diff` reads) but not of `sub` are
+// left out quietly instead of being errors.
 [[nodiscard]] Status ExpandConfigFile(const CLI::App& sub, size_t sub_index,
-                                      std::vector<std::string>& args);
+                                      std::vector<std::string>& args,
+                                      const CLI::App* also_known = nullptr);
 
 }  // namespace npc::cli

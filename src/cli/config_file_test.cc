@@ -59,6 +59,24 @@ TEST_F(ConfigFileTest, UnreadableOrNotYaml) {
   EXPECT_NE(s.message().find("not YAML"), std::string::npos) << s.message();
 }
 
+// `diff --config` reads run's file: run's other keys are left out quietly,
+// a key of neither command is still an error.
+TEST_F(ConfigFileTest, DiffReadsRunsFileAndLeavesRunsOtherKeysOut) {
+  CLI::App* diff = app_.add_subcommand("diff");
+  std::vector<std::string> excluded;
+  diff->add_option("--exclude-namespaces", excluded);
+  diff->add_option("--config", file_);
+  std::string path = Write("mode: audit\nleader-elect: true\nexclude-namespaces: [a]\n");
+  std::vector<std::string> args = {"diff", "--config", path};
+  ASSERT_TRUE(ExpandConfigFile(*diff, 0, args, sub_).ok());
+  EXPECT_EQ(args, (std::vector<std::string>{"diff", "--exclude-namespaces=a"}));
+  path = Write("mode: audit\nbogus: 1\n");
+  args = {"diff", "--config", path};
+  Status s = ExpandConfigFile(*diff, 0, args, sub_);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("bogus: not a flag of `diff`"), std::string::npos) << s.message();
+}
+
 TEST_F(ConfigFileTest, NoConfigLeavesArgumentsAlone) {
   std::vector<std::string> args = {"run", "--mode", "audit"};
   ASSERT_TRUE(ExpandConfigFile(*sub_, 0, args).ok());

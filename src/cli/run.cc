@@ -116,6 +116,10 @@ class RunCommand final : public Command {
                     "write nothing")
         ->check(CLI::IsMember({"enforce", "audit"}))
         ->capture_default_str();
+    cmd->add_flag("--audit-removes", audit_removes_,
+                  "In audit namespaces (--mode=audit, or the namespace label "
+                  "netpol-ctrl.io/mode=audit), delete the managed policies instead of keeping "
+                  "them as they are");
     cmd->add_option("--workers", workers_, "Reconcile workers")
         ->check(CLI::Range(1, 64))
         ->capture_default_str();
@@ -199,6 +203,7 @@ class RunCommand final : public Command {
     o.controller.synthesis = *config;
     o.controller.synthesis.read_config_maps = read_config_maps_;
     o.controller.mode = mode_ == "audit" ? Mode::kAudit : Mode::kEnforce;
+    o.controller.audit_removes = audit_removes_;
     o.controller.workers = workers_;
     o.controller.resync_period = *ParseDuration(resync_period_);  // checked by the parser
     o.sync_timeout = std::chrono::seconds(sync_timeout_s_);
@@ -254,6 +259,7 @@ class RunCommand final : public Command {
   std::string kubeconfig_;
   std::string context_;
   std::string mode_ = "enforce";
+  bool audit_removes_ = false;
   int workers_ = 2;
   bool read_config_maps_ = true;
   int sync_timeout_s_ = 0;

@@ -4,7 +4,8 @@
 
 namespace npc::controller {
 
-ClusterCache::ClusterCache(const SynthesisConfig& config) : model_(config, /*reasons=*/false) {}
+ClusterCache::ClusterCache(const SynthesisConfig& config)
+    : config_(config), model_(config, /*reasons=*/false) {}
 
 ClusterCache::Effect ClusterCache::Upsert(const decode::Object& object) {
   Effect e;
@@ -25,10 +26,40 @@ ClusterCache::Effect ClusterCache::Upsert(const decode::Object& object) {
         pods_to_label_.erase(pod);
       }
     }
+    const auto* ns = std::get_if<Namespace>(&object.value);
+    std::optional<synth::NamespaceDecision> before;
+    if (ns) before = synth::DecideNamespace(ns->name, model_.FindNamespace(ns->name), config_);
     e.model_changed = UpsertIntoModel(model_, object);
+    if (ns) {
+      // audit <-> enforce changes no desired policy: decide writing again here.
+      const synth::NamespaceDecision after = synth::DecideNamespace(ns->name, ns, config_);
+      if (after.managed != before->managed || after.mode != before->mode) {
+        auto keys = NamespaceKeysLocked(ns->name);
+        e.reconcile.insert(e.reconcile.end(), keys.begin(), keys.end());
+      }
+    }
   }
   if (!ready_) e.reconcile.clear();
   return e;
+}
+
+synth::NamespaceDecision ClusterCache::NamespaceMode(const std::string& ns) const {
+  MutexLock lock(mu_);
+  return synth::DecideNamespace(ns, model_.FindNamespace(ns), config_);
+}
+
+std::vector<ReconcileKey> ClusterCache::NamespaceKeysLocked(const std::string& ns) const {
+  std::vector<ReconcileKey> keys;
+  for (auto it = stored_.lower_bound(ReconcileKey::Policy(ns, ""));
+       it != stored_.end() && it->first.kind == ReconcileKey::Kind::kPolicy && it->first.ns == ns;
+       ++it) {
+    keys.push_back(it->first);
+  }
+  for (const WorkloadKey& w : model_.Workloads()) {
+    if (w.ns == ns) keys.push_back(ReconcileKey::Policy(ns, synth::PolicyName(w)));
+  }
+  keys.push_back(ReconcileKey::Policy(ns, std::string(synth::kDefaultDenyPolicyName)));
+  return keys;
 }
 
 ClusterCache::Effect ClusterCache::Remove(const decode::Meta& meta) {

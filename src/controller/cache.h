@@ -39,6 +39,7 @@
 #include "decode/decode.h"
 #include "model/model.h"
 #include "synth/incremental.h"
+#include "synth/namespaces.h"
 
 namespace npc::controller {
 
@@ -101,6 +102,9 @@ class ClusterCache {
   [[nodiscard]] bool NeedsLabel(const ReconcileKey& pod) const EXCLUDES(mu_);
   // A NetworkPolicy of this name exists that netpol-ctrl does not manage.
   [[nodiscard]] bool Foreign(const ReconcileKey& key) const EXCLUDES(mu_);
+  // Whether `ns` is managed and its mode label (synth::DecideNamespace over
+  // the Namespace as cached now).
+  [[nodiscard]] synth::NamespaceDecision NamespaceMode(const std::string& ns) const EXCLUDES(mu_);
   // Why an owner of a policy in `ns` cannot be judged gone: it, or an object
   // it controls, exists but could not be read. nullopt when nothing says so.
   [[nodiscard]] std::optional<std::string> OwnerUnknown(const std::string& ns,
@@ -130,9 +134,13 @@ class ClusterCache {
   // Clears what was unknown about `ref`; returns the stored policies it owned
   // (or that its controller owns), to reconcile again now that it is known.
   std::vector<ReconcileKey> ForgetUnknownLocked(const ObjectRef& ref) REQUIRES(mu_);
+  // Every key of namespace `ns` (stored policies, the workloads' policies, the
+  // default-deny): its mode changed, so writing or not is decided again.
+  std::vector<ReconcileKey> NamespaceKeysLocked(const std::string& ns) const REQUIRES(mu_);
   std::vector<ReconcileKey> StoredOwnedByLocked(const std::string& ns, const std::string& kind,
                                                 const std::string& name) const REQUIRES(mu_);
 
+  const SynthesisConfig config_;
   mutable Mutex mu_;
   synth::Incremental model_ GUARDED_BY(mu_);
   std::map<ReconcileKey, PolicySummary> stored_ GUARDED_BY(mu_);

@@ -10,6 +10,7 @@ Controller::Controller(ControllerOptions options, PolicyWriter& writer, Observer
           {.debounce = options.debounce, .resync_period = options.resync_period}, cache_, observer,
           [this](const ReconcileKey& k) { queue_.Add(k); }, clock),
       reconciler_({.mode = options.mode,
+                   .audit_removes = options.audit_removes,
                    .workers = options.workers,
                    .excluded_namespaces = options.synthesis.excluded_namespaces},
                   cache_, desired_, queue_, writer, observer, clock) {}

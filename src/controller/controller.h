@@ -51,6 +51,9 @@ namespace npc::controller {
 struct ControllerOptions {
   SynthesisConfig synthesis = SynthesisConfig::Defaults();
   Mode mode = Mode::kEnforce;
+  // In namespaces whose mode is audit (--mode or the netpol-ctrl.io/mode
+  // label), delete the managed policies instead of keeping them as they are.
+  bool audit_removes = false;
   int workers = 2;
   // After the first event of a batch, wait this long for more before
   // recomputing (events arriving during a recompute make the next batch).

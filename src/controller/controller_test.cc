@@ -331,6 +331,71 @@ TEST_F(ControllerTest, AuditModeWritesNothingAndReportsWhatItWouldDo) {
   EXPECT_EQ(observer.log[0], "would create shop/deployment-web");
 }
 
+// The namespace label netpol-ctrl.io/mode through every transition (issue 14):
+// audit keeps what is there (frozen), enforce brings it up to date, off
+// deletes; with audit_removes, audit deletes too.
+TEST_F(ControllerTest, TheNamespaceModeLabelDecidesWritingPerNamespace) {
+  auto labelled = [](const std::string& mode) {
+    Namespace n = Ns("shop");
+    if (!mode.empty()) n.labels[std::string(kModeLabel)] = mode;
+    return n;
+  };
+  c->Upsert(Obj(labelled("")));
+  c->Upsert(Obj(Ns("data")));
+  c->Upsert(Obj(Deploy("shop", "web", "http://api:80")));
+  c->Upsert(Obj(Deploy("shop", "api")));
+  c->Upsert(Obj(Svc("shop", "api", "api")));
+  c->Upsert(Obj(Deploy("data", "db")));
+  c->MarkSynced();
+  Settle();
+  ASSERT_EQ(cluster.policies.size(), 3u);
+
+  c->Upsert(Obj(labelled("audit")));
+  c->Upsert(Obj(Deploy("shop", "web")));  // no longer calls api
+  Settle();
+  ASSERT_TRUE(cluster.policies.count("shop/deployment-web"));
+  EXPECT_TRUE(EgressMentions(cluster.policies.at("shop/deployment-web"), "api")) << "kept as is";
+
+  c->Upsert(Obj(labelled("enforce")));
+  Settle();
+  ASSERT_TRUE(cluster.policies.count("shop/deployment-web"));
+  EXPECT_FALSE(EgressMentions(cluster.policies.at("shop/deployment-web"), "api"));
+
+  c->Upsert(Obj(labelled("off")));
+  Settle();
+  EXPECT_FALSE(cluster.policies.count("shop/deployment-web"));
+  EXPECT_FALSE(cluster.policies.count("shop/deployment-api"));
+  EXPECT_TRUE(cluster.policies.count("data/deployment-db"));
+
+  c->Upsert(Obj(labelled("")));
+  Settle();
+  EXPECT_TRUE(cluster.policies.count("shop/deployment-web"));
+  EXPECT_TRUE(cluster.policies.count("shop/deployment-api"));
+}
+
+TEST_F(ControllerTest, AuditRemovesDeletesInAuditNamespacesOnly) {
+  ControllerOptions o;
+  o.mode = Mode::kAudit;
+  o.audit_removes = true;
+  c = std::make_unique<Controller>(o, cluster, observer, clock);
+  cluster.controller = c.get();
+  Namespace shop = Ns("shop");
+  shop.labels[std::string(kModeLabel)] = "enforce";
+  c->Upsert(Obj(shop));
+  c->Upsert(Obj(Ns("data")));
+  c->Upsert(Obj(Deploy("shop", "web")));
+  c->Upsert(Obj(Deploy("data", "db")));
+  c->MarkSynced();
+  Settle();
+  EXPECT_TRUE(cluster.policies.count("shop/deployment-web"));
+  EXPECT_FALSE(cluster.policies.count("data/deployment-db")) << "data is in audit";
+
+  shop.labels[std::string(kModeLabel)] = "audit";
+  c->Upsert(Obj(shop));
+  Settle();
+  EXPECT_FALSE(cluster.policies.count("shop/deployment-web"));
+}
+
 TEST_F(ControllerTest, FailedWritesAreRetriedWithBackoff) {
   cluster.fail_next = 2;
   c->Upsert(Obj(Ns("shop")));

@@ -38,8 +38,15 @@ Status Reconciler::ReconcileKeyOnce(const ReconcileKey& key, bool* wrote, bool* 
 Status Reconciler::ReconcilePolicy(const ReconcileKey& key, bool* wrote, bool* kept) {
   const std::optional<Desired> desired = desired_.Get(key);
   const std::optional<PolicySummary> stored = cache_.Stored(key);
-  const bool audit = options_.mode == Mode::kAudit;
-  if (desired) {
+  // The namespace's mode: its label, else the global one. Audit writes
+  // nothing; with --audit-removes it deletes the managed policies there.
+  const synth::NamespaceDecision ns = cache_.NamespaceMode(key.ns);
+  const bool audit_ns = ns.mode.value_or(options_.mode) == Mode::kAudit;
+  const bool remove = audit_ns && options_.audit_removes && ns.managed;
+  const bool audit = audit_ns && !remove;
+  // No longer managed: the recompute that follows drops it, and deletes.
+  if (desired && !ns.managed) return Status::Ok();
+  if (desired && !remove) {
     if (stored && PolicyUpToDate(*stored, desired->summary)) return Status::Ok();
     // The policy to write, from the cache as it is now (the summary may be a
     // batch behind; the next recompute queues this key again if so).
@@ -81,7 +88,7 @@ Status Reconciler::ReconcilePolicy(const ReconcileKey& key, bool* wrote, bool* k
   // Never touch excluded namespaces; never judge an owner gone because it
   // could not be read.
   if (Excluded(key.ns)) return Status::Ok();
-  if (stored->owner) {
+  if (!remove && stored->owner) {
     if (auto why = cache_.OwnerUnknown(key.ns, *stored->owner)) {
       *kept = true;
       kept_++;
@@ -106,7 +113,9 @@ Status Reconciler::ReconcilePolicy(const ReconcileKey& key, bool* wrote, bool* k
 
 Status Reconciler::ReconcilePodLabel(const ReconcileKey& key, bool* wrote) {
   if (!cache_.NeedsLabel(key)) return Status::Ok();  // labelled or gone since
-  const bool audit = options_.mode == Mode::kAudit;
+  const synth::NamespaceDecision ns = cache_.NamespaceMode(key.ns);
+  if (!ns.managed) return Status::Ok();
+  const bool audit = ns.mode.value_or(options_.mode) == Mode::kAudit;
   *wrote = true;
   Status s = audit ? Status::Ok()
                    : writer_.LabelPod(key.ns, key.name, std::string(kBarePodLabel),

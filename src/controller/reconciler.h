@@ -40,7 +40,12 @@ namespace npc::controller {
 using ReconcileQueue = WorkQueue<ReconcileKey, ReconcileKeyHash>;
 
 struct ReconcilerOptions {
+  // The global mode; a namespace's netpol-ctrl.io/mode label overrides it
+  // there (synth::DecideNamespace, read from the cache at each reconcile).
   Mode mode = Mode::kEnforce;
+  // Audit namespaces: delete the managed policies there (instead of keeping
+  // them as they are, the default).
+  bool audit_removes = false;
   int workers = 2;
   // Never touched, whatever they hold.
   std::vector<std::string> excluded_namespaces;

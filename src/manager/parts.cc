@@ -169,7 +169,8 @@ StatusOr<std::unique_ptr<Parts>> BuildParts(const ManagerOptions& options) {
   std::function<bool()> may_write;
   if (p.elector) may_write = [e = p.elector.get()] { return e->IsLeader(); };
 
-  if (options.events && options.controller.mode == Mode::kEnforce) {
+  // Also in audit mode: a namespace labelled netpol-ctrl.io/mode=enforce writes.
+  if (options.events) {
     EventRecorderOptions eo;
     eo.reporting_instance = p.identity;
     p.events = std::make_unique<EventRecorder>(*p.client, eo);

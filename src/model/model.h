@@ -555,6 +555,10 @@ struct SynthesisConfig {
   std::vector<std::string> api_server_cidrs;
   // The nodes' addresses: hostNetwork pods send and receive from them.
   std::vector<std::string> node_cidrs;
+  // Only namespaces whose labels match are managed (--namespace-selector);
+  // nullopt: every namespace that is not excluded. A namespace labelled
+  // netpol-ctrl.io/mode=off is not managed either (synth/namespaces.h).
+  std::optional<LabelSelector> namespace_selector;
 
   // The defaults of DESIGN.md section 4 (DNS = kube-system/k8s-app=kube-dns,
   // monitoring = monitoring/app.kubernetes.io/name=prometheus, the ingress
@@ -620,6 +624,8 @@ inline constexpr std::string_view kIgnoreAnnotation = "netpol-ctrl.io/ignore";
 inline constexpr std::string_view kAllowEgressAnnotation = "netpol-ctrl.io/allow-egress";
 inline constexpr std::string_view kAllowIngressFromAnnotation = "netpol-ctrl.io/allow-ingress-from";
 inline constexpr std::string_view kAllowApiServerAnnotation = "netpol-ctrl.io/allow-api-server";
+// On a namespace: audit, enforce or off, overriding the global mode there.
+inline constexpr std::string_view kModeLabel = "netpol-ctrl.io/mode";
 inline constexpr std::string_view kBarePodLabel = "netpol-ctrl.io/pod";
 inline constexpr std::string_view kNamespaceNameLabel = "kubernetes.io/metadata.name";
 

@@ -1417,4 +1417,8 @@ Changes Incremental::Recompute() {
   return changes;
 }
 
+const Namespace* Incremental::FindNamespace(const std::string& name) const {
+  return Find(namespaces_, name);
+}
+
 }  // namespace npc::synth

@@ -155,6 +155,8 @@ class Incremental {
   bool pending() const;
   // Every workload held (unsorted): the controller's periodic resync checks
   // the desired policy of each, a few at a time, against Policy().
+  // The Namespace object of that name, or nullptr when none is held.
+  const Namespace* FindNamespace(const std::string& name) const;
   std::vector<WorkloadKey> Workloads() const {
     std::vector<WorkloadKey> keys;
     keys.reserve(workloads_.size());

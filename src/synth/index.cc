@@ -6,6 +6,7 @@
 #include <unordered_set>
 
 #include "synth/internal.h"
+#include "synth/namespaces.h"
 
 namespace npc::synth {
 
@@ -258,11 +259,10 @@ ClusterIndex::ClusterIndex(const Snapshot& snapshot, const SynthesisConfig& conf
     const Workload& w = *workloads_[i];
     std::optional<std::string>& why = skip_[i];
     auto ns = namespaces_.find(w.ns);
-    if (std::find(config.excluded_namespaces.begin(), config.excluded_namespaces.end(), w.ns) !=
-        config.excluded_namespaces.end()) {
-      why = "namespace " + w.ns + " is excluded";
-    } else if (ns != namespaces_.end() && IsTrue(ns->second->annotations, kIgnoreAnnotation)) {
-      why = "namespace " + w.ns + " is annotated " + std::string(kIgnoreAnnotation) + "=true";
+    const NamespaceDecision nd =
+        DecideNamespace(w.ns, ns != namespaces_.end() ? ns->second : nullptr, config);
+    if (!nd.managed) {
+      why = nd.why_not;
     } else if (IsTrue(w.annotations, kIgnoreAnnotation) ||
                IsTrue(w.template_annotations, kIgnoreAnnotation)) {
       why = "annotated " + std::string(kIgnoreAnnotation) + "=true";

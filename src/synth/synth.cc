@@ -8,6 +8,7 @@
 
 #include "synth/index.h"
 #include "synth/internal.h"
+#include "synth/namespaces.h"
 
 namespace npc::synth {
 
@@ -185,18 +186,7 @@ DefaultDenyDecision DecideDefaultDeny(const std::string& ns, const Namespace* ob
                                       const std::vector<NamespaceWorkload>& workloads) {
   DefaultDenyDecision d;
   if (!config.default_deny) return d;
-  if (std::find(config.excluded_namespaces.begin(), config.excluded_namespaces.end(), ns) !=
-      config.excluded_namespaces.end()) {
-    return d;
-  }
-  if (object) {
-    auto it = object->annotations.find(std::string(kIgnoreAnnotation));
-    if (it != object->annotations.end()) {
-      std::string v = it->second;
-      for (char& ch : v) ch = static_cast<char>(ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch);
-      if (v == "true") return d;
-    }
-  }
+  if (!DecideNamespace(ns, object, config).managed) return d;
   // Unmanaged pods that a policy could isolate block it.
   bool blocked = false;
   for (const NamespaceWorkload& w : workloads) {
