@@ -42,10 +42,15 @@ void KubeConfigMapFetcher::Run() {
       queue_.pop_front();
     }
     const auto& [ns, name] = cm;
-    auto got = client_.Get(kube::Resource::kConfigMaps, ns, name);
-    if (!got.ok() && got.error().reason == kube::Reason::kNotFound) continue;  // its watch says
-    StatusOr<decode::Object> o = got.ok() ? decoder.Decode(got->json, {.default_kind = "ConfigMap"})
-                                          : StatusOr<decode::Object>(got.status());
+    // A LIST of that one name: the controller's RBAC grants list and watch
+    // on ConfigMaps, not get (deploy/clusterrole.yaml).
+    kube::ListOptions lo;
+    lo.field_selector = "metadata.name=" + name;
+    auto got = client_.List(kube::Resource::kConfigMaps, ns, lo);
+    if (got.ok() && got->items.empty()) continue;  // gone: its watch says so
+    StatusOr<decode::Object> o =
+        got.ok() ? decoder.Decode(got->items.front().json, {.default_kind = "ConfigMap"})
+                 : StatusOr<decode::Object>(got.status());
     if (o.ok()) {
       controller_.UpsertFetched(*o);
       backoff = std::chrono::milliseconds(500);

@@ -1,8 +1,10 @@
 // KubeConfigMapFetcher: reads, on a thread of its own, the ConfigMaps the
 // controller's cache holds only by name (no workload read them when they
 // arrived) once a workload starts reading one (controller::ConfigMapFetcher).
-// A GET per ConfigMap, retried with backoff (0.5 s doubling to 30 s) until it
-// answers; NotFound ends it (the ConfigMap's watch reports the deletion).
+// One LIST per ConfigMap, of its name only (fieldSelector metadata.name: the
+// controller may list and watch ConfigMaps, not get them), retried with
+// backoff (0.5 s doubling to 30 s) until it answers; an empty answer ends it
+// (the ConfigMap's watch reports the deletion).
 //
 // Thread-safety: Fetch() from any thread; the destructor stops the thread.
 #pragma once
