@@ -1,6 +1,7 @@
 #include "controller/cache.h"
 
 #include "controller/dispatch.h"
+#include "synth/index.h"
 
 namespace npc::controller {
 
@@ -26,16 +27,19 @@ ClusterCache::Effect ClusterCache::Upsert(const decode::Object& object) {
         pods_to_label_.erase(pod);
       }
     }
-    const auto* ns = std::get_if<Namespace>(&object.value);
-    std::optional<synth::NamespaceDecision> before;
-    if (ns) before = synth::DecideNamespace(ns->name, model_.FindNamespace(ns->name), config_);
-    e.model_changed = UpsertIntoModel(model_, object);
-    if (ns) {
-      // audit <-> enforce changes no desired policy: decide writing again here.
-      const synth::NamespaceDecision after = synth::DecideNamespace(ns->name, ns, config_);
-      if (after.managed != before->managed || after.mode != before->mode) {
-        auto keys = NamespaceKeysLocked(ns->name);
-        e.reconcile.insert(e.reconcile.end(), keys.begin(), keys.end());
+    if (!DropIfUnreadLocked(object, e)) {
+      const auto* ns = std::get_if<Namespace>(&object.value);
+      std::optional<synth::NamespaceDecision> before;
+      if (ns) before = synth::DecideNamespace(ns->name, model_.FindNamespace(ns->name), config_);
+      e.model_changed = UpsertIntoModel(model_, object);
+      WantReadLocked(object, e);
+      if (ns) {
+        // audit <-> enforce changes no desired policy: decide writing again here.
+        const synth::NamespaceDecision after = synth::DecideNamespace(ns->name, ns, config_);
+        if (after.managed != before->managed || after.mode != before->mode) {
+          auto keys = NamespaceKeysLocked(ns->name);
+          e.reconcile.insert(e.reconcile.end(), keys.begin(), keys.end());
+        }
       }
     }
   }
@@ -62,6 +66,69 @@ std::vector<ReconcileKey> ClusterCache::NamespaceKeysLocked(const std::string& n
   return keys;
 }
 
+void ClusterCache::DropUnreadConfigMaps() {
+  MutexLock lock(mu_);
+  drop_unread_config_maps_ = true;
+}
+
+bool ClusterCache::DropIfUnreadLocked(const decode::Object& object, Effect& e) {
+  const auto* cm = std::get_if<ConfigMap>(&object.value);
+  if (!drop_unread_config_maps_ || !cm) return false;
+  NsName key{cm->ns, cm->name};
+  FetchedLocked(key, e);  // the watch's copy is at least as new as a fetch in flight
+  if (model_.ReadsConfigMap(cm->ns, cm->name)) {
+    unread_config_maps_.erase(key);
+    return false;
+  }
+  // Nobody reads it: hold its name only (it may have been read until now).
+  e.model_changed = model_.Remove(synth::ObjectKind::kConfigMap, cm->ns, cm->name);
+  unread_config_maps_.insert(std::move(key));
+  return true;
+}
+
+void ClusterCache::WantReadLocked(const decode::Object& object, Effect& e) {
+  if (!drop_unread_config_maps_ || unread_config_maps_.empty()) return;
+  std::vector<std::string> names;
+  std::string ns;
+  if (const auto* w = std::get_if<Workload>(&object.value)) {
+    names = synth::ConfigMapsRead(*w);
+    ns = w->ns;
+  } else if (const auto* p = std::get_if<Pod>(&object.value); p && p->spec) {
+    Workload t;  // a custom workload's template comes from its pods
+    t.containers = p->spec->containers;
+    t.config_map_volumes = p->spec->config_map_volumes;
+    names = synth::ConfigMapsRead(t);
+    ns = p->ns;
+  }
+  for (std::string& name : names) {
+    NsName key{ns, std::move(name)};
+    if (unread_config_maps_.contains(key) && fetching_.insert(key).second) {
+      e.fetch.push_back(std::move(key));
+    }
+  }
+}
+
+void ClusterCache::FetchedLocked(const NsName& cm, Effect& e) {
+  if (fetching_.erase(cm) > 0 && fetching_.empty() && sync_requested_) e.synced_now = true;
+}
+
+ClusterCache::Effect ClusterCache::UpsertFetched(const decode::Object& object) {
+  const auto* cm = std::get_if<ConfigMap>(&object.value);
+  if (!cm) return {};
+  {
+    MutexLock lock(mu_);
+    if (!fetching_.contains({cm->ns, cm->name})) return {};
+  }
+  return Upsert(object);
+}
+
+bool ClusterCache::RequestSynced() {
+  MutexLock lock(mu_);
+  const bool first = !sync_requested_;
+  sync_requested_ = true;
+  return first && fetching_.empty();
+}
+
 ClusterCache::Effect ClusterCache::Remove(const decode::Meta& meta) {
   Effect e;
   MutexLock lock(mu_);
@@ -72,6 +139,10 @@ ClusterCache::Effect ClusterCache::Remove(const decode::Meta& meta) {
     if (stored_.erase(key) > 0) e.reconcile.push_back(std::move(key));
   } else {
     if (meta.kind == "Pod") pods_to_label_.erase(ReconcileKey::PodLabel(meta.ns, meta.name));
+    if (meta.kind == "ConfigMap") {
+      unread_config_maps_.erase({meta.ns, meta.name});
+      FetchedLocked({meta.ns, meta.name}, e);
+    }
     e.model_changed = RemoveFromModel(model_, meta);
   }
   if (!ready_) e.reconcile.clear();

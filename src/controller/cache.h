@@ -49,14 +49,32 @@ class ClusterCache {
   ClusterCache(const ClusterCache&) = delete;
   ClusterCache& operator=(const ClusterCache&) = delete;
 
+  // ConfigMaps on demand: from now on the data of a ConfigMap no workload
+  // reads is dropped (its name is kept: it exists); when a workload starts
+  // reading one, Effect::fetch names it and the caller must read it (not
+  // inside a reconcile) and hand it to UpsertFetched. Off by default: every
+  // ConfigMap's data is kept. Call before the first event.
+  void DropUnreadConfigMaps() EXCLUDES(mu_);
+
   // --- informer side --------------------------------------------------------
   // What an informer's change means for the others.
   struct Effect {
     bool model_changed = false;           // desired policies may differ: recompute
     std::vector<ReconcileKey> reconcile;  // reconcile these now (empty until ready)
+    // ConfigMaps (namespace, name) whose data was dropped and that a workload
+    // now reads: read them and call UpsertFetched (DropUnreadConfigMaps).
+    std::vector<std::pair<std::string, std::string>> fetch;
+    bool synced_now = false;  // RequestSynced() said "not yet"; now it is done
   };
   // An object was added or changed (any kind; managed NetworkPolicies too).
   [[nodiscard]] Effect Upsert(const decode::Object& object) EXCLUDES(mu_);
+  // A ConfigMap read because Effect::fetch named it. Ignored when a watch
+  // event brought it meanwhile (this copy may be older) or it was deleted.
+  [[nodiscard]] Effect UpsertFetched(const decode::Object& object) EXCLUDES(mu_);
+  // Every informer has listed once. True when the desired state may be
+  // computed now; false while ConfigMaps asked for are still being read (the
+  // Effect that brings the last one says synced_now).
+  [[nodiscard]] bool RequestSynced() EXCLUDES(mu_);
   // An object was deleted (its kind, namespace and name are enough).
   [[nodiscard]] Effect Remove(const decode::Meta& meta) EXCLUDES(mu_);
   // A NetworkPolicy's name, from the watch over every NetworkPolicy
@@ -141,7 +159,20 @@ class ClusterCache {
                                                 const std::string& name) const REQUIRES(mu_);
 
   const SynthesisConfig config_;
+
+  using NsName = std::pair<std::string, std::string>;
+  // ConfigMaps on demand: whether `object` is an unread ConfigMap to hold as
+  // a name only (then it is dropped from the model); and the dropped
+  // ConfigMaps a workload or pod spec reads, to fetch.
+  bool DropIfUnreadLocked(const decode::Object& object, Effect& e) REQUIRES(mu_);
+  void WantReadLocked(const decode::Object& object, Effect& e) REQUIRES(mu_);
+  void FetchedLocked(const NsName& cm, Effect& e) REQUIRES(mu_);
+
   mutable Mutex mu_;
+  bool drop_unread_config_maps_ GUARDED_BY(mu_) = false;
+  std::set<NsName> unread_config_maps_ GUARDED_BY(mu_);  // exist; data not held
+  std::set<NsName> fetching_ GUARDED_BY(mu_);            // in Effect::fetch, not back yet
+  bool sync_requested_ GUARDED_BY(mu_) = false;
   synth::Incremental model_ GUARDED_BY(mu_);
   std::map<ReconcileKey, PolicySummary> stored_ GUARDED_BY(mu_);
   std::set<ReconcileKey> pods_to_label_ GUARDED_BY(mu_);  // kPodLabel keys

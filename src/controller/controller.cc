@@ -21,7 +21,20 @@ Controller::~Controller() {
 
 void Controller::Apply(const ClusterCache::Effect& effect) {
   for (const auto& k : effect.reconcile) queue_.Add(k);
+  if (fetcher_) {
+    for (const auto& [ns, name] : effect.fetch) fetcher_->Fetch(ns, name);
+  }
   if (effect.model_changed) desired_.Notify();
+  if (effect.synced_now) desired_.MarkSynced();
+}
+
+void Controller::SetConfigMapFetcher(ConfigMapFetcher* fetcher) {
+  fetcher_ = fetcher;
+  if (fetcher_) cache_.DropUnreadConfigMaps();
+}
+
+void Controller::UpsertFetched(const decode::Object& object) {
+  Apply(cache_.UpsertFetched(object));
 }
 
 void Controller::Upsert(decode::Object object) {
@@ -41,7 +54,7 @@ void Controller::MarkUnknown(const decode::Meta& meta, const std::string& why) {
 }
 
 void Controller::MarkSynced() {
-  desired_.MarkSynced();
+  if (cache_.RequestSynced()) desired_.MarkSynced();
 }
 
 void Controller::Start() {

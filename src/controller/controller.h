@@ -102,8 +102,15 @@ class Controller {
   // of it stays, and policies it owns are kept until it is read.
   void MarkUnknown(const decode::Meta& meta, const std::string& why);
   // Every informer has listed its resource once: the desired state is
-  // computed (on its own thread), then every known key is reconciled.
+  // computed (on its own thread), then every known key is reconciled. With a
+  // ConfigMapFetcher, not before the ConfigMaps it was asked for are in.
   void MarkSynced();
+  // Keep only the data of ConfigMaps some workload reads; `fetcher` reads
+  // the others when a workload starts reading them. Call before the first
+  // event; `fetcher` must outlive the informers that feed this controller.
+  void SetConfigMapFetcher(ConfigMapFetcher* fetcher);
+  // A ConfigMap the fetcher read.
+  void UpsertFetched(const decode::Object& object);
 
   // --- running -------------------------------------------------------------
   // Starts the computing thread and the workers; returns at once.
@@ -130,6 +137,7 @@ class Controller {
   void Apply(const ClusterCache::Effect& effect);
 
   ClusterCache cache_;
+  ConfigMapFetcher* fetcher_ = nullptr;  // set before the first event, then only read
   ReconcileQueue queue_;
   DesiredState desired_;
   Reconciler reconciler_;

@@ -32,6 +32,18 @@ class PolicyWriter {
                           const std::string& value) = 0;
 };
 
+// Reads a ConfigMap whose data the cache dropped (no workload read it) once a
+// workload reads it (ClusterCache::DropUnreadConfigMaps). Fetch() must not
+// block: the implementation reads on its own thread, retrying until it can,
+// and hands the object to Controller::UpsertFetched; a ConfigMap that is
+// gone needs nothing (its watch reports the deletion).
+// Thread-safety: Fetch() is called from the informers' threads.
+class ConfigMapFetcher {
+ public:
+  virtual ~ConfigMapFetcher() = default;
+  virtual void Fetch(const std::string& ns, const std::string& name) = 0;
+};
+
 // What the controller reports. Called from the workers and from the thread
 // that computes the desired state; implementations must be thread-safe and
 // quick (they run on those threads).

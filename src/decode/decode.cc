@@ -142,8 +142,11 @@ class Reader {
     return r;
   }
 
+  // `keep`, when given, says which keys to keep (the others are checked,
+  // never copied).
   std::map<std::string, std::string> StrMap(const dom::element& e, std::string_view key,
-                                            const std::string& path) {
+                                            const std::string& path,
+                                            bool (*keep)(std::string_view) = nullptr) {
     std::map<std::string, std::string> m;
     auto o = Obj(e, key, path);
     if (!o) return m;
@@ -153,6 +156,7 @@ class Reader {
         Fail(Join(Join(path, key), k), "expected a string");
         continue;
       }
+      if (keep && !keep(k)) continue;
       m.emplace(std::string(k), std::string(s));
     }
     return m;
@@ -379,7 +383,7 @@ void DecodeTemplate(Reader& r, const dom::element& tmpl, const std::string& path
   if (auto md = r.Sub(tmpl, "metadata", path)) {
     std::string mp = Reader::Join(path, "metadata");
     w.template_labels = r.StrMap(*md, "labels", mp);
-    w.template_annotations = r.StrMap(*md, "annotations", mp);
+    w.template_annotations = r.StrMap(*md, "annotations", mp, &SynthesisReadsAnnotation);
   }
   if (auto spec = r.Sub(tmpl, "spec", path)) DecodePodSpec(r, *spec, Reader::Join(path, "spec"), w);
 }
@@ -980,11 +984,18 @@ PodMeta DecodePodMeta(Reader& r, const dom::element& obj, const Meta& meta) {
 }
 
 // Reads apiVersion, kind and metadata. `has_metadata` tells whether the
-// object had a metadata object at all.
-Meta DecodeMeta(Reader& r, const dom::element& obj, Annotations* annotations, bool* has_metadata) {
+// object had a metadata object at all. Annotations are those synthesis reads
+// (SynthesisReadsAnnotation), except a NetworkPolicy's (`default_kind` stands
+// for the kind when the object names none): those are kept whole.
+Meta DecodeMeta(Reader& r, const dom::element& obj, std::string_view default_kind,
+                Annotations* annotations, bool* has_metadata) {
   Meta m;
   m.api_version = r.Str(obj, "apiVersion", "");
   m.kind = r.Str(obj, "kind", "");
+  const std::string_view kind =
+      m.kind.empty() || m.kind == "PartialObjectMetadata" ? default_kind : m.kind;
+  bool (*keep_annotation)(std::string_view) =
+      kind == "NetworkPolicy" ? nullptr : &SynthesisReadsAnnotation;
   auto md = r.Sub(obj, "metadata", "");
   *has_metadata = md.has_value();
   if (!md) return m;
@@ -994,7 +1005,7 @@ Meta DecodeMeta(Reader& r, const dom::element& obj, Annotations* annotations, bo
   m.resource_version = r.Str(*md, "resourceVersion", "metadata");
   m.creation_timestamp = r.Str(*md, "creationTimestamp", "metadata");
   m.labels = r.StrMap(*md, "labels", "metadata");
-  if (annotations) *annotations = r.StrMap(*md, "annotations", "metadata");
+  if (annotations) *annotations = r.StrMap(*md, "annotations", "metadata", keep_annotation);
   m.deleting = r.Child(*md, "deletionTimestamp").has_value();
   if (auto owners = r.Arr(*md, "ownerReferences", "metadata")) {
     size_t i = 0;
@@ -1037,7 +1048,7 @@ StatusOr<Object> Decoder::DecodeElement(const dom::element& element, const Decod
   Object out;
   Annotations annotations;
   bool has_metadata = false;
-  out.meta = DecodeMeta(r, element, &annotations, &has_metadata);
+  out.meta = DecodeMeta(r, element, options.default_kind, &annotations, &has_metadata);
   if (out.meta.kind.empty() ||
       (out.meta.kind == "PartialObjectMetadata" && !options.default_kind.empty())) {
     out.meta.kind = std::string(options.default_kind);
@@ -1147,6 +1158,16 @@ StatusOr<Object> Decoder::Decode(std::string_view json, const DecodeOptions& opt
   if (error_path) error_path->clear();
   NPC_ASSIGN_OR_RETURN(dom::element doc, Parse(*parser_, json));
   return DecodeElement(doc, options, error_path);
+}
+
+bool SynthesisReadsAnnotation(std::string_view key) {
+  // Every annotation synthesis reads (src/synth, model.h): netpol-ctrl's own,
+  // Prometheus' scrape hints on pod templates, the legacy Ingress class and
+  // the default IngressClass marker. Anything else (above all kubectl's
+  // last-applied-configuration, a copy of the whole object) is dropped.
+  return key.starts_with("netpol-ctrl.io/") || key == "prometheus.io/scrape" ||
+         key == "prometheus.io/port" || key == "kubernetes.io/ingress.class" ||
+         key == "ingressclass.kubernetes.io/is-default-class";
 }
 
 }  // namespace npc::decode

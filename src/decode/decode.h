@@ -119,6 +119,12 @@ struct DecodeOptions {
   bool offline = false;
 };
 
+// True for the annotations synthesis reads; the decoder keeps only these
+// (Workload::annotations and template_annotations, Namespace, Pod specs),
+// so kubectl's last-applied-configuration and the like are never cached.
+// A NetworkPolicy's annotations are kept whole (StoredPolicy).
+[[nodiscard]] bool SynthesisReadsAnnotation(std::string_view key);
+
 class Decoder {
  public:
   Decoder();

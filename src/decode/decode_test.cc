@@ -81,7 +81,7 @@ TEST(DecodeTest, CronJobSelectsItsJobTemplateLabels) {
 TEST(DecodeTest, PodOwnedByAControllerIsAPod) {
   Decoder d;
   auto o = d.Decode(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","namespace":"n",
-    "uid":"u","labels":{"a":"b"},"annotations":{"x":"y"},
+    "uid":"u","labels":{"a":"b"},"annotations":{"prometheus.io/scrape":"true"},
     "ownerReferences":[{"apiVersion":"apps/v1","kind":"ReplicaSet","name":"rs",
     "uid":"x","controller":true}]},"spec":{"hostNetwork":true,"containers":[{"name":"c",
     "env":[{"name":"A","value":"db:1"}]}],"volumes":[{"name":"v","secret":{"secretName":"s"}}]},
@@ -97,7 +97,7 @@ TEST(DecodeTest, PodOwnedByAControllerIsAPod) {
   EXPECT_EQ(p.controller->kind, "ReplicaSet");
   EXPECT_EQ(p.controller->api_version, "apps/v1");
   ASSERT_TRUE(p.spec.has_value());
-  EXPECT_EQ(p.spec->annotations.at("x"), "y");
+  EXPECT_EQ(p.spec->annotations.at("prometheus.io/scrape"), "true");
   ASSERT_EQ(p.spec->containers.size(), 1u);
   EXPECT_EQ(p.spec->secret_volumes, (std::vector<std::string>{"s"}));
 
@@ -620,6 +620,83 @@ TEST(DecodeTest, PrometheusOperatorObjects) {
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(),
             "ServiceMonitor shop/api: spec.namespaceSelector.any: expected true or false");
+}
+
+// kubectl apply (client-side) stores the whole object in an annotation; a
+// cache keeping it holds every object twice. Only what synthesis reads stays.
+TEST(DecodeTest, KeepsOnlyTheAnnotationsSynthesisReads) {
+  const std::string last_applied(20000, 'x');
+  const std::string deployment = R"({"apiVersion": "apps/v1", "kind": "Deployment",
+    "metadata": {"name": "api", "namespace": "shop", "annotations": {
+      "kubectl.kubernetes.io/last-applied-configuration": ")" + last_applied + R"(",
+      "deployment.kubernetes.io/revision": "3",
+      "netpol-ctrl.io/ignore": "false", "netpol-ctrl.io/allow-egress": "10.0.0.0/8:443"}},
+    "spec": {"selector": {"matchLabels": {"app": "api"}},
+      "template": {"metadata": {"labels": {"app": "api"}, "annotations": {
+        "kubectl.kubernetes.io/restartedAt": "2024-01-01T00:00:00Z",
+        "prometheus.io/scrape": "true", "prometheus.io/port": "9090",
+        "prometheus.io/path": "/metrics", "netpol-ctrl.io/allow-api-server": "true"}},
+        "spec": {"containers": [{"name": "api"}]}}}})";
+  Decoder d;
+  auto o = d.Decode(deployment);
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  const auto* w = std::get_if<Workload>(&o->value);
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->annotations, (Annotations{{"netpol-ctrl.io/allow-egress", "10.0.0.0/8:443"},
+                                         {"netpol-ctrl.io/ignore", "false"}}));
+  EXPECT_EQ(w->template_annotations, (Annotations{{"netpol-ctrl.io/allow-api-server", "true"},
+                                                  {"prometheus.io/port", "9090"},
+                                                  {"prometheus.io/scrape", "true"}}));
+
+  // A bare pod (its annotations are its template's), a controlled pod's spec,
+  // a Namespace.
+  auto pod = d.Decode(R"({"kind": "Pod", "metadata": {"name": "p", "namespace": "shop",
+    "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}",
+                    "prometheus.io/scrape": "true"}}, "spec": {"containers": []}})");
+  ASSERT_TRUE(pod.ok()) << pod.status().ToString();
+  ASSERT_NE(std::get_if<Workload>(&pod->value), nullptr);
+  EXPECT_EQ(std::get<Workload>(pod->value).annotations,
+            (Annotations{{"prometheus.io/scrape", "true"}}));
+  EXPECT_EQ(std::get<Workload>(pod->value).template_annotations,
+            (Annotations{{"prometheus.io/scrape", "true"}}));
+  auto owned = d.Decode(R"({"kind": "Pod", "metadata": {"name": "p", "namespace": "shop",
+    "ownerReferences": [{"apiVersion": "x/v1", "kind": "Thing", "name": "t", "uid": "u",
+                         "controller": true}],
+    "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}",
+                    "netpol-ctrl.io/ignore": "true"}}, "spec": {"containers": []}})");
+  ASSERT_TRUE(owned.ok()) << owned.status().ToString();
+  ASSERT_NE(std::get_if<Pod>(&owned->value), nullptr);
+  ASSERT_TRUE(std::get<Pod>(owned->value).spec.has_value());
+  EXPECT_EQ(std::get<Pod>(owned->value).spec->annotations,
+            (Annotations{{"netpol-ctrl.io/ignore", "true"}}));
+  auto ns = d.Decode(R"({"kind": "Namespace", "metadata": {"name": "shop", "annotations": {
+    "kubectl.kubernetes.io/last-applied-configuration": "{}", "netpol-ctrl.io/ignore": "true",
+    "openshift.io/sa.scc.uid-range": "1000/1000"}}})");
+  ASSERT_TRUE(ns.ok()) << ns.status().ToString();
+  EXPECT_EQ(std::get<Namespace>(ns->value).annotations,
+            (Annotations{{"netpol-ctrl.io/ignore", "true"}}));
+
+  // The legacy Ingress class and the default IngressClass marker still work.
+  auto ic = d.Decode(R"({"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass",
+    "metadata": {"name": "nginx", "annotations": {
+      "ingressclass.kubernetes.io/is-default-class": "true"}}, "spec": {"controller": "k8s.io/x"}})");
+  ASSERT_TRUE(ic.ok()) << ic.status().ToString();
+  EXPECT_TRUE(std::get<IngressClass>(ic->value).is_default);
+
+  // A stored NetworkPolicy keeps its annotations whole (listed without a kind too).
+  auto np = d.Decode(R"({"metadata": {"name": "p", "namespace": "shop", "annotations": {
+    "kubectl.kubernetes.io/last-applied-configuration": "{}"}}, "spec": {"podSelector": {}}})",
+                     {.default_kind = "NetworkPolicy"});
+  ASSERT_TRUE(np.ok()) << np.status().ToString();
+  EXPECT_EQ(std::get<StoredPolicy>(np->value).policy.annotations.size(), 1u);
+}
+
+TEST(DecodeTest, SynthesisReadsItsOwnAnnotations) {
+  for (std::string_view a : {kIgnoreAnnotation, kAllowEgressAnnotation,
+                             kAllowIngressFromAnnotation, kAllowApiServerAnnotation}) {
+    EXPECT_TRUE(SynthesisReadsAnnotation(a)) << a;
+  }
+  EXPECT_FALSE(SynthesisReadsAnnotation("kubectl.kubernetes.io/last-applied-configuration"));
 }
 
 }  // namespace

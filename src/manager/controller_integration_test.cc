@@ -1172,6 +1172,50 @@ TEST_F(ControllerIT, PlatformRulesAreAppliedLive) {
   Delete(kube::Resource::kNetworkPolicies, ns, "deployment-user");
   EXPECT_TRUE(PolicyEventually(ns, "deployment-user", [](const NetworkPolicy& p) {
     return p.labels.count(std::string(kManagedByLabel)) > 0;
+
+
+// Issue 13 item 5: the cache keeps the data of the ConfigMaps some workload
+// reads only; a ConfigMap nobody read when it was listed (or watched) and
+// that a workload starts reading later is fetched, and its references count.
+TEST_F(ControllerIT, AConfigMapReadOnlyLaterIsFetched) {
+  const std::string ns = Namespace("cm-later");
+  auto cm = [&](const std::string& name, const std::string& url) {
+    return json{{"apiVersion", "v1"},
+                {"kind", "ConfigMap"},
+                {"metadata", {{"name", name}, {"namespace", ns}}},
+                {"data", {{"UPSTREAM", url}, {"blob", std::string(50000, 'a')}}}};
+  };
+  auto web = [&](const std::string& config_map) {
+    json c = Container("web");
+    if (!config_map.empty()) c["envFrom"] = json::array({{{"configMapRef", {{"name", config_map}}}}});
+    return Deployment(ns, "web", {{"app", "web"}}, {c});
+  };
+  for (const char* app : {"api", "db"}) {
+    Apply(kube::Resource::kDeployments,
+          Deployment(ns, app, {{"app", app}},
+                     {Container(app, json::array(),
+                                json::array({{{"name", "http"}, {"containerPort", 8080}}}))}));
+    Apply(kube::Resource::kServices, Service(ns, app, {{"app", app}}, 80, 8080));
+  }
+  Apply(kube::Resource::kConfigMaps, cm("listed", "http://api:80"));  // unread when listed
+  Apply(kube::Resource::kDeployments, web(""));
+  StartController();
+  ASSERT_TRUE(PolicyEventually(ns, "deployment-web", [](auto&) { return true; }));
+  EXPECT_FALSE(HasPeer(GetPolicy(ns, "deployment-web")->egress, "api"));
+
+  Apply(kube::Resource::kDeployments, web("listed"));
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-web", [&](const NetworkPolicy& p) {
+    return HasPeer(p.egress, "api", 8080, ns);
+  }));
+
+  Apply(kube::Resource::kConfigMaps, cm("watched", "http://db:80"));  // unread when it came
+  Quiesce();
+  Apply(kube::Resource::kDeployments, web("watched"));
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-web", [&](const NetworkPolicy& p) {
+    return HasPeer(p.egress, "db", 8080, ns) && !HasPeer(p.egress, "api");
+  }));
+  EXPECT_TRUE(PolicyEventually(ns, "deployment-db", [&](const NetworkPolicy& p) {
+    return HasPeer(p.ingress, "web", 8080, ns);
   }));
 }
 

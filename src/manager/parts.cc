@@ -186,6 +186,11 @@ StatusOr<std::unique_ptr<Parts>> BuildParts(const ManagerOptions& options) {
   p.controller =
       std::make_unique<controller::Controller>(options.controller, *p.writer, *p.observer);
   controller::Controller& c = *p.controller;
+  if (options.controller.synthesis.read_config_maps) {
+    // Only the ConfigMaps some workload reads keep their data in the cache.
+    p.config_map_fetcher = std::make_unique<KubeConfigMapFetcher>(*p.client, c);
+    c.SetConfigMapFetcher(p.config_map_fetcher.get());
+  }
   c.queue().SetHooks([&metrics] { metrics.ObserveQueueAdd(); },
                      [&metrics] { metrics.ObserveQueueRetry(); });
   metrics.BindQueueDepth([&c] { return double(c.queue().Stats().depth); });

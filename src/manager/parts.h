@@ -28,6 +28,7 @@
 #include "kube/config.h"
 #include "leaderelection/leader_elector.h"
 #include "leaderelection/lease_lock.h"
+#include "manager/config_map_fetcher.h"
 #include "manager/events.h"
 #include "manager/manager.h"
 #include "manager/observers.h"
@@ -117,6 +118,8 @@ struct Parts {
   std::unique_ptr<OpsObserver> ops;
   std::unique_ptr<TeeObserver> observer;
   std::unique_ptr<controller::Controller> controller;
+  // ConfigMaps on demand: null when synthesis reads no ConfigMaps.
+  std::unique_ptr<KubeConfigMapFetcher> config_map_fetcher;
 
   std::unique_ptr<ControllerSink> sink;
   std::unique_ptr<informer::PodThinner> pods;  // between the pod informer and `sink`

@@ -862,6 +862,11 @@ bool Incremental::Upsert(const ConfigMap& c) {
   return true;
 }
 
+bool Incremental::ReadsConfigMap(const std::string& ns, const std::string& name) const {
+  auto it = readers_.find(JoinKey(ns, name));
+  return it != readers_.end() && !it->second.empty();
+}
+
 bool Incremental::Upsert(const Secret& s) {
   if (!config_.read_secrets) return false;  // synthesis never reads them
   const std::string key = JoinKey(s.ns, s.name);

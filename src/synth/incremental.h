@@ -169,6 +169,10 @@ class Incremental {
   // its neighbourhood: costs about what one workload costs in Recompute().
   [[nodiscard]] std::optional<NetworkPolicy> Policy(const WorkloadKey& workload) const;
 
+  // True when some workload held now reads ConfigMap ns/name (env, envFrom
+  // or a volume): the controller keeps the data of those only.
+  [[nodiscard]] bool ReadsConfigMap(const std::string& ns, const std::string& name) const;
+
   // Totals over the whole cluster, as of the last Recompute().
   size_t policies() const { return managed_ + default_deny_.size(); }
   size_t unresolved() const { return unresolved_total_; }
