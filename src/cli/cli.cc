@@ -22,6 +22,7 @@ std::vector<std::unique_ptr<Command>> Commands() {
   commands.push_back(NewGenerateCommand());
   commands.push_back(NewExplainCommand());
   commands.push_back(NewGraphCommand());
+  commands.push_back(NewReportCommand());
   return commands;
 }
 

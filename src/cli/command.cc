@@ -4,6 +4,7 @@
 #include <istream>
 #include <ostream>
 
+#include "cli/flags.h"
 #include "manifest/manifest.h"
 #include "synth/annotations.h"
 
@@ -132,6 +133,25 @@ void ConfigFlags::Register(CLI::App& cmd) {
                "keeping only the names (needs list/watch on secrets in a cluster)");
   cmd.add_flag("--default-deny", default_deny,
                "Also write one deny-all policy per managed namespace");
+  cmd.add_option("--observed-flows", observed_flows,
+                 "What flows the node agents observed (ObservedFlows objects) do: off; report "
+                 "those the policies would deny (WouldDeny); allow in-cluster ones as edges")
+      ->check(CLI::IsMember({"off", "report", "allow"}))
+      ->capture_default_str();
+  cmd.add_option("--observed-flows-ttl", observed_flows_ttl,
+                 "With allow: drop an observed edge unseen this long (Go duration)")
+      ->check([](const std::string& v) {
+        const auto d = ParseDuration(v);
+        return d && d->count() > 0 ? "" : "not a positive duration (e.g. 168h, 24h): " + v;
+      })
+      ->capture_default_str();
+  cmd.add_flag("--allow-observed-external", allow_observed_external,
+               "With allow: also allow observed addresses outside the cluster (a /32 or /128 "
+               "ipBlock on the observed port); otherwise they are only reported");
+}
+
+std::chrono::milliseconds ConfigFlags::ObservedFlowsTtl() const {
+  return ParseDuration(observed_flows_ttl).value_or(std::chrono::hours(168));
 }
 
 StatusOr<PeerSelector> ParsePeer(const std::string& text) {
@@ -282,6 +302,13 @@ StatusOr<SynthesisConfig> ConfigFlags::ToConfig() const {
   NPC_RETURN_IF_ERROR(cidrs(node_cidrs, "--node-cidrs", c.node_cidrs));
   c.read_secrets = read_secrets;
   c.default_deny = default_deny;
+  c.observed_flows = ParseObservedFlowsMode(observed_flows).value_or(ObservedFlowsMode::kReport);
+  c.allow_observed_external = allow_observed_external;
+  // The offline commands judge against this moment; `run` moves it on (ObservedFlowsTtl).
+  c.observed_not_before =
+      std::chrono::duration_cast<std::chrono::seconds>(
+          (std::chrono::system_clock::now() - ObservedFlowsTtl()).time_since_epoch())
+          .count();
   return c;
 }
 

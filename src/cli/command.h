@@ -8,6 +8,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <iosfwd>
 #include <memory>
 #include <optional>
@@ -42,6 +43,7 @@ std::unique_ptr<Command> NewExplainCommand();
 std::unique_ptr<Command> NewGraphCommand();
 std::unique_ptr<Command> NewRunCommand();
 std::unique_ptr<Command> NewAgentCommand();  // cli/agent.cc: the node agent
+std::unique_ptr<Command> NewReportCommand();  // cli/report.cc: observed flows denied
 
 // Exit codes of the offline commands.
 inline constexpr int kExitOk = 0;
@@ -94,8 +96,14 @@ struct ConfigFlags {
   std::vector<std::string> node_cidrs;
   bool read_secrets = false;
   bool default_deny = false;
+  // Observed flows (ObservedFlows objects, DESIGN.md section 5).
+  std::string observed_flows = "report";  // off | report | allow
+  std::string observed_flows_ttl = "168h";
+  bool allow_observed_external = false;
 
   void Register(CLI::App& cmd);
+  // --observed-flows-ttl (checked by the parser).
+  std::chrono::milliseconds ObservedFlowsTtl() const;
   // The configuration, or InvalidArgument naming the flag that does not parse.
   StatusOr<SynthesisConfig> ToConfig() const;
 };

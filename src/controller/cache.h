@@ -94,6 +94,10 @@ class ClusterCache {
   [[nodiscard]] std::optional<NetworkPolicy> Policy(const WorkloadKey& workload) const
       EXCLUDES(mu_);
   [[nodiscard]] bool NeedsLabel(const ReconcileKey& pod) const EXCLUDES(mu_);
+  // The observed flows the policies would deny, as the cache says now
+  // (synth::Incremental::Judge; controller/would_deny.h).
+  [[nodiscard]] std::vector<synth::WouldDeny> JudgeObserved(
+      const std::vector<ObservedFlow>& flows) const EXCLUDES(mu_);
   // Why an owner of a policy in `ns` cannot be judged gone: it, or an object
   // it controls, exists but could not be read. nullopt when nothing says so.
   [[nodiscard]] std::optional<std::string> OwnerUnknown(const std::string& ns,

@@ -156,6 +156,15 @@ struct MergedFlow {
 };
 std::vector<MergedFlow> Merge(const ObservedFlows& o);
 
+// The workload a reference names, as synthesis keys it: a built-in kind
+// whose apiVersion is its own, else a custom workload (kCustom, its kind
+// qualified with the API group when it has a built-in kind's name).
+WorkloadKey ToWorkloadKey(const WorkloadRef& ref, std::string_view ns);
+
+// The merged flows of an object as synthesis reads them
+// (Snapshot::observed_flows): one per MergedFlow, times in Unix seconds.
+std::vector<ObservedFlow> ToModel(const ObservedFlows& o);
+
 // RFC 3339 in UTC: "2025-06-01T10:00:00Z", or with microseconds (rounded up)
 // "2025-06-01T10:00:00.123457Z" when `micros`.
 std::string FormatTime(WallTime t, bool micros = false);
