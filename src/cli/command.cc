@@ -66,6 +66,7 @@ std::optional<Offline> LoadAndSynthesize(const InputFlags& input, const ConfigFl
     return std::nullopt;
   }
   Offline out{*std::move(c), *std::move(snapshot), {}};
+  config.ApplyObservedFlowsTtl(out.snapshot, std::nullopt, out.config);
   out.result = synth::Synthesize(out.snapshot, out.config);
   return out;
 }
@@ -152,6 +153,19 @@ void ConfigFlags::Register(CLI::App& cmd) {
 
 std::chrono::milliseconds ConfigFlags::ObservedFlowsTtl() const {
   return ParseDuration(observed_flows_ttl).value_or(std::chrono::hours(168));
+}
+
+void ConfigFlags::ApplyObservedFlowsTtl(const Snapshot& snapshot, std::optional<int64_t> now,
+                                        SynthesisConfig& config) const {
+  int64_t at = 0;
+  if (now) {
+    at = *now;
+  } else {
+    for (const ObservedFlow& f : snapshot.observed_flows) at = std::max(at, f.last_seen);
+  }
+  if (at == 0) return;
+  config.observed_not_before =
+      at - std::chrono::duration_cast<std::chrono::seconds>(ObservedFlowsTtl()).count();
 }
 
 StatusOr<PeerSelector> ParsePeer(const std::string& text) {
@@ -304,11 +318,6 @@ StatusOr<SynthesisConfig> ConfigFlags::ToConfig() const {
   c.default_deny = default_deny;
   c.observed_flows = ParseObservedFlowsMode(observed_flows).value_or(ObservedFlowsMode::kReport);
   c.allow_observed_external = allow_observed_external;
-  // The offline commands judge against this moment; `run` moves it on (ObservedFlowsTtl).
-  c.observed_not_before =
-      std::chrono::duration_cast<std::chrono::seconds>(
-          (std::chrono::system_clock::now() - ObservedFlowsTtl()).time_since_epoch())
-          .count();
   return c;
 }
 

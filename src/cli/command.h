@@ -104,6 +104,11 @@ struct ConfigFlags {
   void Register(CLI::App& cmd);
   // --observed-flows-ttl (checked by the parser).
   std::chrono::milliseconds ObservedFlowsTtl() const;
+  // Sets config.observed_not_before to `now` (Unix seconds) minus the TTL;
+  // without `now` (manifests: the same input always gives the same output),
+  // to the newest lastSeen of the snapshot's observed flows minus the TTL.
+  void ApplyObservedFlowsTtl(const Snapshot& snapshot, std::optional<int64_t> now,
+                             SynthesisConfig& config) const;
   // The configuration, or InvalidArgument naming the flag that does not parse.
   StatusOr<SynthesisConfig> ToConfig() const;
 };

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <tuple>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -112,6 +113,13 @@ class ReportCommand final : public Command {
         return kExitInvalidInput;
       }
     }
+    std::optional<int64_t> now;
+    if (files_.empty()) {
+      now = std::chrono::duration_cast<std::chrono::seconds>(
+                std::chrono::system_clock::now().time_since_epoch())
+                .count();
+    }
+    config_.ApplyObservedFlowsTtl(snapshot, now, *config);
     const synth::Result result = synth::Synthesize(snapshot, *config);
     std::vector<synth::WouldDeny> denied = synth::JudgeObservedFlows(snapshot, *config, result);
     if (!namespace_.empty()) {

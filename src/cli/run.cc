@@ -200,8 +200,7 @@ class RunCommand final : public Command {
     o.controller.synthesis.read_config_maps = read_config_maps_;
     o.observed_flows_ttl =
         std::chrono::duration_cast<std::chrono::seconds>(config_.ObservedFlowsTtl());
-    // The reporter moves the TTL's cutoff on as time passes (WouldDenyReporter).
-    o.controller.synthesis.observed_not_before = 0;
+    // The TTL's cutoff moves on with time: the WouldDenyReporter applies it.
     o.controller.mode = mode_ == "audit" ? Mode::kAudit : Mode::kEnforce;
     o.controller.workers = workers_;
     o.controller.resync_period = *ParseDuration(resync_period_);  // checked by the parser
