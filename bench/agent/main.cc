@@ -43,8 +43,8 @@
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
-#include <sys/wait.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -306,8 +306,12 @@ json MeasureWouldDenyLatency(const harness::ClusterEnv& env, kube::Client& clien
   constexpr int kProbePort = kServerPort + 1;  // the server's declared containerPort
   const std::string log = env.cluster_dir() + "/logs/netpol-ctrl-bench-would-deny.log";
   const std::string probe_addr = "127.0.0.1:19481";
-  std::vector<std::string> argv = {NPC_BINARY_DIR "/netpol-ctrl", "run", "--kubeconfig",
-                                   env.kubeconfig(), "--mode=audit", "--observed-flows=report",
+  std::vector<std::string> argv = {NPC_BINARY_DIR "/netpol-ctrl",
+                                   "run",
+                                   "--kubeconfig",
+                                   env.kubeconfig(),
+                                   "--mode=audit",
+                                   "--observed-flows=report",
                                    "--metrics-bind-address=0",
                                    "--health-probe-bind-address=" + probe_addr};
   std::vector<char*> args;

@@ -11,10 +11,10 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
-#include <tuple>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <tuple>
 
 #include "cli/command.h"
 #include "decode/decode.h"
@@ -123,7 +123,8 @@ class ReportCommand final : public Command {
     const synth::Result result = synth::Synthesize(snapshot, *config);
     std::vector<synth::WouldDeny> denied = synth::JudgeObservedFlows(snapshot, *config, result);
     if (!namespace_.empty()) {
-      std::erase_if(denied, [&](const synth::WouldDeny& d) { return d.flow.client.ns != namespace_; });
+      std::erase_if(denied,
+                    [&](const synth::WouldDeny& d) { return d.flow.client.ns != namespace_; });
     }
     std::sort(denied.begin(), denied.end(), [](const auto& a, const auto& b) {
       return std::tie(a.flow.client, a.flow.server, a.flow.address, a.flow.port, a.flow.protocol) <
@@ -152,9 +153,9 @@ class ReportCommand final : public Command {
     NPC_ASSIGN_OR_RETURN(std::unique_ptr<kube::Client> client, kube::MakeClient(rest));
     using kube::Resource;
     std::vector<Resource> resources = {
-        Resource::kNamespaces, Resource::kDeployments, Resource::kStatefulSets,
-        Resource::kDaemonSets, Resource::kReplicaSets, Resource::kJobs,
-        Resource::kCronJobs,   Resource::kPods,        Resource::kServices,
+        Resource::kNamespaces,     Resource::kDeployments, Resource::kStatefulSets,
+        Resource::kDaemonSets,     Resource::kReplicaSets, Resource::kJobs,
+        Resource::kCronJobs,       Resource::kPods,        Resource::kServices,
         Resource::kEndpointSlices, Resource::kIngresses};
     if (config.read_config_maps) resources.push_back(Resource::kConfigMaps);
     resources.push_back(Resource::kObservedFlows);
@@ -188,7 +189,8 @@ class ReportCommand final : public Command {
   static std::string Missing(const synth::WouldDeny& d) {
     std::string out;
     if (d.egress_denied) out += "egress " + d.client_policy;
-    if (d.ingress_denied) out += std::string(out.empty() ? "" : ", ") + "ingress " + d.server_policy;
+    if (d.ingress_denied)
+      out += std::string(out.empty() ? "" : ", ") + "ingress " + d.server_policy;
     return out;
   }
 
@@ -206,7 +208,9 @@ class ReportCommand final : public Command {
         const ObservedFlow& f = d->flow;
         std::string server = f.server ? Short(*f.server, ns) : f.address;
         if (!f.service_name.empty()) {
-          server += " (svc " + (f.service_ns == ns ? f.service_name : f.service_ns + "/" + f.service_name) + ")";
+          server += " (svc " +
+                    (f.service_ns == ns ? f.service_name : f.service_ns + "/" + f.service_name) +
+                    ")";
         }
         table.push_back({Short(f.client, ns), server, std::to_string(f.port) + "/" + f.protocol,
                          std::to_string(f.count), synth::FormatUnixTime(f.last_seen), Missing(*d)});
@@ -239,13 +243,16 @@ class ReportCommand final : public Command {
       const ObservedFlow& f = d.flow;
       nlohmann::ordered_json j;
       j["namespace"] = f.client.ns;
-      j["client"] = {{"kind", f.client.Kind()}, {"namespace", f.client.ns}, {"name", f.client.name}};
+      j["client"] = {
+          {"kind", f.client.Kind()}, {"namespace", f.client.ns}, {"name", f.client.name}};
       if (f.server) {
-        j["server"] = {{"kind", f.server->Kind()}, {"namespace", f.server->ns}, {"name", f.server->name}};
+        j["server"] = {
+            {"kind", f.server->Kind()}, {"namespace", f.server->ns}, {"name", f.server->name}};
       } else {
         j["server"] = {{"address", f.address}};
       }
-      if (!f.service_name.empty()) j["service"] = {{"namespace", f.service_ns}, {"name", f.service_name}};
+      if (!f.service_name.empty())
+        j["service"] = {{"namespace", f.service_ns}, {"name", f.service_name}};
       j["port"] = f.port;
       j["protocol"] = f.protocol;
       j["count"] = f.count;
@@ -277,6 +284,8 @@ class ReportCommand final : public Command {
 
 }  // namespace
 
-std::unique_ptr<Command> NewReportCommand() { return std::make_unique<ReportCommand>(); }
+std::unique_ptr<Command> NewReportCommand() {
+  return std::make_unique<ReportCommand>();
+}
 
 }  // namespace npc::cli

@@ -5,7 +5,9 @@
 
 namespace npc::controller {
 namespace {
-std::string JoinKey(const std::string& a, const std::string& b) { return a + "/" + b; }
+std::string JoinKey(const std::string& a, const std::string& b) {
+  return a + "/" + b;
+}
 }  // namespace
 
 bool UpsertIntoModel(synth::Incremental& model, const decode::Object& object) {

@@ -28,12 +28,14 @@ WouldDenyReporter::WouldDenyReporter(WouldDenyOptions options, Judge judge, Mode
       model_(std::move(model)),
       post_(std::move(post)) {}
 
-WouldDenyReporter::~WouldDenyReporter() { Stop(); }
+WouldDenyReporter::~WouldDenyReporter() {
+  Stop();
+}
 
 std::string WouldDenyReporter::Note(const synth::WouldDeny& d) {
   const ObservedFlow& f = d.flow;
-  std::string note = f.client.ToString() + " -> " + d.Server() + " " + std::to_string(f.port) +
-                     "/" + f.protocol;
+  std::string note =
+      f.client.ToString() + " -> " + d.Server() + " " + std::to_string(f.port) + "/" + f.protocol;
   if (!f.service_name.empty()) note += " (Service " + f.service_ns + "/" + f.service_name + ")";
   note += ": " + synth::DescribeObserved(f) + "; the policies would deny it, missing " + d.missing;
   if (note.size() > 1000) note.resize(1000);  // an Event's note holds 1 kB
@@ -118,7 +120,8 @@ size_t WouldDenyReporter::Step(bool all) {
   }
   // Judged outside the lock: the cache's lock is taken there.
   std::vector<std::pair<std::string, std::vector<synth::WouldDeny>>> judged;
-  for (auto& [key, flows] : todo) judged.emplace_back(key, judge_ ? judge_(flows) : std::vector<synth::WouldDeny>{});
+  for (auto& [key, flows] : todo)
+    judged.emplace_back(key, judge_ ? judge_(flows) : std::vector<synth::WouldDeny>{});
 
   std::vector<WouldDenyEvent> events;
   {

@@ -39,10 +39,10 @@ namespace npc::controller {
 struct WouldDenyOptions {
   ObservedFlowsMode mode = ObservedFlowsMode::kReport;
   std::chrono::seconds ttl = std::chrono::hours(168);  // allow: edges unseen this long go
-  std::chrono::milliseconds debounce{1000};           // judge a changed object this soon
-  std::chrono::seconds rejudge_period{300};           // judge everything again this often
-  std::chrono::seconds event_period{3600};            // one Event per flow per period
-  size_t max_events_tracked = 10000;                  // flows remembered for that
+  std::chrono::milliseconds debounce{1000};            // judge a changed object this soon
+  std::chrono::seconds rejudge_period{300};            // judge everything again this often
+  std::chrono::seconds event_period{3600};             // one Event per flow per period
+  size_t max_events_tracked = 10000;                   // flows remembered for that
   // Unix seconds now (tests set it).
   std::function<int64_t()> unix_now;
 };
@@ -59,7 +59,7 @@ struct WouldDenyStats {
   size_t flows = 0;       // observed flows held
   size_t would_deny = 0;  // of those, denied at the last judgement
   uint64_t judgements = 0;
-  uint64_t events = 0;    // posted
+  uint64_t events = 0;              // posted
   uint64_t events_not_tracked = 0;  // beyond max_events_tracked (posted, not remembered)
 };
 

@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <set>
+#include <thread>
+
 namespace npc::controller {
 namespace {
 
@@ -31,7 +35,7 @@ struct Fixture {
   int64_t now = 1'000'000;
   std::vector<WouldDenyEvent> events;
   std::vector<std::vector<ObservedFlow>> in_model;  // what allow handed over, in order
-  std::set<int> allowed_ports;                       // the fake policies allow these
+  std::set<int> allowed_ports;                      // the fake policies allow these
   WouldDenyReporter Make(ObservedFlowsMode mode) {
     WouldDenyOptions o;
     o.mode = mode;
@@ -57,7 +61,8 @@ struct Fixture {
           in_model.push_back(std::get<decode::ObservedFlowsValue>(o.value).flows);
         },
         [this](const decode::Meta&) { in_model.push_back({}); }};
-    return WouldDenyReporter(o, judge, model, [this](const WouldDenyEvent& e) { events.push_back(e); });
+    return WouldDenyReporter(o, judge, model,
+                             [this](const WouldDenyEvent& e) { events.push_back(e); });
   }
 };
 
@@ -115,7 +120,7 @@ TEST(WouldDenyTest, AllowHandsLiveFlowsToTheModelAndDropsThemAfterTheTtl) {
   r.SetReady();
   (void)r.Step(true);
   EXPECT_EQ(fx.in_model.size(), 1u);  // nothing expired yet
-  fx.now += 101;                       // now 5432 is unseen for longer than the TTL
+  fx.now += 101;                      // now 5432 is unseen for longer than the TTL
   (void)r.Step(true);
   ASSERT_EQ(fx.in_model.size(), 2u);
   EXPECT_TRUE(fx.in_model[1].empty());  // removed from the model: the edge goes
@@ -150,7 +155,8 @@ TEST(WouldDenyTest, ThreadJudgesAChangeSoon) {
   r.SetReady();
   r.Start();
   r.Upsert(Object({Flow(5432, 1)}));
-  for (int i = 0; i < 500 && posted == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  for (int i = 0; i < 500 && posted == 0; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
   r.Stop();
   EXPECT_EQ(posted.load(), 1);
 }

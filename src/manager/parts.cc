@@ -121,7 +121,8 @@ void BuildObservedFlows(const ManagerOptions& options, Parts& p) {
   observability::ControllerMetrics& metrics = *p.metrics;
   p.would_deny = std::make_unique<controller::WouldDenyReporter>(
       wo, [&c](const std::vector<ObservedFlow>& flows) { return c.JudgeObserved(flows); },
-      std::move(model), [events](const controller::WouldDenyEvent& e) {
+      std::move(model),
+      [events](const controller::WouldDenyEvent& e) {
         if (events) events->Record(e.ns, e.regarding, "Warning", "WouldDeny", "Observe", e.note);
       });
   controller::WouldDenyReporter& r = *p.would_deny;
@@ -147,6 +148,8 @@ void BuildObservedFlows(const ManagerOptions& options, Parts& p) {
   o.on_relist = [&metrics](const std::string& name) { metrics.ObserveRelist(name); };
   o.on_decode_error = [&metrics](const std::string& name) { metrics.ObserveDecodeError(name); };
   p.observed_informer = std::make_unique<informer::Informer>(*p.client, o, *p.observed_sink);
+  // Only allow changes policies: report never holds the first write back.
+  p.observed_settled = sc.observed_flows != ObservedFlowsMode::kAllow;
 }
 
 }  // namespace
@@ -163,14 +166,25 @@ void RunObservedFlows(Parts& p, const std::atomic<bool>& stop, std::chrono::mill
       p.observed_informer->Run(stop);
       return;
     }
-    if (!said) {
-      said = true;
-      spdlog::info("ObservedFlows are not readable ({}): observed traffic is ignored until the "
-                   "agent's CRD is installed (kubectl apply -k deploy/agent/); checking again "
-                   "every {} s",
-                   probe.error().Describe(), retry.count() / 1000);
+    const int code = probe.error().http_code;
+    auto wait = retry;
+    if (code == 404 || code == 403) {
+      // Not served (or not granted): nothing to wait for; picked up when it is.
+      p.observed_settled = true;
+      if (!said) {
+        said = true;
+        spdlog::info(
+            "ObservedFlows are not readable ({}): observed traffic is ignored until "
+            "the agent's CRD is installed (kubectl apply -k deploy/agent/); checking "
+            "again every {} s",
+            probe.error().Describe(), retry.count() / 1000);
+      }
+    } else {
+      // A failed request says nothing: try again soon (readiness waits in allow mode).
+      spdlog::warn("reading ObservedFlows: {}", probe.error().Describe());
+      wait = std::min(retry, std::chrono::milliseconds(2000));
     }
-    for (auto waited = std::chrono::milliseconds(0); waited < retry && !stop;
+    for (auto waited = std::chrono::milliseconds(0); waited < wait && !stop;
          waited += std::chrono::milliseconds(100)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
@@ -183,6 +197,7 @@ bool Parts::Synced() {
     if (!i->synced()) return false;
   }
   if (!pods->FirstReadsDone()) return false;
+  if (observed_informer && !observed_settled && !observed_informer->synced()) return false;
   synced_ = true;
   return true;
 }
@@ -194,6 +209,10 @@ std::string Parts::NotSynced() const {
     if (!out.empty()) out += "; ";
     out += i->name();
     if (!i->last_error().empty()) out += " (" + i->last_error() + ")";
+  }
+  if (observed_informer && !observed_settled && !observed_informer->synced()) {
+    if (!out.empty()) out += "; ";
+    out += "observedflows";
   }
   if (const auto s = pods->Stats(); s.unread > 0) {
     if (!out.empty()) out += "; ";

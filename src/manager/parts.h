@@ -85,6 +85,10 @@ struct Parts {
   std::unique_ptr<controller::WouldDenyReporter> would_deny;
   std::unique_ptr<informer::Sink> observed_sink;
   std::unique_ptr<informer::Informer> observed_informer;
+  // Nothing to wait for from ObservedFlows: not allow mode, or the CRD is not
+  // served. With allow, the caches are synced only once they are read too, so
+  // that a restart never writes a policy without its observed edges.
+  std::atomic<bool> observed_settled{false};
 
   observability::HealthChecks healthz;
   observability::HealthChecks readyz;

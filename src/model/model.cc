@@ -305,12 +305,9 @@ uint64_t PolicySpecFingerprint(const NetworkPolicy& policy) {
 
 std::string_view ObservedFlowsModeName(ObservedFlowsMode m) {
   switch (m) {
-    case ObservedFlowsMode::kOff:
-      return "off";
-    case ObservedFlowsMode::kReport:
-      return "report";
-    case ObservedFlowsMode::kAllow:
-      return "allow";
+    case ObservedFlowsMode::kOff: return "off";
+    case ObservedFlowsMode::kReport: return "report";
+    case ObservedFlowsMode::kAllow: return "allow";
   }
   return "report";
 }

@@ -400,7 +400,8 @@ WorkloadKey ToWorkloadKey(const WorkloadRef& ref, std::string_view ns) {
   k.custom_kind = ref.kind;
   if (ParseKind(ref.kind)) {
     const size_t slash = ref.api_version.find('/');
-    k.custom_kind += "." + (slash == std::string::npos ? std::string() : ref.api_version.substr(0, slash));
+    k.custom_kind +=
+        "." + (slash == std::string::npos ? std::string() : ref.api_version.substr(0, slash));
   }
   return k;
 }

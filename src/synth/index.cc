@@ -1,5 +1,4 @@
 #include "synth/index.h"
-#include "synth/observed.h"
 
 #include <algorithm>
 #include <map>
@@ -7,6 +6,7 @@
 #include <unordered_set>
 
 #include "synth/internal.h"
+#include "synth/observed.h"
 
 namespace npc::synth {
 

@@ -90,8 +90,7 @@ bool PeerMatches(const PolicyPeer& peer, const std::string& policy_ns, const End
   return !peer.pod_selector || Matches(*peer.pod_selector, e.labels);
 }
 
-bool PortMatches(const PolicyPort& pp, int32_t port, const std::string& protocol,
-                 const End& dst) {
+bool PortMatches(const PolicyPort& pp, int32_t port, const std::string& protocol, const End& dst) {
   if ((pp.protocol.empty() ? "TCP" : pp.protocol) != protocol) return false;
   if (pp.port.empty()) return true;
   if (pp.port.num) {
@@ -141,7 +140,8 @@ bool SideAllows(const End& self, const End& peer, bool egress, int32_t port,
       for (const PolicyPeer& pp : r.peers) peer_ok = peer_ok || PeerMatches(pp, p->ns, peer);
       if (!peer_ok) continue;
       bool port_ok = r.ports.empty();
-      for (const PolicyPort& pp : r.ports) port_ok = port_ok || PortMatches(pp, port, protocol, dst);
+      for (const PolicyPort& pp : r.ports)
+        port_ok = port_ok || PortMatches(pp, port, protocol, dst);
       if (port_ok) return true;
     }
   }
@@ -206,7 +206,8 @@ std::vector<WouldDeny> JudgeObservedFlows(const ClusterIndex& index,
   std::map<std::string, Labels> ns_labels;
   auto labels_of_ns = [&](const std::string& ns) -> const Labels& {
     auto it = ns_labels.find(ns);
-    if (it == ns_labels.end()) it = ns_labels.emplace(ns, NamespaceLabelsOf(index.snapshot(), ns)).first;
+    if (it == ns_labels.end())
+      it = ns_labels.emplace(ns, NamespaceLabelsOf(index.snapshot(), ns)).first;
     return it->second;
   };
   for (const ObservedFlow& f : flows) {
@@ -224,8 +225,8 @@ std::vector<WouldDeny> JudgeObservedFlows(const ClusterIndex& index,
     const std::string on = std::to_string(f.port) + "/" + f.protocol;
     WouldDeny d;
     d.flow = f;
-    d.egress_denied =
-        !SideAllows(client, server, /*egress=*/true, f.port, f.protocol, policies_in, &d.client_policy);
+    d.egress_denied = !SideAllows(client, server, /*egress=*/true, f.port, f.protocol, policies_in,
+                                  &d.client_policy);
     d.ingress_denied = !SideAllows(server, client, /*egress=*/false, f.port, f.protocol,
                                    policies_in, &d.server_policy);
     if (!d.egress_denied && !d.ingress_denied) continue;
@@ -243,7 +244,8 @@ std::vector<WouldDeny> JudgeObservedFlows(const ClusterIndex& index,
 
 std::vector<WouldDeny> JudgeObservedFlows(const Snapshot& snapshot, const SynthesisConfig& config,
                                           const Result& result) {
-  if (config.observed_flows == ObservedFlowsMode::kOff || snapshot.observed_flows.empty()) return {};
+  if (config.observed_flows == ObservedFlowsMode::kOff || snapshot.observed_flows.empty())
+    return {};
   std::map<std::string, std::vector<const NetworkPolicy*>> by_ns;
   for (const WorkloadPolicy& p : result.policies) by_ns[p.policy.ns].push_back(&p.policy);
   for (const NetworkPolicy& p : result.default_deny) by_ns[p.ns].push_back(&p);

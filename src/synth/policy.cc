@@ -639,9 +639,8 @@ class PolicyBuilder {
   // a /32 or /128 on the observed port.
   void EgressToObservedAddresses() {
     for (const ObservedFlow* f : ix_.observed_external_[wi_]) {
-      const auto cidr = CanonicalCidr(f->address + (f->address.find(':') == std::string::npos
-                                                        ? "/32"
-                                                        : "/128"));
+      const auto cidr =
+          CanonicalCidr(f->address + (f->address.find(':') == std::string::npos ? "/32" : "/128"));
       if (!cidr) continue;
       PolicyPort pp;
       pp.protocol = Protocol(f->protocol);

@@ -485,7 +485,6 @@ spec: {podSelector: {matchLabels: {app: lone}}, policyTypes: [Ingress]}
   EXPECT_EQ(FlowCount(Read(), Lone(), 9003, "TCP"), before) << DescribeFlows(Read());
 }
 
-
 // --- The controller's side (issue 12 item 3): --observed-flows report|allow.
 
 // Events (events.k8s.io/v1) with reason WouldDeny about Deployment `client`.
@@ -569,7 +568,9 @@ TEST_F(AgentDataplaneTest, AllowOpensTheObservedFlowThroughTheEnforcer) {
                        << "/logs/netpol-ctrl-agent-allow.log";
   // Enforced: the never-observed port is refused (bounded wait for kube-router) ...
   const bool enforced = harness::PollUntil(
-      [&] { return !ProbeAll({{pods_["client"].netns, lone, 9003, "TCP", ""}})[0].answered(); },
+      [&] {
+        return !ProbeAll({{pods_["client"].netns, lone, 9003, "TCP", ""}})[0].answered();
+      },
       30s, 500ms);
   ASSERT_TRUE(enforced) << "kube-router never refused client -> lone 9003";
   // ... and the observed one goes through, every time.
