@@ -57,8 +57,8 @@ struct Fixture {
       return out;
     };
     WouldDenyReporter::Model model{
-        [this](decode::Object o) {
-          in_model.push_back(std::get<decode::ObservedFlowsValue>(o.value).flows);
+        [this](decode::Object object) {
+          in_model.push_back(std::get<decode::ObservedFlowsValue>(object.value).flows);
         },
         [this](const decode::Meta&) { in_model.push_back({}); }};
     return WouldDenyReporter(o, judge, model,

@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "model/model.h"
 
 namespace npc::observedflows {
 
