@@ -173,6 +173,20 @@ class Printer {
     Map(n.labels);
     Map(n.annotations);
   }
+  void Value(const ObservedFlowsValue& v) {
+    out_ += "observedflows ";
+    Owner(v.client);
+    for (const ObservedFlow& f : v.flows) {
+      S(f.client.ToString());
+      S(f.server ? f.server->ToString() : f.address);
+      S(f.service_ns);
+      S(f.service_name);
+      I(f.port);
+      S(f.protocol);
+      out_ += std::to_string(f.count) + " " + std::to_string(f.first_seen) + " " +
+              std::to_string(f.last_seen) + "| ";
+    }
+  }
   void Value(const StoredPolicy& sp) {
     const NetworkPolicy& p = sp.policy;
     out_ += "policy ";

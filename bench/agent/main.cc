@@ -29,9 +29,9 @@
 // the agent's CPU (utime+stime from /proc/<pid>/stat) over the load window,
 // its peak RSS (VmHWM) and RSS after the load.
 //
-// Not measured here (needs the controller's --observed-flows=report, issue 12
-// item 3): the time from a first connection to its WouldDeny Event; see
-// MeasureWouldDenyLatency below, the hook for it.
+// Also measured, before the load: the time from a first connection to its
+// WouldDeny Event with the controller in --observed-flows=report
+// (MeasureWouldDenyLatency; target within 2 report intervals).
 //
 // Knobs (environment): NPC_BENCH_RATE (10000), NPC_BENCH_SECONDS (30),
 // NPC_BENCH_CLIENTS (8).
@@ -40,8 +40,11 @@
 #include <fmt/core.h>
 #include <netinet/in.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/epoll.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -66,8 +69,10 @@
 #include "dataplane/agent_harness.h"
 #include "dataplane/naming.h"
 #include "dataplane/netns.h"
+#include "dataplane/probe.h"
 #include "dataplane/view.h"
 #include "test/harness/cluster.h"
+#include "test/harness/process.h"
 
 namespace npc::bench {
 namespace {
@@ -288,16 +293,97 @@ class Observer final : public agent::EventSink {
 };
 
 // Issue 12 item 3: the time from a first connection to its WouldDeny Event.
-// Needs `netpol-ctrl run --observed-flows=report`; until then it says why it
-// cannot run. When it can: start the controller (audit), connect once from a
-// client to an address no manifest names, and time until an Event with
-// reason WouldDeny on Deployment/client appears (target: within 2 report
-// intervals).
-json MeasureWouldDenyLatency() {
-  return {{"skipped",
-           "needs the controller's --observed-flows=report (issue 12 item 3); the hook is "
-           "MeasureWouldDenyLatency in bench/agent/main.cc"},
-          {"target", "within 2 --report-interval"}};
+// Starts the controller (`netpol-ctrl run --mode=audit
+// --observed-flows=report`, a process on the host with admin credentials),
+// waits until it is ready, makes one connection from a client pod to the
+// server pod on a port no manifest names and the load does not use, and
+// times until an Event with reason WouldDeny about Deployment/client naming
+// that port appears. Checked before it reports: the Event names exactly that
+// flow; target: within 2 report intervals of the agent.
+json MeasureWouldDenyLatency(const harness::ClusterEnv& env, kube::Client& client,
+                             const dataplane::PodView& from, const dataplane::PodView& to,
+                             std::chrono::seconds report_interval) {
+  constexpr int kProbePort = kServerPort + 1;  // the server's declared containerPort
+  const std::string log = env.cluster_dir() + "/logs/netpol-ctrl-bench-would-deny.log";
+  const std::string probe_addr = "127.0.0.1:19481";
+  std::vector<std::string> argv = {NPC_BINARY_DIR "/netpol-ctrl",
+                                   "run",
+                                   "--kubeconfig",
+                                   env.kubeconfig(),
+                                   "--mode=audit",
+                                   "--observed-flows=report",
+                                   "--metrics-bind-address=0",
+                                   "--health-probe-bind-address=" + probe_addr};
+  std::vector<char*> args;
+  for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    ::execv(args[0], args.data());
+    ::_exit(127);
+  }
+  if (fd >= 0) ::close(fd);
+  auto stop = [&] {
+    ::kill(pid, SIGTERM);
+    ::waitpid(pid, nullptr, 0);
+  };
+  json out = {{"target_s", 2 * report_interval.count()}, {"controller_log", log}};
+  const bool ready = harness::PollUntil(
+      [&] {
+        harness::RunOptions ro;
+        ro.timeout = 5s;
+        auto r = harness::RunProcess({"curl", "-sf", "http://" + probe_addr + "/readyz"}, ro);
+        return r.ok() && r->ok();
+      },
+      120s, 500ms);
+  if (!ready) {
+    stop();
+    out["error"] = "the controller did not get ready";
+    out["ok"] = false;
+    return out;
+  }
+  const std::string want = "Deployment/" + std::string(kNs) + "/client -> Deployment/" +
+                           std::string(kNs) + "/server " + std::to_string(kProbePort) + "/TCP";
+  // Events already there (from the load's flow) do not count.
+  auto matching = [&] {
+    auto list = client.List(kube::Resource::kEventsV1, kNs);
+    if (!list.ok()) return false;
+    for (const kube::Object& e : list->items) {
+      const json j = json::parse(e.json, nullptr, false);
+      if (j.is_discarded() || j.value("reason", "") != "WouldDeny") continue;
+      if (j.value("note", "").find(want) != std::string::npos) return true;
+    }
+    return false;
+  };
+  const auto t0 = Clock::now();
+  const dataplane::ProbeResult r =
+      dataplane::ProbeAll({{from.netns, to.ip, kProbePort, "TCP", ""}})[0];
+  if (!r.answered()) {
+    stop();
+    out["error"] = "the connection was not answered: " + r.ToString();
+    out["ok"] = false;
+    return out;
+  }
+  const bool seen = harness::PollUntil(matching, 4 * report_interval + 30s, 100ms);
+  const double took = std::chrono::duration<double>(Clock::now() - t0).count();
+  stop();
+  out["event"] = want;
+  out["ok"] = seen;
+  if (!seen) {
+    out["error"] = "no WouldDeny Event naming " + want;
+    return out;
+  }
+  out["seconds"] = took;
+  out["met"] = took <= 2.0 * static_cast<double>(report_interval.count());
+  return out;
 }
 
 int Run() {
@@ -400,6 +486,11 @@ spec:
   }
   std::this_thread::sleep_for(2s);
   const double rss_idle = MemoryMb(agent.pid(), "VmRSS");
+  // Before the load (which takes the server's port 7000), on the server's
+  // declared port: the pod listener answers there.
+  const json would_deny =
+      MeasureWouldDenyLatency(*env, **client, client_pods.front(), *server_pod, 10s);
+  Log("WouldDeny latency: " + would_deny.dump());
 
   std::atomic<bool> stop_server{false}, server_ready{false};
   std::string server_error;
@@ -529,9 +620,13 @@ spec:
                     {"cpu_cores_at_10k_per_s_extrapolated", cores_at_target},
                     {"cpu_met", cpu / load_seconds <= 0.2 && cores_at_target <= 0.2},
                     {"rss_met", hwm <= 30}};
-  out["would_deny_latency"] = MeasureWouldDenyLatency();
+  out["would_deny_latency"] = would_deny;
+  if (!would_deny.value("ok", false)) {
+    problems.push_back("WouldDeny latency: " + would_deny.value("error", std::string("failed")));
+    out["check"]["ok"] = false;
+    out["check"]["problems"] = problems;
+  }
   out["not_checked"] = {
-      "the time to a WouldDeny Event (needs the controller, issue 12 item 3)",
       "each connection's individual attribution (the count of the one flow is checked)"};
   std::printf("%s\n", out.dump(2).c_str());
   cleanup();

@@ -23,6 +23,7 @@ std::vector<std::unique_ptr<Command>> Commands() {
   commands.push_back(NewDiffCommand());
   commands.push_back(NewExplainCommand());
   commands.push_back(NewGraphCommand());
+  commands.push_back(NewReportCommand());
   return commands;
 }
 

@@ -530,6 +530,68 @@ TEST(Graph, Mermaid) {
   EXPECT_THAT(o.out, HasSubstr("[/\"?<br/>legacy-billing.finance.svc.cluster.local\"/]"));
 }
 
+// --- Observed flows (examples/observed): report, allow, explain.
+const std::string kObserved = kSource + "/examples/observed";
+
+TEST(ObservedFlowsCliTest, ReportListsWhatThePoliciesWouldDenyPerNamespace) {
+  Outcome o = RunCli({"report", "-f", kObserved});
+  ASSERT_EQ(o.code, 0) << o.err;
+  EXPECT_THAT(o.out, HasSubstr("2 observed flows, 2 would be denied by the policies "
+                               "(--observed-flows=report)"));
+  EXPECT_THAT(o.out, HasSubstr("NAMESPACE shop"));
+  // Counts merged over the nodes (12 + 3), the latest lastSeen.
+  EXPECT_THAT(o.out, HasSubstr("Deployment/web   Deployment/api   8080/TCP   15      "
+                               "2026-12-01T09:59:30Z   egress shop/deployment-web, ingress "
+                               "shop/deployment-api"));
+  EXPECT_THAT(o.out, HasSubstr("203.0.113.5"));
+  Outcome j = RunCli({"report", "-f", kObserved, "-o", "json", "-n", "shop"});
+  ASSERT_EQ(j.code, 0) << j.err;
+  const auto doc = nlohmann::json::parse(j.out);
+  ASSERT_EQ(doc["wouldDeny"].size(), 2u);
+  EXPECT_EQ(doc["wouldDeny"][1]["client"]["name"], "web");
+  EXPECT_EQ(doc["wouldDeny"][1]["count"], 15);
+  EXPECT_EQ(doc["wouldDeny"][1]["missing"],
+            "egress of shop/deployment-web to Deployment/shop/api on 8080/TCP; ingress of "
+            "shop/deployment-api from Deployment/shop/web on 8080/TCP");
+}
+
+TEST(ObservedFlowsCliTest, AllowLeavesOnlyTheExternalFlowAndExplainSaysObserved) {
+  Outcome o = RunCli({"report", "-f", kObserved, "--observed-flows=allow", "-o", "json"});
+  ASSERT_EQ(o.code, 0) << o.err;
+  const auto doc = nlohmann::json::parse(o.out);
+  ASSERT_EQ(doc["wouldDeny"].size(), 1u) << o.out;
+  EXPECT_EQ(doc["wouldDeny"][0]["server"]["address"], "203.0.113.5");
+  Outcome ext = RunCli({"report", "-f", kObserved, "--observed-flows=allow",
+                        "--allow-observed-external", "-o", "json"});
+  ASSERT_EQ(ext.code, 0) << ext.err;
+  EXPECT_EQ(nlohmann::json::parse(ext.out)["wouldDeny"].size(), 0u) << ext.out;
+
+  Outcome e = RunCli({"explain", "-f", kObserved, "--observed-flows=allow", "shop/Deployment/web"});
+  ASSERT_EQ(e.code, 0) << e.err;
+  EXPECT_THAT(e.out, HasSubstr("observed 15 times since 2026-12-01T09:00:00Z, last "
+                               "2026-12-01T09:59:30Z on 8080/TCP"));
+  // The TTL counts back from the newest observation in the input, so the
+  // same manifests always give the same policies; a short one drops the
+  // edge last seen 28 s before the newest observation (web -> api).
+  Outcome g1 = RunCli({"generate", "-f", kObserved, "--observed-flows=allow", "-q"});
+  Outcome g2 = RunCli(
+      {"generate", "-f", kObserved, "--observed-flows=allow", "-q", "--observed-flows-ttl=20s"});
+  ASSERT_EQ(g1.code, 0) << g1.err;
+  ASSERT_EQ(g2.code, 0) << g2.err;
+  EXPECT_THAT(g1.out, HasSubstr("8080"));
+  EXPECT_THAT(g2.out, Not(HasSubstr("8080")));
+  // Off: no observed edge at all.
+  Outcome off = RunCli({"generate", "-f", kObserved, "--observed-flows=off", "-q"});
+  EXPECT_THAT(off.out, Not(HasSubstr("8080")));
+}
+
+TEST(ObservedFlowsCliTest, BadFlagsAreUsageErrors) {
+  EXPECT_EQ(RunCli({"report", "-f", kObserved, "--observed-flows=maybe"}).code, 2);
+  EXPECT_EQ(RunCli({"report", "-f", kObserved, "--observed-flows-ttl=7d"}).code, 2);
+  EXPECT_EQ(RunCli({"report", "-f", kObserved, "--observed-flows=off"}).code, 2);
+  EXPECT_EQ(RunCli({"report", "-f", kObserved, "-o", "yaml"}).code, 2);
+}
+
 }  // namespace
 }  // namespace npc::cli
 

@@ -6,6 +6,7 @@
 
 #include "clusterread/clusterread.h"
 #include "kube/config.h"
+#include "cli/flags.h"
 #include "manifest/manifest.h"
 #include "synth/annotations.h"
 #include "synth/namespaces.h"
@@ -127,6 +128,7 @@ std::optional<Offline> LoadAndSynthesize(const InputFlags& input, const ConfigFl
     return std::nullopt;
   }
   Offline out{*std::move(c), *std::move(snapshot), {}};
+  config.ApplyObservedFlowsTtl(out.snapshot, std::nullopt, out.config);
   out.result = synth::Synthesize(out.snapshot, out.config);
   return out;
 }
@@ -199,6 +201,38 @@ void ConfigFlags::Register(CLI::App& cmd) {
                  "team=shop,env!=dev,tier in (a,b),!legacy); the namespace label "
                  "netpol-ctrl.io/mode=audit|enforce|off overrides the mode per namespace")
       ->type_name("SELECTOR");
+  cmd.add_option("--observed-flows", observed_flows,
+                 "What flows the node agents observed (ObservedFlows objects) do: off; report "
+                 "those the policies would deny (WouldDeny); allow in-cluster ones as edges")
+      ->check(CLI::IsMember({"off", "report", "allow"}))
+      ->capture_default_str();
+  cmd.add_option("--observed-flows-ttl", observed_flows_ttl,
+                 "With allow: drop an observed edge unseen this long (Go duration)")
+      ->check([](const std::string& v) {
+        const auto d = ParseDuration(v);
+        return d && d->count() > 0 ? "" : "not a positive duration (e.g. 168h, 24h): " + v;
+      })
+      ->capture_default_str();
+  cmd.add_flag("--allow-observed-external", allow_observed_external,
+               "With allow: also allow observed addresses outside the cluster (a /32 or /128 "
+               "ipBlock on the observed port); otherwise they are only reported");
+}
+
+std::chrono::milliseconds ConfigFlags::ObservedFlowsTtl() const {
+  return ParseDuration(observed_flows_ttl).value_or(std::chrono::hours(168));
+}
+
+void ConfigFlags::ApplyObservedFlowsTtl(const Snapshot& snapshot, std::optional<int64_t> now,
+                                        SynthesisConfig& config) const {
+  int64_t at = 0;
+  if (now) {
+    at = *now;
+  } else {
+    for (const ObservedFlow& f : snapshot.observed_flows) at = std::max(at, f.last_seen);
+  }
+  if (at == 0) return;
+  config.observed_not_before =
+      at - std::chrono::duration_cast<std::chrono::seconds>(ObservedFlowsTtl()).count();
 }
 
 StatusOr<PeerSelector> ParsePeer(const std::string& text) {
@@ -354,6 +388,8 @@ StatusOr<SynthesisConfig> ConfigFlags::ToConfig() const {
     if (!sel.ok()) return sel.status().WithContext("--namespace-selector");
     c.namespace_selector = *std::move(sel);
   }
+  c.observed_flows = ParseObservedFlowsMode(observed_flows).value_or(ObservedFlowsMode::kReport);
+  c.allow_observed_external = allow_observed_external;
   return c;
 }
 

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <iosfwd>
 #include <memory>
 #include <optional>
@@ -43,6 +44,7 @@ std::unique_ptr<Command> NewGraphCommand();
 std::unique_ptr<Command> NewRunCommand();
 std::unique_ptr<Command> NewAgentCommand();  // cli/agent.cc: the node agent
 std::unique_ptr<Command> NewDiffCommand();   // cli/diff.cc
+std::unique_ptr<Command> NewReportCommand();  // cli/report.cc: observed flows denied
 
 // Exit codes of the offline commands.
 inline constexpr int kExitOk = 0;
@@ -121,8 +123,19 @@ struct ConfigFlags {
   bool read_secrets = false;
   bool default_deny = false;
   std::string namespace_selector;
+  // Observed flows (ObservedFlows objects, DESIGN.md section 5).
+  std::string observed_flows = "report";  // off | report | allow
+  std::string observed_flows_ttl = "168h";
+  bool allow_observed_external = false;
 
   void Register(CLI::App& cmd);
+  // --observed-flows-ttl (checked by the parser).
+  std::chrono::milliseconds ObservedFlowsTtl() const;
+  // Sets config.observed_not_before to `now` (Unix seconds) minus the TTL;
+  // without `now` (manifests: the same input always gives the same output),
+  // to the newest lastSeen of the snapshot's observed flows minus the TTL.
+  void ApplyObservedFlowsTtl(const Snapshot& snapshot, std::optional<int64_t> now,
+                             SynthesisConfig& config) const;
   // The configuration, or InvalidArgument naming the flag that does not parse.
   StatusOr<SynthesisConfig> ToConfig() const;
 };

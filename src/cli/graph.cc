@@ -150,8 +150,9 @@ Graph BuildGraph(const Snapshot& snapshot, const SynthesisConfig& config,
     // A pod DNS name leads straight to a workload, not to a Service.
     const std::string to =
         e.target ? workload_id(*e.target) : service_id(e.service_ns, e.service_name);
-    g.edges.push_back(
-        {workload_id(e.client), to, PortsLabel(e.ports), Graph::Edge::Style::kReference});
+    g.edges.push_back({workload_id(e.client), to,
+                       (e.observed ? "observed " : "") + PortsLabel(e.ports),
+                       Graph::Edge::Style::kReference});
   }
   for (const synth::Unresolved& u : result.unresolved) {
     const std::string id =

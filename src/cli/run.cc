@@ -202,6 +202,9 @@ class RunCommand final : public Command {
     o.kube.context = context_;
     o.controller.synthesis = *config;
     o.controller.synthesis.read_config_maps = read_config_maps_;
+    o.observed_flows_ttl =
+        std::chrono::duration_cast<std::chrono::seconds>(config_.ObservedFlowsTtl());
+    // The TTL's cutoff moves on with time: the WouldDenyReporter applies it.
     o.controller.mode = mode_ == "audit" ? Mode::kAudit : Mode::kEnforce;
     o.controller.audit_removes = audit_removes_;
     o.controller.workers = workers_;

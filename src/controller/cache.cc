@@ -293,4 +293,10 @@ ClusterCache::Counts ClusterCache::counts() const {
   return {stored_.size(), unknown_.size(), foreign_.size()};
 }
 
+std::vector<synth::WouldDeny> ClusterCache::JudgeObserved(
+    const std::vector<ObservedFlow>& flows) const {
+  MutexLock lock(mu_);
+  return model_.Judge(flows);
+}
+
 }  // namespace npc::controller

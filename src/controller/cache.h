@@ -123,6 +123,10 @@ class ClusterCache {
   // Whether `ns` is managed and its mode label (synth::DecideNamespace over
   // the Namespace as cached now).
   [[nodiscard]] synth::NamespaceDecision NamespaceMode(const std::string& ns) const EXCLUDES(mu_);
+  // The observed flows the policies would deny, as the cache says now
+  // (synth::Incremental::Judge; controller/would_deny.h).
+  [[nodiscard]] std::vector<synth::WouldDeny> JudgeObserved(
+      const std::vector<ObservedFlow>& flows) const EXCLUDES(mu_);
   // Why an owner of a policy in `ns` cannot be judged gone: it, or an object
   // it controls, exists but could not be read. nullopt when nothing says so.
   [[nodiscard]] std::optional<std::string> OwnerUnknown(const std::string& ns,

@@ -130,6 +130,12 @@ class Controller {
   // ready (errors are re-queued with backoff and not waited for).
   void DrainForTest();
 
+  // Observed flows the desired policies would deny (controller/would_deny.h).
+  [[nodiscard]] std::vector<synth::WouldDeny> JudgeObserved(
+      const std::vector<ObservedFlow>& flows) const {
+    return cache_.JudgeObserved(flows);
+  }
+
   ReconcileQueue& queue() { return queue_; }
   ControllerStats Stats() const;
 

@@ -726,5 +726,85 @@ TEST_F(ControllerTest, ACreateThatMeetsAPolicyTheWatchHasNotShownIsAConflictNotA
   EXPECT_EQ(cluster.policies.count("shop/deployment-web"), 1u);
 }
 
+// --observed-flows=allow through the controller's incremental path: the
+// observed edge opens both policies, judging them says nothing is denied any
+// more, the resync agrees, and removing the object (or its TTL, upstream in
+// WouldDenyReporter) closes them again.
+decode::Object ObservedObj(std::vector<ObservedFlow> flows) {
+  decode::Object o;
+  o.meta = FakeCluster::Meta("ObservedFlows", "shop", "deployment-web");
+  o.value =
+      decode::ObservedFlowsValue{{"apps/v1", "Deployment", "web", "uid-web"}, std::move(flows)};
+  return o;
+}
+
+ObservedFlow WebToApi(int port) {
+  ObservedFlow f;
+  f.client = {WorkloadKind::kDeployment, "shop", "web"};
+  f.server = WorkloadKey{WorkloadKind::kDeployment, "shop", "api"};
+  f.port = port;
+  f.count = 4;
+  f.first_seen = 100;
+  f.last_seen = 200;
+  return f;
+}
+
+bool IngressFromApp(const NetworkPolicy& p, const std::string& app, int port) {
+  for (const auto& r : p.ingress) {
+    bool peer = false;
+    for (const auto& pp : r.peers) {
+      peer = peer || (pp.pod_selector && pp.pod_selector->match_labels.count("app") &&
+                      pp.pod_selector->match_labels.at("app") == app);
+    }
+    for (const auto& port_ : r.ports) {
+      if (peer && port_.port.num == port) return true;
+    }
+  }
+  return false;
+}
+
+TEST_F(ControllerTest, ObservedFlowsAllowOpensBothSidesIncrementally) {
+  ControllerOptions o;
+  o.synthesis.observed_flows = ObservedFlowsMode::kAllow;
+  c = std::make_unique<Controller>(o, cluster, observer, clock);
+  cluster.controller = c.get();
+  c->Upsert(Obj(Ns("shop")));
+  c->Upsert(Obj(Deploy("shop", "web")));
+  c->Upsert(Obj(Deploy("shop", "api")));
+  c->MarkSynced();
+  Settle();
+  ASSERT_FALSE(EgressMentions(cluster.policies.at("shop/deployment-web"), "api"));
+  EXPECT_EQ(c->JudgeObserved({WebToApi(8080)}).size(), 1u);
+
+  c->Upsert(ObservedObj({WebToApi(8080)}));  // after the first computation: a batch
+  Settle();
+  EXPECT_TRUE(EgressMentions(cluster.policies.at("shop/deployment-web"), "api"));
+  EXPECT_TRUE(IngressFromApp(cluster.policies.at("shop/deployment-api"), "web", 8080));
+  EXPECT_TRUE(c->JudgeObserved({WebToApi(8080)}).empty());
+  EXPECT_EQ(c->JudgeObserved({WebToApi(9090)}).size(), 1u);  // only the observed port
+  c->Resync();
+  Settle();
+  EXPECT_EQ(c->Stats().resync_differences, 0u);
+
+  c->Remove(FakeCluster::Meta("ObservedFlows", "shop", "deployment-web"));
+  Settle();
+  EXPECT_FALSE(EgressMentions(cluster.policies.at("shop/deployment-web"), "api"));
+  EXPECT_FALSE(IngressFromApp(cluster.policies.at("shop/deployment-api"), "web", 8080));
+}
+
+TEST_F(ControllerTest, ObservedFlowsReportChangesNoPolicy) {
+  c->Upsert(Obj(Ns("shop")));
+  c->Upsert(Obj(Deploy("shop", "web")));
+  c->Upsert(Obj(Deploy("shop", "api")));
+  c->MarkSynced();
+  Settle();
+  const auto writes = cluster.writes;
+  c->Upsert(ObservedObj({WebToApi(8080)}));
+  Settle();
+  EXPECT_EQ(cluster.writes, writes);
+  EXPECT_FALSE(EgressMentions(cluster.policies.at("shop/deployment-web"), "api"));
+  ASSERT_EQ(c->JudgeObserved({WebToApi(8080)}).size(), 1u);
+}
+
 }  // namespace
 }  // namespace npc::controller

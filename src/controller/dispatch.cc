@@ -4,6 +4,11 @@
 #include <variant>
 
 namespace npc::controller {
+namespace {
+std::string JoinKey(const std::string& a, const std::string& b) {
+  return a + "/" + b;
+}
+}  // namespace
 
 bool UpsertIntoModel(synth::Incremental& model, const decode::Object& object) {
   return std::visit(
@@ -12,6 +17,8 @@ bool UpsertIntoModel(synth::Incremental& model, const decode::Object& object) {
         if constexpr (std::is_same_v<T, decode::Unknown> || std::is_same_v<T, decode::PodMeta> ||
                       std::is_same_v<T, decode::StoredPolicy>) {
           return false;  // kinds synthesis does not read
+        } else if constexpr (std::is_same_v<T, decode::ObservedFlowsValue>) {
+          return model.UpsertObserved(JoinKey(object.meta.ns, object.meta.name), v.flows);
         } else {
           return model.Upsert(v);
         }
@@ -20,6 +27,7 @@ bool UpsertIntoModel(synth::Incremental& model, const decode::Object& object) {
 }
 
 bool RemoveFromModel(synth::Incremental& model, const decode::Meta& meta) {
+  if (meta.kind == "ObservedFlows") return model.RemoveObserved(JoinKey(meta.ns, meta.name));
   if (auto kind = ParseKind(meta.kind)) {
     return model.Remove(WorkloadKey{*kind, meta.ns, meta.name});
   }

@@ -6,6 +6,7 @@
 #include <charconv>
 #include <string>
 
+#include "observedflows/observed_flows.h"
 #include "synth/refs.h"
 
 namespace npc::decode {
@@ -1135,6 +1136,15 @@ StatusOr<Object> Decoder::DecodeElement(const dom::element& element, const Decod
     } else if (kind == "PodMonitor" && in_group("monitoring.coreos.com")) {
       require_name();
       if (r.ok()) out.value = DecodePodMonitor(r, element, out.meta);
+    } else if (kind == "ObservedFlows" && in_group(observedflows::kGroup)) {
+      StatusOr<observedflows::ObservedFlows> o =
+          observedflows::ParseObservedFlows(simdjson::to_string(element));
+      if (!o.ok()) return o.status();
+      if (o->ns.empty()) o->ns = out.meta.ns;
+      ObservedFlowsValue v;
+      v.client = {o->workload.api_version, o->workload.kind, o->workload.name, o->workload.uid};
+      v.flows = observedflows::ToModel(*o);
+      out.value = std::move(v);
     }
   }
   if (!r.ok()) {

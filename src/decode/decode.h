@@ -76,6 +76,15 @@ struct StoredPolicy {
 
 struct Unknown {};
 
+// An ObservedFlows object (netpol-ctrl.io, observedflows/): the client
+// workload (spec.workload, its uid included, for Events about it) and the
+// flows of every node, merged.
+struct ObservedFlowsValue {
+  OwnerReference client;
+  std::vector<ObservedFlow> flows;
+  bool operator==(const ObservedFlowsValue&) const = default;
+};
+
 // What an object decodes to, by kind (and API group, when the object names
 // one: a Gateway of networking.istio.io is Unknown):
 //   Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, CronJob -> Workload
@@ -94,12 +103,13 @@ struct Unknown {};
 //     CustomResourceDefinition -> ApiServerHook (the calls the API server
 //     makes to Services; a CRD without a conversion webhook has none);
 //   Prometheus, ServiceMonitor, PodMonitor (monitoring.coreos.com) -> as named;
+//   ObservedFlows (netpol-ctrl.io) -> ObservedFlowsValue;
 //   NetworkPolicy -> StoredPolicy; anything else -> Unknown.
 struct Object {
   Meta meta;
   std::variant<Unknown, Workload, Service, EndpointSlice, Ingress, ConfigMap, Namespace, PodMeta,
                StoredPolicy, Pod, Secret, IngressClass, Route, Gateway, GatewayClass, GatewayRoute,
-               ApiServerHook, Prometheus, ServiceMonitor, PodMonitor>
+               ApiServerHook, Prometheus, ServiceMonitor, PodMonitor, ObservedFlowsValue>
       value;
 };
 

@@ -23,6 +23,10 @@ class Runner {
     }
     // Which optional kinds are served (on its thread); their informers start then.
     p_.optional->Start();
+    if (p_.would_deny) {
+      observed_thread_ = std::thread([this] { RunObservedFlows(p_, stop_informers_); });
+      p_.would_deny->Start();
+    }
     if (p_.elector) {
       election_thread_ = std::thread([this] {
         election_status_ = p_.elector->Run(stop_election_);
@@ -58,6 +62,8 @@ class Runner {
         started = true;
         p_.controller->Start();
         p_.controller->MarkSynced();
+        // Observed flows are judged by the leader once the desired state exists.
+        if (p_.would_deny) p_.would_deny->SetReady();
         if (options_.on_started) options_.on_started(*p_.controller);
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -98,6 +104,8 @@ class Runner {
     if (election_thread_.joinable()) election_thread_.join();
     stop_informers_ = true;
     for (auto& t : informer_threads_) t.join();
+    if (observed_thread_.joinable()) observed_thread_.join();
+    if (p_.would_deny) p_.would_deny->Stop();
     p_.optional->Stop();
     if (probe_server_) probe_server_->Stop();
     if (metrics_server_) metrics_server_->Stop();
@@ -115,6 +123,7 @@ class Runner {
   Status election_status_;  // written by the election thread before it sets lost_ or ends
   std::thread election_thread_;
   std::vector<std::thread> informer_threads_;
+  std::thread observed_thread_;  // RunObservedFlows
 };
 
 }  // namespace

@@ -49,6 +49,9 @@ struct ManagerOptions {
   std::string metrics_bind_address = ":8080";
   std::string health_probe_bind_address = ":8081";
   bool events = true;  // post Events on workloads (events.k8s.io/v1)
+  // --observed-flows allow: an observed edge unseen this long is dropped
+  // (controller::WouldDenyReporter; the mode is controller.synthesis's).
+  std::chrono::seconds observed_flows_ttl = std::chrono::hours(168);
   // Give up when the caches have not synced in this time (RBAC missing, API
   // down); 0 waits forever.
   std::chrono::seconds sync_timeout{0};

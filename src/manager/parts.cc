@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cstdlib>
+#include <thread>
 
 #include "leaderelection/kube_lease_lock.h"
 
@@ -111,6 +112,75 @@ void BuildInformers(const ManagerOptions& options, Parts& p) {
   add(Resource::kNetworkPolicies, *p.policy_names, "", Payload::kMetadata);
 }
 
+// Hands ObservedFlows objects to the WouldDeny reporter (which feeds the
+// model in allow mode).
+class ObservedFlowsSink final : public informer::Sink {
+ public:
+  explicit ObservedFlowsSink(controller::WouldDenyReporter& r) : r_(r) {}
+  void OnUpsert(decode::Object object) override { r_.Upsert(std::move(object)); }
+  void OnDelete(const decode::Meta& meta) override { r_.Remove(meta); }
+  void OnUnknown(const decode::Meta& meta, const std::string& why) override {
+    spdlog::warn("ObservedFlows {}/{} cannot be read: {}", meta.ns, meta.name, why);
+  }
+
+ private:
+  controller::WouldDenyReporter& r_;
+};
+
+// Observed traffic (DESIGN.md section 5): WouldDeny Events and, with allow,
+// observed edges. Apart from BuildInformers: its informer waits for the CRD.
+void BuildObservedFlows(const ManagerOptions& options, Parts& p) {
+  const SynthesisConfig& sc = options.controller.synthesis;
+  if (sc.observed_flows == ObservedFlowsMode::kOff) return;
+  if (options.events) {
+    EventRecorderOptions eo;
+    eo.reporting_instance = p.identity;
+    p.would_deny_events = std::make_unique<EventRecorder>(*p.client, eo);
+  }
+  controller::WouldDenyOptions wo;
+  wo.mode = sc.observed_flows;
+  wo.ttl = options.observed_flows_ttl;
+  controller::Controller& c = *p.controller;
+  controller::WouldDenyReporter::Model model;
+  if (sc.observed_flows == ObservedFlowsMode::kAllow) {
+    model.upsert = [&c](decode::Object o) { c.Upsert(std::move(o)); };
+    model.remove = [&c](const decode::Meta& m) { c.Remove(m); };
+  }
+  EventRecorder* events = p.would_deny_events.get();
+  observability::ControllerMetrics& metrics = *p.metrics;
+  p.would_deny = std::make_unique<controller::WouldDenyReporter>(
+      wo, [&c](const std::vector<ObservedFlow>& flows) { return c.JudgeObserved(flows); },
+      std::move(model),
+      [events](const controller::WouldDenyEvent& e) {
+        if (events) events->Record(e.ns, e.regarding, "Warning", "WouldDeny", "Observe", e.note);
+      });
+  controller::WouldDenyReporter& r = *p.would_deny;
+  p.registry
+      .AddCollector("netpol_ctrl_observed_flows",
+                    "Observed flows (ObservedFlows objects, merged over nodes) held.",
+                    observability::MetricType::kGauge)
+      .SetValue([&r] { return double(r.Stats().flows); });
+  p.registry
+      .AddCollector("netpol_ctrl_observed_flows_would_deny",
+                    "Observed flows the desired policies would deny, at the last judgement.",
+                    observability::MetricType::kGauge)
+      .SetValue([&r] { return double(r.Stats().would_deny); });
+  p.registry
+      .AddCollector("netpol_ctrl_would_deny_events_total",
+                    "WouldDeny Events posted (one per flow per hour).",
+                    observability::MetricType::kCounter)
+      .SetValue([&r] { return double(r.Stats().events); });
+  p.observed_sink = std::make_unique<ObservedFlowsSink>(r);
+  informer::InformerOptions o;
+  o.resource = kube::Resource::kObservedFlows;
+  o.on_watch_failure = [&metrics](const std::string& name) { metrics.ObserveWatchRestart(name); };
+  o.on_relist = [&metrics](const std::string& name) { metrics.ObserveRelist(name); };
+  o.on_decode_error = [&metrics](const std::string& name) { metrics.ObserveDecodeError(name); };
+  p.observed_informer = std::make_unique<informer::Informer>(*p.client, o, *p.observed_sink);
+  // Only allow changes policies: report never holds the first write back.
+  p.observed_settled = sc.observed_flows != ObservedFlowsMode::kAllow;
+}
+
 }  // namespace
 
 std::vector<kube::Resource> OptionalKinds() {
@@ -121,12 +191,50 @@ std::vector<kube::Resource> OptionalKinds() {
           Resource::kTCPRoutes,      Resource::kUDPRoutes};
 }
 
+void RunObservedFlows(Parts& p, const std::atomic<bool>& stop, std::chrono::milliseconds retry) {
+  if (!p.observed_informer) return;
+  bool said = false;
+  while (!stop) {
+    kube::ListOptions lo;
+    lo.limit = 1;
+    auto probe = p.client->List(kube::Resource::kObservedFlows, "", lo);
+    if (probe.ok()) {
+      spdlog::info("watching ObservedFlows");
+      p.observed_informer->Run(stop);
+      return;
+    }
+    const int code = probe.error().http_code;
+    auto wait = retry;
+    if (code == 404 || code == 403) {
+      // Not served (or not granted): nothing to wait for; picked up when it is.
+      p.observed_settled = true;
+      if (!said) {
+        said = true;
+        spdlog::info(
+            "ObservedFlows are not readable ({}): observed traffic is ignored until "
+            "the agent's CRD is installed (kubectl apply -k deploy/agent/); checking "
+            "again every {} s",
+            probe.error().Describe(), retry.count() / 1000);
+      }
+    } else {
+      // A failed request says nothing: try again soon (readiness waits in allow mode).
+      spdlog::warn("reading ObservedFlows: {}", probe.error().Describe());
+      wait = std::min(retry, std::chrono::milliseconds(2000));
+    }
+    for (auto waited = std::chrono::milliseconds(0); waited < wait && !stop;
+         waited += std::chrono::milliseconds(100)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+}
+
 bool Parts::Synced() {
   if (synced_) return true;
   for (const auto& i : informers) {
     if (!i->synced()) return false;
   }
   if (!optional->InitialSynced()) return false;
+  if (observed_informer && !observed_settled && !observed_informer->synced()) return false;
   synced_ = true;
   return true;
 }
@@ -138,6 +246,10 @@ std::string Parts::NotSynced() const {
     if (!out.empty()) out += "; ";
     out += i->name();
     if (!i->last_error().empty()) out += " (" + i->last_error() + ")";
+  }
+  if (observed_informer && !observed_settled && !observed_informer->synced()) {
+    if (!out.empty()) out += "; ";
+    out += "observedflows";
   }
   if (std::string o = optional->NotSynced(); !o.empty()) {
     if (!out.empty()) out += "; ";
@@ -197,6 +309,7 @@ StatusOr<std::unique_ptr<Parts>> BuildParts(const ManagerOptions& options) {
   metrics.unknown_objects.SetValue([&c] { return double(c.Stats().unknown); });
 
   BuildInformers(options, p);
+  BuildObservedFlows(options, p);
 
   // Probes. The checks read parts that live as long as the probe server.
   p.healthz.Add("workers", [&p] { return p.progress->Check(p.controller->queue().Stats().depth); });

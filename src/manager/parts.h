@@ -22,6 +22,7 @@
 
 #include "common/status.h"
 #include "controller/controller.h"
+#include "controller/would_deny.h"
 #include "informer/informer.h"
 #include "informer/pod_thinner.h"
 #include "kube/client.h"
@@ -130,6 +131,17 @@ struct Parts {
   std::unique_ptr<OptionalInformers> optional;
   std::unique_ptr<CrdSink> crds;
 
+  // Observed traffic (--observed-flows report|allow; null when off): the
+  // ObservedFlows informer, started once the CRD is served (ObservedFlowsPart).
+  std::unique_ptr<EventRecorder> would_deny_events;  // null: no Events
+  std::unique_ptr<controller::WouldDenyReporter> would_deny;
+  std::unique_ptr<informer::Sink> observed_sink;
+  std::unique_ptr<informer::Informer> observed_informer;
+  // Nothing to wait for from ObservedFlows: not allow mode, or the CRD is not
+  // served. With allow, the caches are synced only once they are read too, so
+  // that a restart never writes a policy without its observed edges.
+  std::atomic<bool> observed_settled{false};
+
   observability::HealthChecks healthz;
   observability::HealthChecks readyz;
 
@@ -142,6 +154,11 @@ struct Parts {
  private:
   std::atomic<bool> synced_{false};
 };
+
+// Runs the ObservedFlows informer once the CRD is served (checked every
+// `retry` until then; never an error when absent), until `stop`.
+void RunObservedFlows(Parts& p, const std::atomic<bool>& stop,
+                      std::chrono::milliseconds retry = std::chrono::seconds(30));
 
 // Builds and wires every part. Fails for a configuration that does not
 // resolve, a client that cannot be made or an invalid election config.

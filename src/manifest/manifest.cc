@@ -234,7 +234,8 @@ void Loader::AddDocument(std::string_view text, const std::string& source, int d
         (group == "apiregistration.k8s.io" && kind == "APIService") ||
         (group == "apiextensions.k8s.io" && kind == "CustomResourceDefinition") ||
         (group == "monitoring.coreos.com" &&
-         (kind == "Prometheus" || kind == "ServiceMonitor" || kind == "PodMonitor"));
+         (kind == "Prometheus" || kind == "ServiceMonitor" || kind == "PodMonitor")) ||
+        (group == "netpol-ctrl.io" && kind == "ObservedFlows");
     if (!wanted) continue;  // not something synthesis looks at
 
     // What Kubernetes would read: the object as JSON, through the decoder the
@@ -303,6 +304,10 @@ void Loader::AddDocument(std::string_view text, const std::string& source, int d
             Store(result_.snapshot.service_monitors, decoded_kind, std::move(v), where);
           if constexpr (std::is_same_v<T, PodMonitor>)
             Store(result_.snapshot.pod_monitors, decoded_kind, std::move(v), where);
+          if constexpr (std::is_same_v<T, decode::ObservedFlowsValue>) {
+            // What the node agents saw: every node's entry, merged.
+            for (ObservedFlow& f : v.flows) result_.snapshot.observed_flows.push_back(std::move(f));
+          }
         },
         decoded->value);
   }

@@ -303,4 +303,20 @@ uint64_t PolicySpecFingerprint(const NetworkPolicy& policy) {
   return f.value();
 }
 
+std::string_view ObservedFlowsModeName(ObservedFlowsMode m) {
+  switch (m) {
+    case ObservedFlowsMode::kOff: return "off";
+    case ObservedFlowsMode::kReport: return "report";
+    case ObservedFlowsMode::kAllow: return "allow";
+  }
+  return "report";
+}
+
+std::optional<ObservedFlowsMode> ParseObservedFlowsMode(std::string_view s) {
+  if (s == "off") return ObservedFlowsMode::kOff;
+  if (s == "report") return ObservedFlowsMode::kReport;
+  if (s == "allow") return ObservedFlowsMode::kAllow;
+  return std::nullopt;
+}
+
 }  // namespace npc

@@ -507,6 +507,25 @@ struct PodAddress {
   WorkloadKey owner;  // the workload that runs this pod
 };
 
+// A flow the node agents observed (an ObservedFlows object, its nodes'
+// entries merged): `client` connected to `server` (a workload of the
+// cluster) or to `address` (no known pod) on `port`/`protocol` (where the
+// server answered, after any Service translation).
+struct ObservedFlow {
+  WorkloadKey client;
+  std::optional<WorkloadKey> server;  // unset: `address` answered
+  std::string address;                // "203.0.113.5", "2001:db8::1"
+  std::string service_ns;             // the Service dialled ("" when none)
+  std::string service_name;
+  int32_t port = 0;
+  std::string protocol = "TCP";
+  uint64_t count = 0;      // connections, summed over nodes
+  int64_t first_seen = 0;  // Unix seconds
+  int64_t last_seen = 0;
+
+  bool operator==(const ObservedFlow&) const = default;
+};
+
 // Everything synthesis looks at. Order of elements carries no meaning.
 // `workloads` holds controller-owned ReplicaSets and Jobs too (has_controller):
 // they are no workloads, but they say who runs their pods and hold the
@@ -530,6 +549,7 @@ struct Snapshot {
   std::vector<Prometheus> prometheuses;
   std::vector<ServiceMonitor> service_monitors;
   std::vector<PodMonitor> pod_monitors;
+  std::vector<ObservedFlow> observed_flows;  // from ObservedFlows objects
 };
 
 // ---------------------------------------------------------------------------
@@ -537,6 +557,11 @@ struct Snapshot {
 
 enum class IngressControllerMode { kExposed, kAll };
 enum class Mode { kEnforce, kAudit };
+// What observed flows do (DESIGN.md section 5): nothing; reported when the
+// policies would deny them (WouldDeny); or allowed like edges.
+enum class ObservedFlowsMode { kOff, kReport, kAllow };
+std::string_view ObservedFlowsModeName(ObservedFlowsMode m);  // "off", "report", "allow"
+std::optional<ObservedFlowsMode> ParseObservedFlowsMode(std::string_view s);
 
 struct SynthesisConfig {
   std::vector<std::string> excluded_namespaces = {"kube-system", "kube-public", "kube-node-lease"};
@@ -559,6 +584,13 @@ struct SynthesisConfig {
   // nullopt: every namespace that is not excluded. A namespace labelled
   // netpol-ctrl.io/mode=off is not managed either (synth/namespaces.h).
   std::optional<LabelSelector> namespace_selector;
+  // Observed flows (Snapshot::observed_flows): with kAllow, in-cluster flows
+  // last seen at or after `observed_not_before` (Unix seconds; the caller's
+  // clock minus --observed-flows-ttl, 0: no limit) are edges; external ones
+  // too (/32 or /128 ipBlocks) with `allow_observed_external`.
+  ObservedFlowsMode observed_flows = ObservedFlowsMode::kReport;
+  int64_t observed_not_before = 0;
+  bool allow_observed_external = false;
 
   // The defaults of DESIGN.md section 4 (DNS = kube-system/k8s-app=kube-dns,
   // monitoring = monitoring/app.kubernetes.io/name=prometheus, the ingress

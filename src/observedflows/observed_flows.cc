@@ -388,4 +388,52 @@ StatusOr<WallTime> ParseTime(std::string_view s) {
   return time_point_cast<system_clock::duration>(t);
 }
 
+WorkloadKey ToWorkloadKey(const WorkloadRef& ref, std::string_view ns) {
+  WorkloadKey k;
+  k.ns = std::string(ns);
+  k.name = ref.name;
+  if (auto kind = ParseKind(ref.kind); kind && KindApiVersion(*kind) == ref.api_version) {
+    k.kind = *kind;
+    return k;
+  }
+  k.kind = WorkloadKind::kCustom;
+  k.custom_kind = ref.kind;
+  if (ParseKind(ref.kind)) {
+    const size_t slash = ref.api_version.find('/');
+    k.custom_kind +=
+        "." + (slash == std::string::npos ? std::string() : ref.api_version.substr(0, slash));
+  }
+  return k;
+}
+
+std::vector<ObservedFlow> ToModel(const ObservedFlows& o) {
+  std::vector<ObservedFlow> out;
+  const WorkloadKey client = ToWorkloadKey(o.workload, o.ns);
+  auto seconds = [](WallTime t) {
+    return static_cast<int64_t>(
+        std::chrono::duration_cast<std::chrono::seconds>(t.time_since_epoch()).count());
+  };
+  for (const MergedFlow& m : Merge(o)) {
+    const Flow& f = m.flow;
+    ObservedFlow x;
+    x.client = client;
+    if (f.server.type == PeerType::kWorkload) {
+      x.server = ToWorkloadKey(f.server.workload, f.server.workload.ns);
+    } else {
+      x.address = f.server.address;
+    }
+    if (f.service) {
+      x.service_ns = f.service->ns;
+      x.service_name = f.service->name;
+    }
+    x.port = f.port;
+    x.protocol = std::string(ProtocolName(f.protocol));
+    x.count = f.count;
+    x.first_seen = seconds(f.first_seen);
+    x.last_seen = seconds(f.last_seen);
+    out.push_back(std::move(x));
+  }
+  return out;
+}
+
 }  // namespace npc::observedflows

@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "model/model.h"
 
 namespace npc::observedflows {
 
@@ -155,6 +156,15 @@ struct MergedFlow {
   uint64_t dropped_connections = 0;  // summed over every node of the object (same value on each)
 };
 std::vector<MergedFlow> Merge(const ObservedFlows& o);
+
+// The workload a reference names, as synthesis keys it: a built-in kind
+// whose apiVersion is its own, else a custom workload (kCustom, its kind
+// qualified with the API group when it has a built-in kind's name).
+WorkloadKey ToWorkloadKey(const WorkloadRef& ref, std::string_view ns);
+
+// The merged flows of an object as synthesis reads them
+// (Snapshot::observed_flows): one per MergedFlow, times in Unix seconds.
+std::vector<ObservedFlow> ToModel(const ObservedFlows& o);
 
 // RFC 3339 in UTC: "2025-06-01T10:00:00Z", or with microseconds (rounded up)
 // "2025-06-01T10:00:00.123457Z" when `micros`.

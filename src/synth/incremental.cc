@@ -418,6 +418,18 @@ void Incremental::TouchWorkload(const Workload* before, const Derived* before_d,
                                 const Workload* after, const Derived* after_d) {
   const std::pair<const Workload*, const Derived*> versions[] = {{before, before_d},
                                                                  {after, after_d}};
+  // The other ends of its observed flows (allow): their peer came or went.
+  for (const Workload* w : {before, after}) {
+    if (!w) continue;
+    auto it = observed_by_workload_.find(w->key().ToString());
+    if (it == observed_by_workload_.end()) continue;
+    for (const auto& ok : it->second) {
+      for (const ObservedFlow& f : observed_.at(ok)) {
+        Dirty(f.client.ToString());
+        if (f.server) Dirty(f.server->ToString());
+      }
+    }
+  }
   // hostNetwork pods that a configured peer selects change the rules of
   // every workload (rule 6); they are rare.
   for (const auto& [w, d] : versions) {
@@ -1132,6 +1144,7 @@ bool Incremental::pending() const {
 Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& workloads,
                                     bool everything) const {
   std::set<std::string> wl, svc, slices, ings, routes, cms, secrets, pods, controlled;
+  std::set<std::string> observed;  // ObservedFlows objects
   auto add_slices = [&](const std::string& service) {
     if (auto it = slices_by_service_.find(service); it != slices_by_service_.end()) {
       slices.insert(it->second.begin(), it->second.end());
@@ -1188,6 +1201,7 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
     for (const auto& [k, v] : secrets_) secrets.insert(k);
     for (const auto& [k, v] : pods_) pods.insert(k);
     for (const auto& [k, v] : controlled_) controlled.insert(k);
+    for (const auto& [k, v] : observed_) observed.insert(k);
   } else {
     for (const auto& [k, key] : workloads) {
       const Workload* w = Find(workloads_, k);
@@ -1225,6 +1239,19 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
           if (p.ip.empty()) continue;
           if (auto u = ip_users_.find(JoinKey(p.ns, p.ip)); u != ip_users_.end()) {
             for (const auto& ck : u->second) add_peer(ck);
+          }
+        }
+      }
+      // Observed flows from or to it (allow): the other end is a peer.
+      if (auto it = observed_by_workload_.find(k); it != observed_by_workload_.end()) {
+        for (const auto& ok : it->second) {
+          observed.insert(ok);
+          for (const ObservedFlow& f : observed_.at(ok)) {
+            const std::string c = f.client.ToString();
+            if (workloads_.contains(c)) add_peer(c);
+            if (f.server && workloads_.contains(f.server->ToString())) {
+              add_peer(f.server->ToString());
+            }
           }
         }
       }
@@ -1317,12 +1344,80 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
   for (const auto& [k, v] : prometheuses_) snap.prometheuses.push_back(*v);
   for (const auto& [k, v] : service_monitors_) snap.service_monitors.push_back(*v);
   for (const auto& [k, v] : pod_monitors_) snap.pod_monitors.push_back(*v);
+  for (const auto& k : observed) {
+    const auto& flows = observed_.at(k);
+    snap.observed_flows.insert(snap.observed_flows.end(), flows.begin(), flows.end());
+  }
   for (const auto& [n, o] : namespaces_) snap.namespaces.push_back(*o);
   for (const auto& [n, count] : known_namespaces_) {
     // Namespaces known only from what is in them (ClusterIndex counts these too).
     if (!namespaces_.contains(n)) snap.namespaces.push_back(Namespace{n, {}, {}});
   }
   return snap;
+}
+
+bool Incremental::UpsertObserved(const std::string& object_key,
+                                 const std::vector<ObservedFlow>& flows) {
+  std::vector<ObservedFlow> kept;
+  for (const ObservedFlow& f : flows) {
+    if (ObservedAllowed(f, config_)) kept.push_back(f);
+  }
+  auto it = observed_.find(object_key);
+  if (it == observed_.end() ? kept.empty() : it->second == kept) return false;
+  if (it != observed_.end()) RemoveObserved(object_key);
+  if (kept.empty()) return true;
+  for (const ObservedFlow& f : kept) {
+    for (const std::string& k :
+         {f.client.ToString(), f.server ? f.server->ToString() : std::string()}) {
+      if (k.empty()) continue;
+      observed_by_workload_[k].insert(object_key);
+      Dirty(k);
+    }
+  }
+  observed_[object_key] = std::move(kept);
+  return true;
+}
+
+bool Incremental::RemoveObserved(const std::string& object_key) {
+  auto it = observed_.find(object_key);
+  if (it == observed_.end()) return false;
+  for (const ObservedFlow& f : it->second) {
+    for (const std::string& k :
+         {f.client.ToString(), f.server ? f.server->ToString() : std::string()}) {
+      if (k.empty()) continue;
+      Dirty(k);
+      if (auto u = observed_by_workload_.find(k); u != observed_by_workload_.end()) {
+        u->second.erase(object_key);
+        if (u->second.empty()) observed_by_workload_.erase(u);
+      }
+    }
+  }
+  observed_.erase(it);
+  return true;
+}
+
+std::vector<WouldDeny> Incremental::Judge(const std::vector<ObservedFlow>& flows) const {
+  if (config_.observed_flows == ObservedFlowsMode::kOff || flows.empty()) return {};
+  std::map<std::string, WorkloadKey> ends;
+  for (const ObservedFlow& f : flows) {
+    ends.emplace(f.client.ToString(), f.client);
+    if (f.server) ends.emplace(f.server->ToString(), *f.server);
+  }
+  const Snapshot snap = Neighbourhood(ends, false);
+  const ClusterIndex index(snap, config_);
+  std::map<std::string, std::vector<NetworkPolicy>> by_ns;
+  for (const auto& [k, key] : ends) {
+    const Workload* w = index.FindWorkload(key);
+    if (!w || index.SkipReason(*w)) continue;
+    by_ns[w->ns].push_back(ComputePolicy(index, *w).policy);
+  }
+  return JudgeObservedFlows(index, flows, [&](const std::string& ns) {
+    std::vector<const NetworkPolicy*> out;
+    if (auto it = by_ns.find(ns); it != by_ns.end()) {
+      for (const NetworkPolicy& p : it->second) out.push_back(&p);
+    }
+    return out;
+  });
 }
 
 std::optional<NetworkPolicy> Incremental::Policy(const WorkloadKey& workload) const {

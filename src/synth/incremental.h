@@ -62,6 +62,7 @@
 
 #include "model/model.h"
 #include "synth/index.h"
+#include "synth/observed.h"
 #include "synth/synth.h"
 
 namespace npc::synth {
@@ -143,6 +144,16 @@ class Incremental {
   bool Upsert(const Prometheus& p);
   bool Upsert(const ServiceMonitor& m);
   bool Upsert(const PodMonitor& m);
+  // The flows of an ObservedFlows object (`object_key` "ns/name"), kept only
+  // with SynthesisConfig::observed_flows allow (the flows ObservedAllowed
+  // admits): they are edges of their clients, and touch both ends.
+  // False when nothing synthesis reads changed.
+  bool UpsertObserved(const std::string& object_key, const std::vector<ObservedFlow>& flows);
+  bool RemoveObserved(const std::string& object_key);
+  // Judges `flows` against the policies the objects now held say (as of now,
+  // like Policy()): those the policies would deny (synth/observed.h).
+  [[nodiscard]] std::vector<WouldDeny> Judge(const std::vector<ObservedFlow>& flows) const;
+
   // Forgets an object; false when it was not known. Remove(WorkloadKey)
   // forgets a controller-owned ReplicaSet or Job of that key too.
   bool Remove(const WorkloadKey& key);
@@ -286,6 +297,10 @@ class Incremental {
   std::map<std::string, Ptr<Prometheus>> prometheuses_;          // "ns/name"
   std::map<std::string, Ptr<ServiceMonitor>> service_monitors_;  // "ns/name"
   std::map<std::string, Ptr<PodMonitor>> pod_monitors_;          // "ns/name"
+  // Observed flows (allow only): ObservedFlows "ns/name" -> its flows, and
+  // workload key -> the objects with a flow from or to it.
+  std::map<std::string, std::vector<ObservedFlow>> observed_;
+  std::unordered_map<std::string, KeySet> observed_by_workload_;
 
   // Pods.
   std::unordered_map<std::string, PodEntry> pods_;            // "ns/name"

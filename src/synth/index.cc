@@ -7,6 +7,7 @@
 
 #include "synth/internal.h"
 #include "synth/namespaces.h"
+#include "synth/observed.h"
 
 namespace npc::synth {
 
@@ -300,6 +301,7 @@ ClusterIndex::ClusterIndex(const Snapshot& snapshot, const SynthesisConfig& conf
   unresolved_.resize(nw);
   pod_clients_.resize(nw);
   for (uint32_t i = 0; i < nw; ++i) ScanWorkload(i);
+  AddObservedEdges();
   for (uint32_t ci = 0; ci < nw; ++ci) {
     for (uint32_t ei = 0; ei < edges_[ci].size(); ++ei) {
       const Edge& e = edges_[ci][ei];
@@ -1387,6 +1389,28 @@ std::vector<ClusterIndex::PlatformEdge> ClusterIndex::PlatformEdges() const {
     }
   }
   return out;
+}
+
+// Observed flows (allow): in-cluster ones become edges of their client (to
+// the server workload, like a pod DNS name); external ones are kept for the
+// client's egress. Flows of unknown or unmanaged workloads add nothing.
+void ClusterIndex::AddObservedEdges() {
+  observed_external_.resize(workloads_.size());
+  if (config_.observed_flows != ObservedFlowsMode::kAllow) return;
+  for (const ObservedFlow& f : snapshot_.observed_flows) {
+    if (!ObservedAllowed(f, config_)) continue;
+    auto ci = workload_by_key_.find(f.client.ToString());
+    if (ci == workload_by_key_.end()) continue;
+    if (!f.server) {
+      observed_external_[ci->second].push_back(&f);
+      continue;
+    }
+    if (!workload_by_key_.contains(f.server->ToString()) || *f.server == f.client) continue;
+    edges_[ci->second].push_back(ObservedEdge(f));
+  }
+  for (auto& v : edges_) {
+    std::sort(v.begin(), v.end(), EdgeLess);
+  }
 }
 
 }  // namespace npc::synth

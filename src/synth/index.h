@@ -208,6 +208,7 @@ class ClusterIndex {
   bool MatchesPeer(const PeerSelector& peer, const Workload& w) const;
   void ResolveHost(std::string_view client_ns, const HostRef& ref, Resolution* out) const;
   void ScanWorkload(uint32_t wi);
+  void AddObservedEdges();  // synth/observed.h
   void AddRefs(uint32_t wi, const std::string& container, std::string field,
                std::string_view value);
   void NarrowPorts(const Service& svc, const HostRef& ref, Resolution* out) const;
@@ -274,6 +275,8 @@ class ClusterIndex {
   std::vector<std::vector<uint32_t>> selected_by_;   // per workload: services selecting it
   std::vector<std::vector<Edge>> edges_;             // per workload (client)
   std::vector<std::vector<Unresolved>> unresolved_;  // per workload (client)
+  // per workload (client): observed external flows to allow
+  std::vector<std::vector<const ObservedFlow*>> observed_external_;
   std::vector<std::vector<std::pair<uint32_t, uint32_t>>> service_clients_;  // (client, edge)
   std::vector<std::vector<std::pair<uint32_t, uint32_t>>> pod_clients_;      // per target
   std::vector<std::optional<ScrapeTarget>> scrape_;                          // per workload

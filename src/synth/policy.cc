@@ -11,6 +11,7 @@
 #include "synth/annotations.h"
 #include "synth/index.h"
 #include "synth/internal.h"
+#include "synth/observed.h"
 
 namespace npc::synth {
 
@@ -198,6 +199,7 @@ class PolicyBuilder {
     ApiServerCalls();
     Dns();
     EgressToEdges();
+    EgressToObservedAddresses();
     ApiServer();
     Annotation(kAllowIngressFromAnnotation, ingress_);
     Annotation(kAllowEgressAnnotation, egress_);
@@ -702,6 +704,22 @@ class PolicyBuilder {
           HostNetworkEgress(b, TargetPorts(e.ports), "backend of Service " + ServiceName(s));
         }
       }
+    }
+  }
+
+  // Egress 5: observed external addresses (--allow-observed-external), each
+  // a /32 or /128 on the observed port.
+  void EgressToObservedAddresses() {
+    for (const ObservedFlow* f : ix_.observed_external_[wi_]) {
+      const auto cidr =
+          CanonicalCidr(f->address + (f->address.find(':') == std::string::npos ? "/32" : "/128"));
+      if (!cidr) continue;
+      PolicyPort pp;
+      pp.protocol = Protocol(f->protocol);
+      pp.port.num = f->port;
+      Add(egress_, CidrPeer(*cidr), std::vector<PolicyPort>{pp},
+          "external " + f->address + ": " + DescribeObserved(*f) + " on " +
+              std::to_string(f->port) + "/" + pp.protocol);
     }
   }
 

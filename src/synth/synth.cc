@@ -170,6 +170,13 @@ std::string DescribePorts(const std::vector<ServicePort>& ports) {
 
 std::string DescribeEdge(const Edge& e) {
   std::string out;
+  if (e.observed) {
+    for (const ServicePort& p : e.ports) {
+      out += (out.empty() ? " on " : ", ") + std::to_string(p.port) + "/" +
+             (p.protocol.empty() ? "TCP" : p.protocol);
+    }
+    return e.source.value + out;
+  }
   if (!e.source.container.empty()) out += "container " + e.source.container + " ";
   out += e.source.field + "=" + Quote(e.source.value) + " names ";
   if (e.target) {

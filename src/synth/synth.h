@@ -45,6 +45,9 @@ struct Edge {
   std::optional<WorkloadKey> target;
   std::string host;  // the host name as written
   RefSource source;
+  // An observed flow (SynthesisConfig::observed_flows allow): source.value
+  // says "observed N times since T, last L" (synth/observed.h).
+  bool observed = false;
 };
 
 // A host name that did not resolve to a Service, and why ("no Service db in

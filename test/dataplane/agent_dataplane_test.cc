@@ -41,6 +41,7 @@
 #include "dataplane/probe.h"
 #include "dataplane/view.h"
 #include "test/harness/cluster.h"
+#include "test/harness/process.h"
 
 namespace npc::dataplane {
 namespace {
@@ -482,6 +483,103 @@ spec: {podSelector: {matchLabels: {app: lone}}, policyTypes: [Ingress]}
   }
   std::this_thread::sleep_for(2 * kInterval + 500ms);
   EXPECT_EQ(FlowCount(Read(), Lone(), 9003, "TCP"), before) << DescribeFlows(Read());
+}
+
+// --- The controller's side (issue 12 item 3): --observed-flows report|allow.
+
+// Events (events.k8s.io/v1) with reason WouldDeny about Deployment `client`.
+std::vector<std::string> WouldDenyNotes(kube::Client& client) {
+  std::vector<std::string> notes;
+  auto list = client.List(kube::Resource::kEventsV1, kNs);
+  if (!list.ok()) return notes;
+  for (const kube::Object& e : list->items) {
+    const nlohmann::json j = nlohmann::json::parse(e.json, nullptr, false);
+    if (j.is_discarded() || j.value("reason", "") != "WouldDeny") continue;
+    const nlohmann::json r = j.value("regarding", nlohmann::json::object());
+    if (r.value("kind", "") != "Deployment" || r.value("name", "") != "client") continue;
+    notes.push_back(j.value("note", ""));
+  }
+  return notes;
+}
+
+// Before enforcement (audit: nothing written), a connection to an address no
+// manifest contains is reported: a WouldDeny Event on the client within two
+// report intervals of the agent's report, and a line of `netpol-ctrl report`
+// naming the missing rules.
+TEST_F(AgentDataplaneTest, ControllerReportsWouldDenyBeforeEnforcement) {
+  StartAgent("would-deny");
+  StartController("would-deny", {"--mode=audit", "--observed-flows=report"});
+  Connect(pods_["lone"].ip, 9000, 3);
+  ASSERT_EQ(WaitCount(Lone(), 9000, "TCP", 3), 3u) << DescribeFlows(Read());
+  std::vector<std::string> notes;
+  const bool seen = harness::PollUntil(
+      [&] {
+        notes = WouldDenyNotes(*client_);
+        return !notes.empty();
+      },
+      60s, 500ms);
+  ASSERT_TRUE(seen) << "no WouldDeny Event; controller log: " << env_->cluster_dir()
+                    << "/logs/netpol-ctrl-agent-would-deny.log";
+  ASSERT_EQ(notes.size(), 1u);
+  EXPECT_NE(notes[0].find("Deployment/dp-agent/client -> Deployment/dp-agent/lone 9000/TCP"),
+            std::string::npos)
+      << notes[0];
+  EXPECT_NE(notes[0].find("egress of dp-agent/deployment-client"), std::string::npos) << notes[0];
+  EXPECT_NE(notes[0].find("ingress of dp-agent/deployment-lone"), std::string::npos) << notes[0];
+  // Audit wrote nothing: the connection still goes through.
+  EXPECT_TRUE(ProbeAll({{pods_["client"].netns, pods_["lone"].ip, 9000, "TCP", ""}})[0].answered());
+
+  harness::RunOptions ro;
+  auto report = harness::RunProcess({NPC_BINARY_DIR "/netpol-ctrl", "report", "--kubeconfig",
+                                     env_->kubeconfig(), "-n", kNs, "-o", "json"},
+                                    ro);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(report->exit_code, 0) << report->err;
+  const nlohmann::json j = nlohmann::json::parse(report->out);
+  ASSERT_EQ(j["wouldDeny"].size(), 1u) << report->out;
+  const nlohmann::json& d = j["wouldDeny"][0];
+  EXPECT_EQ(d["client"]["name"], "client");
+  EXPECT_EQ(d["server"]["name"], "lone");
+  EXPECT_EQ(d["port"], 9000);
+  EXPECT_EQ(d["count"], 3);
+  EXPECT_TRUE(d["egressDenied"].get<bool>());
+  EXPECT_TRUE(d["ingressDenied"].get<bool>());
+}
+
+// With allow, the observed flow becomes an edge: both policies open exactly
+// for it, and kube-router lets the real connection through; a connection
+// never observed (client -> lone 9003) stays refused.
+TEST_F(AgentDataplaneTest, AllowOpensTheObservedFlowThroughTheEnforcer) {
+  StartAgent("allow");
+  const std::string lone = pods_["lone"].ip;
+  Connect(lone, 9000, 2);
+  ASSERT_EQ(WaitCount(Lone(), 9000, "TCP", 2), 2u) << DescribeFlows(Read());
+  StartController("allow", {"--mode=enforce", "--observed-flows=allow"});
+  // Both policies written, with the observed rule.
+  const bool written = harness::PollUntil(
+      [&] {
+        auto c = client_->Get(kube::Resource::kNetworkPolicies, kNs, "deployment-client");
+        auto l = client_->Get(kube::Resource::kNetworkPolicies, kNs, "deployment-lone");
+        return c.ok() && l.ok() && c->json.find("9000") != std::string::npos &&
+               l->json.find("9000") != std::string::npos;
+      },
+      60s, 500ms);
+  ASSERT_TRUE(written) << "controller log: " << env_->cluster_dir()
+                       << "/logs/netpol-ctrl-agent-allow.log";
+  // Enforced: the never-observed port is refused (bounded wait for kube-router) ...
+  const bool enforced = harness::PollUntil(
+      [&] {
+        return !ProbeAll({{pods_["client"].netns, lone, 9003, "TCP", ""}})[0].answered();
+      },
+      30s, 500ms);
+  ASSERT_TRUE(enforced) << "kube-router never refused client -> lone 9003";
+  // ... and the observed one goes through, every time.
+  for (int i = 0; i < 3; ++i) {
+    ProbeResult r = ProbeAll({{pods_["client"].netns, lone, 9000, "TCP", ""}})[0];
+    EXPECT_TRUE(r.answered()) << r.ToString();
+  }
+  ProbeResult never = ProbeAll({{pods_["client"].netns, lone, 9001, "TCP", ""}})[0];
+  EXPECT_FALSE(never.answered()) << never.ToString();
 }
 
 }  // namespace

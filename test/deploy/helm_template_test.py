@@ -114,8 +114,11 @@ def check_custom(objs):
     cp = perms(objs, "ClusterRole", "npc")
     check(not any(p[1] == "configmaps" for p in cp), "read-configmaps: false drops the configmaps rule")
     check(not any(p[1] == "events" for p in cp), "events: false drops the events rule")
-    check(("", "secrets", "", "list") in cp and ("", "secrets", "", "watch") in cp,
-          "read-secrets: true adds list/watch on secrets")
+    if values["config"].get("read-secrets"):
+        check(("", "secrets", "", "list") in cp and ("", "secrets", "", "watch") in cp,
+              "read-secrets: true adds list/watch on secrets")
+    else:
+        check(not any(p[1] == "secrets" for p in cp), "read-secrets: false grants nothing on secrets")
     check(("networking.k8s.io", "networkpolicies", "", "patch") in cp, "the policies' rule stays")
 
     d = k.find(objs, "Deployment")
