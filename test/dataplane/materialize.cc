@@ -48,7 +48,8 @@ json ContainerJson(const Container& c, const std::vector<std::string>& volumes) 
   if (!c.env_from.empty()) {
     json ef = json::array();
     for (const EnvFromSource& e : c.env_from) {
-      json v = {{"configMapRef", {{"name", e.config_map_name}}}};
+      json v = e.secret_name.empty() ? json{{"configMapRef", {{"name", e.config_map_name}}}}
+                                     : json{{"secretRef", {{"name", e.secret_name}}}};
       if (!e.prefix.empty()) v["prefix"] = e.prefix;
       ef.push_back(v);
     }
