@@ -1172,7 +1172,8 @@ TEST_F(ControllerIT, PlatformRulesAreAppliedLive) {
   Delete(kube::Resource::kNetworkPolicies, ns, "deployment-user");
   EXPECT_TRUE(PolicyEventually(ns, "deployment-user", [](const NetworkPolicy& p) {
     return p.labels.count(std::string(kManagedByLabel)) > 0;
-
+  }));
+}
 
 // Issue 13 item 5: the cache keeps the data of the ConfigMaps some workload
 // reads only; a ConfigMap nobody read when it was listed (or watched) and
