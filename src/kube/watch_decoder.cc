@@ -278,6 +278,7 @@ std::optional<Status> WatchDecoder::Decode(std::string_view text, const EventFn&
       if (auto ec = v.current_location().get(start); ec) return bad("bad object", ec);
       simdjson::ondemand::object obj;
       if (auto ec = v.get_object().get(obj); ec) return bad("object is not an object", ec);
+      rv = {};  // a later "object" key wins, and with it its own resourceVersion
       if (auto ec = FindResourceVersion(obj, &rv); ec) return bad("bad object", ec);
       const char* end = nullptr;
       if (auto ec = doc.current_location().get(end); ec) return bad("bad object", ec);

@@ -82,6 +82,21 @@ TEST(WatchDecoderTest, WholeStream) {
   EXPECT_FALSE(d.HasPartialEvent());
 }
 
+// An event with two "object" keys (no API server sends one; found by fuzz/
+// watch_stream): the last object wins, and with it its resourceVersion --
+// none here -- never the first object's.
+TEST(WatchDecoderTest, ALaterObjectKeyWinsWithItsOwnResourceVersion) {
+  const std::string second = R"({"kind":"Status","metadata":{},"code":410})";
+  const std::string event = std::string(R"({"type":"ADDED","object":)") + Objects()[0] +
+                            R"(,"object":)" + second + "}\n";
+  std::vector<Seen> got;
+  WatchDecoder d;
+  ASSERT_TRUE(d.Feed(event, [&](const WatchEvent& e) { return Collect(&got, e); }).ok());
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].object, second);
+  EXPECT_EQ(got[0].rv, "");
+}
+
 TEST(WatchDecoderTest, SplitAtEveryBytePosition) {
   std::vector<Seen> want;
   std::string stream = Stream(&want);
