@@ -29,7 +29,7 @@ class PodSink final : public informer::Sink {
     if (auto* p = std::get_if<decode::PodMeta>(&o.value)) map_.UpsertPod(o.meta, *p);
   }
   void OnDelete(const decode::Meta& m) override { map_.DeletePod(m.ns, m.name); }
-  void OnUnknown(const decode::Meta&, const std::string&) {}
+  void OnUnknown(const decode::Meta&, const std::string&) override {}
 
  private:
   AddressMap& map_;
@@ -40,7 +40,7 @@ class ControllerSink final : public informer::Sink {
   ControllerSink(AddressMap& map, std::string kind) : map_(map), kind_(std::move(kind)) {}
   void OnUpsert(decode::Object o) override { map_.UpsertController(kind_, o.meta); }
   void OnDelete(const decode::Meta& m) override { map_.DeleteController(kind_, m.ns, m.name); }
-  void OnUnknown(const decode::Meta& m, const std::string&) { map_.UpsertController(kind_, m); }
+  void OnUnknown(const decode::Meta& m, const std::string&) override { map_.UpsertController(kind_, m); }
 
  private:
   AddressMap& map_;
@@ -54,7 +54,7 @@ class ServiceSink final : public informer::Sink {
     if (auto* s = std::get_if<Service>(&o.value)) map_.UpsertService(*s);
   }
   void OnDelete(const decode::Meta& m) override { map_.DeleteService(m.ns, m.name); }
-  void OnUnknown(const decode::Meta&, const std::string&) {}
+  void OnUnknown(const decode::Meta&, const std::string&) override {}
 
  private:
   AddressMap& map_;
