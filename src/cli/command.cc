@@ -10,6 +10,7 @@
 #include "manifest/manifest.h"
 #include "synth/annotations.h"
 #include "synth/namespaces.h"
+#include "synth/synth.h"
 
 namespace npc::cli {
 
@@ -394,28 +395,7 @@ StatusOr<SynthesisConfig> ConfigFlags::ToConfig() const {
 }
 
 std::string SelectorString(const LabelSelector& selector) {
-  if (selector.empty()) return "{}";
-  std::string s;
-  auto sep = [&s] {
-    if (!s.empty()) s += ", ";
-  };
-  for (const auto& [k, v] : selector.match_labels) {
-    sep();
-    s += k + "=" + v;
-  }
-  for (const LabelSelectorRequirement& r : selector.match_expressions) {
-    sep();
-    if (r.op == "Exists") {
-      s += r.key;
-    } else if (r.op == "DoesNotExist") {
-      s += "!" + r.key;
-    } else {
-      s += r.key + (r.op == "NotIn" ? " notin (" : " in (");
-      for (size_t i = 0; i < r.values.size(); ++i) s += (i ? "," : "") + r.values[i];
-      s += ")";
-    }
-  }
-  return s;
+  return selector.empty() ? "{}" : synth::DescribeSelector(selector);
 }
 
 }  // namespace npc::cli

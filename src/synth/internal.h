@@ -15,9 +15,6 @@ namespace npc::synth {
 // selector always renders the same bytes.
 [[nodiscard]] LabelSelector CanonicalSelector(LabelSelector s);
 
-// "app=web, tier in (a,b), !canary": a selector for people ("" when empty).
-[[nodiscard]] std::string DescribeSelector(const LabelSelector& s);
-
 // At most 200 bytes of `value`, never cutting a UTF-8 sequence.
 [[nodiscard]] std::string CutForDisplay(std::string_view value);
 

@@ -123,6 +123,9 @@ struct DefaultDenyDecision {
 // characters (cut, with a short hash of the full name, when longer).
 std::string PolicyName(const WorkloadKey& workload);
 
+// "app=web, tier in (a,b), !canary": a selector for people ("" when empty).
+[[nodiscard]] std::string DescribeSelector(const LabelSelector& s);
+
 // The value of the label netpol-ctrl.io/pod that the controller patches onto a
 // bare Pod without labels: the pod name, or when longer than 63 characters its
 // head and a short hash. Synthesis selects such a pod by this label.
