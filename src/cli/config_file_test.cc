@@ -4,6 +4,9 @@
 
 #include <cstdio>
 #include <fstream>
+#include <string>
+
+#include <unistd.h>
 
 namespace npc::cli {
 namespace {
@@ -18,7 +21,11 @@ class ConfigFileTest : public ::testing::Test {
     sub_->add_option("--config", file_);
   }
   std::string Write(const std::string& text) {
-    std::string path = ::testing::TempDir() + "/npc-config-test.yaml";
+    // One file per test and process: ctest runs these tests in parallel, and a
+    // shared name let one test read another's file.
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    std::string path = ::testing::TempDir() + "/npc-config-" + info->name() + "-" +
+                       std::to_string(::getpid()) + ".yaml";
     std::ofstream(path) << text;
     return path;
   }
