@@ -14,9 +14,18 @@ ClusterCache::Effect ClusterCache::Upsert(const decode::Object& object) {
   e.reconcile = ForgetUnknownLocked({object.meta.kind, object.meta.ns, object.meta.name});
   if (const auto* stored = std::get_if<decode::StoredPolicy>(&object.value)) {
     ReconcileKey key = ReconcileKey::Policy(object.meta.ns, object.meta.name);
-    stored_[key] = Summarize(stored->policy);
-    // Someone may have edited it: compare with the desired policy again.
-    e.reconcile.push_back(std::move(key));
+    PolicySummary summary = Summarize(stored->policy);
+    summary.generation = object.meta.generation;
+    auto it = stored_.find(key);
+    if (it != stored_.end() && summary.generation > 0 && it->second.generation > summary.generation) {
+      // Older than a write the controller made since (the watch lags behind
+      // the writes): taking it would undo that write here and make the same
+      // write again. The watch brings the newer version next.
+    } else {
+      stored_[key] = std::move(summary);
+      // Someone may have edited it: compare with the desired policy again.
+      e.reconcile.push_back(std::move(key));
+    }
   } else {
     if (const auto* w = std::get_if<Workload>(&object.value); w && w->kind == WorkloadKind::kPod) {
       // A bare pod without labels needs one before a policy can select it.

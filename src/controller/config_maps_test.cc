@@ -187,9 +187,9 @@ class ListFetcher : public ConfigMapFetcher {
 
 class NullWriter : public PolicyWriter {
  public:
-  Status Apply(const NetworkPolicy& p) override {
+  StatusOr<int64_t> Apply(const NetworkPolicy& p) override {
     written[p.ns + "/" + p.name] = p;
-    return Status::Ok();
+    return int64_t{0};
   }
   Status Delete(const std::string&, const std::string&) override { return Status::Ok(); }
   Status LabelPod(const std::string&, const std::string&, const std::string&,

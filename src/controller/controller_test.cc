@@ -14,19 +14,25 @@ namespace {
 // When connected to a controller, writes are echoed back as watch events.
 class FakeCluster : public PolicyWriter {
  public:
-  Status Apply(const NetworkPolicy& p) override {
+  // Like the API server: metadata.generation grows when the spec changes.
+  StatusOr<int64_t> Apply(const NetworkPolicy& p) override {
     std::lock_guard<std::recursive_mutex> lock(mu);
     writes++;
     if (fail_next > 0) {
       fail_next--;
       return Unavailable("injected failure");
     }
-    policies[p.ns + "/" + p.name] = p;
-    if (controller) controller->Upsert(AsObject(p));
-    return Status::Ok();
+    const std::string key = p.ns + "/" + p.name;
+    auto old = policies.find(key);
+    if (old == policies.end() || PolicySpecFingerprint(old->second) != PolicySpecFingerprint(p)) {
+      generations[key]++;
+    }
+    policies[key] = p;
+    if (controller && echo) controller->Upsert(AsObject(p, generations[key]));
+    return generations[key];
   }
   // Server-side apply without force: a policy someone else wrote is a conflict.
-  Status Create(const NetworkPolicy& p) override {
+  StatusOr<int64_t> Create(const NetworkPolicy& p) override {
     std::lock_guard<std::recursive_mutex> lock(mu);
     if (foreign.count(p.ns + "/" + p.name)) {
       writes++;
@@ -38,6 +44,7 @@ class FakeCluster : public PolicyWriter {
     std::lock_guard<std::recursive_mutex> lock(mu);
     writes++;
     if (!policies.erase(ns + "/" + name)) return NotFound("no such policy");
+    generations.erase(ns + "/" + name);
     if (controller) controller->Remove(Meta("NetworkPolicy", ns, name));
     return Status::Ok();
   }
@@ -56,9 +63,10 @@ class FakeCluster : public PolicyWriter {
     m.name = std::move(name);
     return m;
   }
-  static decode::Object AsObject(const NetworkPolicy& p) {
+  static decode::Object AsObject(const NetworkPolicy& p, int64_t generation = 0) {
     decode::Object o;
     o.meta = Meta("NetworkPolicy", p.ns, p.name);
+    o.meta.generation = generation;
     o.value = decode::StoredPolicy{p};
     return o;
   }
@@ -72,6 +80,8 @@ class FakeCluster : public PolicyWriter {
 
   std::recursive_mutex mu;
   std::map<std::string, NetworkPolicy> policies;
+  std::map<std::string, int64_t> generations;  // metadata.generation of each policy
+  bool echo = true;  // writes come back as watch events at once
   std::map<std::string, std::string> labelled;
   std::set<std::string> foreign;  // "ns/name" of policies netpol-ctrl does not manage
   int writes = 0;
@@ -318,6 +328,46 @@ TEST_F(ControllerTest, DriftIsPutBack) {
   Settle();
   ASSERT_TRUE(cluster.policies.count("shop/deployment-web"));
   EXPECT_EQ(cluster.policies.at("shop/deployment-web"), good);
+}
+
+// The watch lags behind the writes (a stalling connection, an API server
+// that restarts): the event of an earlier write arrives after a later write.
+// It must not undo the later write in the cache and cause the same write
+// again (FaultIT counts such duplicates against metadata.generation).
+TEST_F(ControllerTest, AWatchEventOlderThanTheLastWriteCausesNoWrite) {
+  cluster.echo = false;  // the test delivers the watch events
+  c->Upsert(Obj(Ns("shop")));
+  c->Upsert(Obj(Deploy("shop", "web", "http://api:80")));
+  c->Upsert(Obj(Deploy("shop", "api")));
+  c->Upsert(Obj(Deploy("shop", "db")));
+  c->Upsert(Obj(Svc("shop", "api", "api")));
+  c->Upsert(Obj(Svc("shop", "db", "db")));
+  c->MarkSynced();
+  Settle();
+  const NetworkPolicy first = cluster.policies.at("shop/deployment-web");
+  c->Upsert(Obj(Deploy("shop", "web", "http://api:80 http://db:80")));
+  Settle();
+  const NetworkPolicy second = cluster.policies.at("shop/deployment-web");
+  ASSERT_EQ(cluster.generations.at("shop/deployment-web"), 2);
+  ASSERT_TRUE(EgressMentions(second, "db"));
+  const int writes = cluster.writes;
+
+  c->Upsert(FakeCluster::AsObject(first, 1));  // late: the first write's event
+  Settle();
+  EXPECT_EQ(cluster.writes, writes) << "an event older than the last write caused a write";
+  c->Upsert(FakeCluster::AsObject(second, 2));
+  Settle();
+  EXPECT_EQ(cluster.writes, writes);
+
+  // A hand edit is newer than any write of ours: still put back.
+  NetworkPolicy edited = second;
+  edited.ingress.push_back(PolicyRule{});
+  cluster.policies["shop/deployment-web"] = edited;
+  cluster.generations["shop/deployment-web"] = 3;
+  c->Upsert(FakeCluster::AsObject(edited, 3));
+  Settle();
+  EXPECT_EQ(cluster.writes, writes + 1);
+  EXPECT_EQ(cluster.policies.at("shop/deployment-web"), second);
 }
 
 TEST_F(ControllerTest, AuditModeWritesNothingAndReportsWhatItWouldDo) {

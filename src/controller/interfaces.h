@@ -18,13 +18,14 @@ namespace npc::controller {
 class PolicyWriter {
  public:
   virtual ~PolicyWriter() = default;
-  // Server-side apply of `policy` (fieldManager netpol-ctrl, force).
-  virtual Status Apply(const NetworkPolicy& policy) = 0;
+  // Server-side apply of `policy` (fieldManager netpol-ctrl, force). Returns
+  // the policy's metadata.generation as the server answered (0: unknown).
+  virtual StatusOr<int64_t> Apply(const NetworkPolicy& policy) = 0;
   // Creates `policy` when no NetworkPolicy of that name exists: server-side
   // apply without force, so an existing policy that someone else manages is
   // never taken over (DESIGN.md 3, rule 8): the answer is then kConflict (or
   // kAlreadyExists). Fakes may keep the default, a plain Apply.
-  virtual Status Create(const NetworkPolicy& policy) { return Apply(policy); }
+  virtual StatusOr<int64_t> Create(const NetworkPolicy& policy) { return Apply(policy); }
   // Deletes the policy; NotFound counts as success for the caller.
   virtual Status Delete(const std::string& ns, const std::string& name) = 0;
   // Merge-patches one label onto a Pod (bare pods without labels).

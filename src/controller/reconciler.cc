@@ -67,7 +67,10 @@ Status Reconciler::ReconcilePolicy(const ReconcileKey& key, bool* wrote, bool* k
     *wrote = true;
     // Ours (stored, labelled): apply with force, so a hand edit is undone.
     // Not known: create only, never over a policy the cache has not seen yet.
-    Status s = audit ? Status::Ok() : stored ? writer_.Apply(*policy) : writer_.Create(*policy);
+    StatusOr<int64_t> written = audit    ? StatusOr<int64_t>(int64_t{0})
+                                : stored ? writer_.Apply(*policy)
+                                         : writer_.Create(*policy);
+    const Status s = written.status();
     if (!stored && (s.code() == StatusCode::kConflict || s.code() == StatusCode::kAlreadyExists)) {
       // Someone holds the name and the watch has not said so yet: report,
       // and try again later (by then the watch tells whose it is).
@@ -79,6 +82,7 @@ Status Reconciler::ReconcilePolicy(const ReconcileKey& key, bool* wrote, bool* k
     observer_.OnWrite(action, key, audit, s, &*policy);
     if (s.ok() && !audit) {
       applies_++;
+      now.generation = *written;
       cache_.RecordApplied(key, std::move(now));
     }
     return s;

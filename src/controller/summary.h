@@ -14,6 +14,10 @@ struct PolicySummary {
   uint64_t spec = 0;  // PolicySpecFingerprint
   Labels labels;
   std::optional<OwnerReference> owner;
+  // Of a stored policy: its metadata.generation as last seen or written (0:
+  // unknown; always 0 in a desired summary). A watch event older than a write
+  // the controller made is recognised by it.
+  int64_t generation = 0;
   bool operator==(const PolicySummary&) const = default;
 };
 

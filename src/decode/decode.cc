@@ -112,6 +112,14 @@ class Reader {
     return b;
   }
 
+  int64_t Int64(const dom::element& e, std::string_view key, const std::string& path) {
+    auto c = Child(e, key);
+    if (!c) return 0;
+    int64_t v = 0;
+    if (c->get_int64().get(v)) Fail(Join(path, key), "expected an integer");
+    return v;
+  }
+
   int32_t Int(const dom::element& e, std::string_view key, const std::string& path) {
     auto c = Child(e, key);
     if (!c) return 0;
@@ -1004,6 +1012,7 @@ Meta DecodeMeta(Reader& r, const dom::element& obj, std::string_view default_kin
   m.ns = r.Str(*md, "namespace", "metadata");
   m.uid = r.Str(*md, "uid", "metadata");
   m.resource_version = r.Str(*md, "resourceVersion", "metadata");
+  m.generation = r.Int64(*md, "generation", "metadata");
   m.creation_timestamp = r.Str(*md, "creationTimestamp", "metadata");
   m.labels = r.StrMap(*md, "labels", "metadata");
   if (annotations) *annotations = r.StrMap(*md, "annotations", "metadata", keep_annotation);

@@ -51,6 +51,7 @@ struct Meta {
   std::string name;
   std::string uid;
   std::string resource_version;
+  int64_t generation = 0;  // metadata.generation (0 when absent)
   std::string creation_timestamp;  // metadata.creationTimestamp (RFC 3339), "" when absent
   Labels labels;
   // The controlling ownerReference (controller: true), if any.

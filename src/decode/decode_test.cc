@@ -237,7 +237,7 @@ TEST(DecodeTest, IngressBackendsAndEndpointSlices) {
 TEST(DecodeTest, NetworkPolicyRoundTripsItsSpec) {
   Decoder d;
   auto o = d.Decode(R"({"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy",
-    "metadata":{"name":"deployment-api","namespace":"shop","labels":{"app.kubernetes.io/managed-by":"netpol-ctrl"},
+    "metadata":{"name":"deployment-api","namespace":"shop","generation":7,"labels":{"app.kubernetes.io/managed-by":"netpol-ctrl"},
       "ownerReferences":[{"apiVersion":"apps/v1","kind":"Deployment","name":"api","uid":"u","controller":true}]},
     "spec":{"podSelector":{"matchLabels":{"app":"api"}},"policyTypes":["Ingress","Egress"],
       "ingress":[{"from":[{"namespaceSelector":{"matchLabels":{"kubernetes.io/metadata.name":"shop"}},
@@ -247,6 +247,7 @@ TEST(DecodeTest, NetworkPolicyRoundTripsItsSpec) {
                  "ports":[{"protocol":"TCP","port":1000,"endPort":2000}]}]}})");
   ASSERT_TRUE(o.ok()) << o.status().ToString();
   const auto& np = std::get<StoredPolicy>(o->value).policy;
+  EXPECT_EQ(o->meta.generation, 7);
   ASSERT_TRUE(np.owner.has_value());
   EXPECT_EQ(np.owner->kind, "Deployment");
   ASSERT_EQ(np.ingress.size(), 1u);

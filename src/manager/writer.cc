@@ -16,18 +16,22 @@ Status KubeWriter::CheckLeader() const {
   return Status::Ok();
 }
 
-Status KubeWriter::Apply(const NetworkPolicy& policy) {
+StatusOr<int64_t> KubeWriter::Apply(const NetworkPolicy& policy) {
   NPC_RETURN_IF_ERROR(CheckLeader());
   std::string body = render::PolicyToJson(policy).dump();
-  return client_.Apply(kube::Resource::kNetworkPolicies, policy.ns, policy.name, body, {}).status();
+  auto r = client_.Apply(kube::Resource::kNetworkPolicies, policy.ns, policy.name, body, {});
+  if (!r.ok()) return r.status();
+  return r->meta.generation;
 }
 
-Status KubeWriter::Create(const NetworkPolicy& policy) {
+StatusOr<int64_t> KubeWriter::Create(const NetworkPolicy& policy) {
   NPC_RETURN_IF_ERROR(CheckLeader());
   std::string body = render::PolicyToJson(policy).dump();
   kube::ApplyOptions o;
   o.force = false;  // a policy of that name that someone else wrote: 409 Conflict
-  return client_.Apply(kube::Resource::kNetworkPolicies, policy.ns, policy.name, body, o).status();
+  auto r = client_.Apply(kube::Resource::kNetworkPolicies, policy.ns, policy.name, body, o);
+  if (!r.ok()) return r.status();
+  return r->meta.generation;
 }
 
 Status KubeWriter::Delete(const std::string& ns, const std::string& name) {

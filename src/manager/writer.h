@@ -21,8 +21,8 @@ class KubeWriter final : public controller::PolicyWriter {
   // (or no longer) the leader never writes.
   KubeWriter(kube::Client& client, std::function<bool()> may_write);
 
-  Status Apply(const NetworkPolicy& policy) override;
-  Status Create(const NetworkPolicy& policy) override;
+  StatusOr<int64_t> Apply(const NetworkPolicy& policy) override;
+  StatusOr<int64_t> Create(const NetworkPolicy& policy) override;
   Status Delete(const std::string& ns, const std::string& name) override;
   Status LabelPod(const std::string& ns, const std::string& name, const std::string& key,
                   const std::string& value) override;
