@@ -59,7 +59,8 @@
 //   NPC_BENCH_PHASE (base), NPC_BENCH_PER_NS (100), NPC_BENCH_NAMESPACES (10k:
 //   100), NPC_BENCH_PODS_PER_WORKLOAD (10k: 10), NPC_BENCH_UNREAD_CMS (500),
 //   NPC_BENCH_EXTRA_UNREAD_CMS (200), NPC_BENCH_BULK_PODS (20000),
-//   NPC_BENCH_BULK_BUDGET_S (240), NPC_CTRL_BIN (the netpol-ctrl of this build).
+//   NPC_BENCH_BULK_BUDGET_S (240), NPC_CTRL_BIN (the netpol-ctrl of this build),
+//   NPC_BENCH_WORKERS (run's default --workers; the raw limit uses as many).
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <fmt/core.h>
@@ -104,7 +105,7 @@ using SteadyClock = std::chrono::steady_clock;
 using namespace std::chrono_literals;  // NOLINT(google-build-using-namespace)
 
 constexpr int kSetupThreads = 8;
-constexpr int kControllerWorkers = 2;  // netpol-ctrl run's default --workers
+constexpr int kDefaultWorkers = 2;  // netpol-ctrl run's default --workers
 constexpr int kIdleChanges = 50;
 constexpr int kBurstChanges = 500;
 constexpr int kBulkThreads = 16;
@@ -126,6 +127,12 @@ void Log(fmt::format_string<Args...> f, Args&&... args) {
 int EnvInt(const char* name, int def) {
   const char* v = std::getenv(name);
   return v && *v ? std::atoi(v) : def;
+}
+
+// The controller's --workers, and the raw limit's concurrency (like for like).
+int ControllerWorkers() {
+  static const int workers = std::max(1, EnvInt("NPC_BENCH_WORKERS", kDefaultWorkers));
+  return workers;
 }
 
 // Runs fn(0..n-1) on `threads` threads.
@@ -919,7 +926,7 @@ json ControllerRequestsByVerb(int metrics_port) {
 // `netpol-ctrl run` arguments; the metrics and probe listeners go to free
 // ports when this build has them (other tests may hold the defaults).
 std::vector<std::string> ControllerArgs(const std::string& binary, int* metrics_port) {
-  std::vector<std::string> args = {"run", fmt::format("--workers={}", kControllerWorkers)};
+  std::vector<std::string> args = {"run", fmt::format("--workers={}", ControllerWorkers())};
   *metrics_port = 0;
   std::string help;
   if (FILE* f = popen((binary + " run --help 2>&1").c_str(), "r")) {
@@ -1598,7 +1605,7 @@ int Bench::Run() {
     npc::kube::Client& rc = raw_client ? *raw_client : *client_;
     std::atomic<int> raw_failed{0};
     auto t_raw = SteadyClock::now();
-    Parallel(kControllerWorkers, raw.size(), [&](size_t i) {
+    Parallel(ControllerWorkers(), raw.size(), [&](size_t i) {
       npc::kube::ApplyOptions ao;
       ao.field_manager = "netpol-ctrl";
       ao.force = true;
@@ -1609,10 +1616,10 @@ int Bench::Run() {
     });
     raw_s = SecondsSince(t_raw);
     Log("raw limit: {} policies ({} bytes each on average) applied with {} threads in {:.2f} s",
-        raw.size(), raw.empty() ? 0 : bytes / raw.size(), kControllerWorkers, raw_s);
+        raw.size(), raw.empty() ? 0 : bytes / raw.size(), ControllerWorkers(), raw_s);
     out["raw_limit"] = {{"policies", raw.size()},
                         {"avg_policy_bytes", raw.empty() ? 0 : bytes / raw.size()},
-                        {"concurrency", kControllerWorkers},
+                        {"concurrency", ControllerWorkers()},
                         {"verb", "APPLY (server-side, force, fieldManager netpol-ctrl)"},
                         {"owner_references", true},
                         {"client", "npc::kube::Client, the controller's default rate limit"},
