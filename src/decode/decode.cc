@@ -1175,8 +1175,20 @@ StatusOr<dom::element> Parse(dom::parser& parser, std::string_view json) {
 StatusOr<Object> Decoder::Decode(std::string_view json, const DecodeOptions& options,
                                  std::string* error_path) {
   if (error_path) error_path->clear();
+  if (json.size() > kKeptParserBytes) {
+    // A parser keeps the capacity of the largest document it parsed (about
+    // ten times its size): one 100 KB ConfigMap would pin a megabyte in
+    // every informer for good. Large objects get a parser of their own.
+    dom::parser once;
+    NPC_ASSIGN_OR_RETURN(dom::element doc, Parse(once, json));
+    return DecodeElement(doc, options, error_path);
+  }
   NPC_ASSIGN_OR_RETURN(dom::element doc, Parse(*parser_, json));
   return DecodeElement(doc, options, error_path);
+}
+
+size_t Decoder::ParserCapacityForTest() const {
+  return parser_->capacity();
 }
 
 bool SynthesisReadsAnnotation(std::string_view key) {

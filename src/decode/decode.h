@@ -156,6 +156,11 @@ class Decoder {
                                  const DecodeOptions& options = {},
                                  std::string* error_path = nullptr);
 
+  // Objects larger than this are parsed by a parser that is freed at once;
+  // the decoder's own parser never grows beyond it.
+  static constexpr size_t kKeptParserBytes = 16 * 1024;
+  size_t ParserCapacityForTest() const;
+
  private:
   std::unique_ptr<simdjson::dom::parser> parser_;
 };

@@ -234,6 +234,20 @@ TEST(DecodeTest, IngressBackendsAndEndpointSlices) {
   EXPECT_EQ(s.ports[0].port, 6443);
 }
 
+// One large ConfigMap must not leave a megabyte of parser buffers behind in
+// the decoder (each informer keeps one for its whole life).
+TEST(DecodeTest, ALargeObjectLeavesTheParserSmall) {
+  Decoder d;
+  ASSERT_TRUE(d.Decode(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"small","namespace":"a"},
+    "data":{"k":"v"}})").ok());
+  const std::string big(200 * 1024, 'x');
+  auto o = d.Decode(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"big","namespace":"a"},
+    "data":{"k":")" + big + R"("}})");
+  ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(std::get<ConfigMap>(o->value).data.at("k").size(), big.size());
+  EXPECT_LE(d.ParserCapacityForTest(), Decoder::kKeptParserBytes);
+}
+
 TEST(DecodeTest, NetworkPolicyRoundTripsItsSpec) {
   Decoder d;
   auto o = d.Decode(R"({"apiVersion":"networking.k8s.io/v1","kind":"NetworkPolicy",

@@ -550,6 +550,14 @@ struct Snapshot {
   std::vector<ServiceMonitor> service_monitors;
   std::vector<PodMonitor> pod_monitors;
   std::vector<ObservedFlow> observed_flows;  // from ObservedFlows objects
+
+  // More of the same kinds, held by the caller instead of copied (the
+  // controller's cache lends its objects to each recompute): indexed exactly
+  // like the vectors above; each must outlive every use of the snapshot.
+  std::vector<const Workload*> workload_refs;
+  std::vector<const Pod*> pod_refs;
+  std::vector<const Service*> service_refs;
+  std::vector<const ConfigMap*> config_map_refs;
 };
 
 // ---------------------------------------------------------------------------

@@ -1323,18 +1323,22 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
   }
 
   Snapshot snap;
-  snap.workloads.reserve(wl.size() + controlled.size());
+  // The objects are lent, not copied: they are immutable and shared, and
+  // live in this Incremental at least as long as the snapshot is used.
+  snap.workload_refs.reserve(wl.size() + controlled.size());
   for (const auto& k : wl) {
     const Workload& w = *workloads_.at(k);
-    if (w.kind != WorkloadKind::kCustom) snap.workloads.push_back(w);  // formed from pods
+    if (w.kind != WorkloadKind::kCustom) snap.workload_refs.push_back(&w);  // formed from pods
   }
-  for (const auto& k : controlled) snap.workloads.push_back(*controlled_.at(k));
-  for (const auto& k : pods) snap.pods.push_back(*pods_.at(k).pod);
-  for (const auto& k : svc) snap.services.push_back(*services_.at(k));
+  for (const auto& k : controlled) snap.workload_refs.push_back(controlled_.at(k).get());
+  snap.pod_refs.reserve(pods.size());
+  for (const auto& k : pods) snap.pod_refs.push_back(pods_.at(k).pod.get());
+  snap.service_refs.reserve(svc.size());
+  for (const auto& k : svc) snap.service_refs.push_back(services_.at(k).get());
   for (const auto& k : slices) snap.endpoint_slices.push_back(*slices_.at(k));
   for (const auto& k : ings) snap.ingresses.push_back(*ingresses_.at(k));
   for (const auto& k : routes) snap.routes.push_back(*routes_.at(k));
-  for (const auto& k : cms) snap.config_maps.push_back(*config_maps_.at(k));
+  for (const auto& k : cms) snap.config_map_refs.push_back(config_maps_.at(k).get());
   for (const auto& k : secrets) snap.secrets.push_back(*secrets_.at(k));
   for (const auto& [k, v] : ingress_classes_) snap.ingress_classes.push_back(*v);
   for (const auto& [k, v] : gateways_) snap.gateways.push_back(*v);

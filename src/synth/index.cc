@@ -129,16 +129,19 @@ ClusterIndex::ClusterIndex(const Snapshot& snapshot, const SynthesisConfig& conf
 
   // Workloads, sorted so that every derived order is independent of input
   // order; controller-owned ReplicaSets and Jobs apart.
-  for (const Workload& w : snapshot.workloads) {
+  auto add_workload = [&](const Workload& w) {
     if (!w.has_controller) {
       workloads_.push_back(&w);
     } else if (w.kind == WorkloadKind::kReplicaSet || w.kind == WorkloadKind::kJob) {
       auto [it, inserted] = controlled_.emplace(w.key().ToString(), &w);
       if (!inserted && w.uid < it->second->uid) it->second = &w;
     }
-  }
-  pods_list_.reserve(snapshot.pods.size());
+  };
+  for (const Workload& w : snapshot.workloads) add_workload(w);
+  for (const Workload* w : snapshot.workload_refs) add_workload(*w);
+  pods_list_.reserve(snapshot.pods.size() + snapshot.pod_refs.size());
   for (const Pod& p : snapshot.pods) pods_list_.push_back(&p);
+  pods_list_.insert(pods_list_.end(), snapshot.pod_refs.begin(), snapshot.pod_refs.end());
   std::sort(pods_list_.begin(), pods_list_.end(), [](const Pod* a, const Pod* b) {
     return std::tie(a->ns, a->name, a->uid) < std::tie(b->ns, b->name, b->uid);
   });
@@ -165,6 +168,7 @@ ClusterIndex::ClusterIndex(const Snapshot& snapshot, const SynthesisConfig& conf
   AttributePods();
 
   for (const Service& s : snapshot.services) services_.push_back(&s);
+  services_.insert(services_.end(), snapshot.service_refs.begin(), snapshot.service_refs.end());
   std::sort(services_.begin(), services_.end(), [](const Service* a, const Service* b) {
     return std::tie(a->ns, a->name) < std::tie(b->ns, b->name);
   });
@@ -188,6 +192,7 @@ ClusterIndex::ClusterIndex(const Snapshot& snapshot, const SynthesisConfig& conf
   }
 
   for (const ConfigMap& c : snapshot.config_maps) config_maps_.emplace(JoinKey(c.ns, c.name), &c);
+  for (const ConfigMap* c : snapshot.config_map_refs) config_maps_.emplace(JoinKey(c->ns, c->name), c);
   for (const Secret& c : snapshot.secrets) secrets_.emplace(JoinKey(c.ns, c.name), &c);
   for (const EndpointSlice& e : snapshot.endpoint_slices) {
     slices_[JoinKey(e.ns, e.service_name)].push_back(&e);
