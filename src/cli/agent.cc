@@ -2,15 +2,11 @@
 // see agent/agent.h.
 #include "agent/agent.h"
 
-#include <malloc.h>
-#include <spdlog/spdlog.h>
-
 #include <atomic>
-#include <csignal>
 #include <cstdlib>
-#include <thread>
 
 #include "cli/command.h"
+#include "cli/daemon.h"
 #include "cli/flags.h"
 
 namespace npc::cli {
@@ -93,7 +89,7 @@ class AgentCommand final : public Command {
   }
 
   int Run(Io& io) override {
-    if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 2);
+    LimitMallocArenas();
     std::string node = node_;
     if (node.empty()) {
       if (const char* n = std::getenv("NODE_NAME"); n != nullptr) node = n;
@@ -130,33 +126,8 @@ class AgentCommand final : public Command {
     o.health_probe_bind_address = probe_bind_;
     o.client.rate_limit.qps = api_qps_;
     o.client.rate_limit.burst = api_burst_;
-
-    // Signals are taken by one thread with sigwait (as `run` does).
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    std::atomic<bool> stop{false};
-    std::thread signals([&] {
-      int sig = 0;
-      while (sigwait(&set, &sig) == 0) {
-        if (sig == SIGINT || sig == SIGTERM) {
-          if (!stop.exchange(true)) {
-            spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-          }
-          return;
-        }
-      }
-    });
-    Status s = agent::RunAgent(o, stop);
-    if (!stop.exchange(true)) pthread_kill(signals.native_handle(), SIGTERM);
-    signals.join();
-    if (!s.ok()) {
-      spdlog::error("{}", s.ToString());
-      return 1;
-    }
-    return kExitOk;
+    return RunUntilSignalled(
+        [&o](const std::atomic<bool>& stop) { return agent::RunAgent(o, stop); });
   }
 
  private:

@@ -1,18 +1,10 @@
 // `netpol-ctrl run`: the controller.
-#include <malloc.h>
-#include <spdlog/pattern_formatter.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
-
 #include <atomic>
-#include <cctype>
 #include <chrono>
-#include <csignal>
 #include <cstdlib>
-#include <optional>
-#include <thread>
 
 #include "cli/command.h"
+#include "cli/daemon.h"
 #include "cli/flags.h"
 #include "manager/manager.h"
 
@@ -105,11 +97,7 @@ class RunCommand final : public Command {
   }
 
   int Run(Io& io) override {
-    // A dozen informer threads, the workers and the servers would each get a
-    // malloc arena of their own (glibc allows 8 per core), each keeping the
-    // memory freed in it: two arenas keep freed memory reusable by every
-    // thread. MALLOC_ARENA_MAX, when set, still decides.
-    if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 2);
+    LimitMallocArenas();
     ConfigureLogging(log_format_, verbosity_);
     auto config = config_.ToConfig();
     if (!config.ok()) {
@@ -143,38 +131,8 @@ class RunCommand final : public Command {
     if (const char* ns = std::getenv("POD_NAMESPACE"); ns && *ns) {
       o.controller.synthesis.excluded_namespaces.emplace_back(ns);
     }
-
-    // Signals are taken by one thread with sigwait, so no other thread is
-    // interrupted and the handler needs no async-signal-safety tricks.
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    std::atomic<bool> stop{false};
-    std::thread signals([&] {
-      int sig = 0;
-      while (sigwait(&set, &sig) == 0) {
-        if (sig == SIGINT || sig == SIGTERM) {
-          // Already set: the manager stopped by itself and woke us to end.
-          if (!stop.exchange(true)) {
-            spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
-          }
-          return;
-        }
-      }
-    });
-    Status s = manager::RunManager(o, stop);
-    if (!stop.exchange(true)) {
-      // RunManager returned by itself (an error): wake the signal thread.
-      pthread_kill(signals.native_handle(), SIGTERM);
-    }
-    signals.join();
-    if (!s.ok()) {
-      spdlog::error("{}", s.ToString());
-      return 1;
-    }
-    return kExitOk;
+    return RunUntilSignalled(
+        [&o](const std::atomic<bool>& stop) { return manager::RunManager(o, stop); });
   }
 
  private:

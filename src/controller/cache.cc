@@ -49,11 +49,25 @@ ClusterCache::Effect ClusterCache::Upsert(const decode::Object& object) {
           auto keys = NamespaceKeysLocked(ns->name);
           e.reconcile.insert(e.reconcile.end(), keys.begin(), keys.end());
         }
+        ModeWarningLocked(*ns, after, e);
       }
     }
   }
   if (!ready_) e.reconcile.clear();
   return e;
+}
+
+void ClusterCache::ModeWarningLocked(const Namespace& ns, const synth::NamespaceDecision& d,
+                                     Effect& e) {
+  auto label = ns.labels.find(std::string(kModeLabel));
+  if (d.warning.empty() || label == ns.labels.end()) {
+    mode_warned_.erase(ns.name);
+    return;
+  }
+  auto [it, inserted] = mode_warned_.try_emplace(ns.name, label->second);
+  if (!inserted && it->second == label->second) return;  // said already
+  it->second = label->second;
+  e.mode_warnings.push_back(d.warning);
 }
 
 synth::NamespaceDecision ClusterCache::NamespaceMode(const std::string& ns) const {
@@ -148,6 +162,7 @@ ClusterCache::Effect ClusterCache::Remove(const decode::Meta& meta) {
     if (stored_.erase(key) > 0) e.reconcile.push_back(std::move(key));
   } else {
     if (meta.kind == "Pod") pods_to_label_.erase(ReconcileKey::PodLabel(meta.ns, meta.name));
+    if (meta.kind == "Namespace") mode_warned_.erase(meta.name);
     if (meta.kind == "ConfigMap") {
       unread_config_maps_.erase({meta.ns, meta.name});
       FetchedLocked({meta.ns, meta.name}, e);

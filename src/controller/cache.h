@@ -65,6 +65,10 @@ class ClusterCache {
     // now reads: read them and call UpsertFetched (DropUnreadConfigMaps).
     std::vector<std::pair<std::string, std::string>> fetch;
     bool synced_now = false;  // RequestSynced() said "not yet"; now it is done
+    // A namespace's mode label is none of audit, enforce, off: the warning of
+    // synth::DecideNamespace, once per namespace and value (again only after
+    // the label was fixed or changed).
+    std::vector<std::string> mode_warnings;
   };
   // An object was added or changed (any kind; managed NetworkPolicies too).
   [[nodiscard]] Effect Upsert(const decode::Object& object) EXCLUDES(mu_);
@@ -171,6 +175,9 @@ class ClusterCache {
   bool DropIfUnreadLocked(const decode::Object& object, Effect& e) REQUIRES(mu_);
   void WantReadLocked(const decode::Object& object, Effect& e) REQUIRES(mu_);
   void FetchedLocked(const NsName& cm, Effect& e) REQUIRES(mu_);
+  // Effect::mode_warnings for namespace `ns` decided as `d`.
+  void ModeWarningLocked(const Namespace& ns, const synth::NamespaceDecision& d, Effect& e)
+      REQUIRES(mu_);
 
   mutable Mutex mu_;
   bool drop_unread_config_maps_ GUARDED_BY(mu_) = false;
@@ -182,6 +189,8 @@ class ClusterCache {
   std::set<ReconcileKey> pods_to_label_ GUARDED_BY(mu_);  // kPodLabel keys
   std::set<ReconcileKey> foreign_ GUARDED_BY(mu_);        // kPolicy keys not ours
   std::map<ObjectRef, UnknownObject> unknown_ GUARDED_BY(mu_);
+  // Namespace -> the misspelt mode label value last warned about.
+  std::map<std::string, std::string> mode_warned_ GUARDED_BY(mu_);
   bool ready_ GUARDED_BY(mu_) = false;
 };
 

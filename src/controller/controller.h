@@ -147,6 +147,8 @@ class Controller {
   ReconcileQueue queue_;
   DesiredState desired_;
   Reconciler reconciler_;
+  Observer& observer_;
+  const bool audit_removes_;
 };
 
 }  // namespace npc::controller

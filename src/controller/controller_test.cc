@@ -103,8 +103,13 @@ class RecordingObserver : public Observer {
     log.push_back("conflict " + key.ToString() + " for " +
                   (wanted.owner ? wanted.owner->kind + "/" + wanted.owner->name : "?"));
   }
+  void OnWarning(const std::string& message) override {
+    std::lock_guard<std::mutex> lock(mu);
+    warnings.push_back(message);
+  }
   std::mutex mu;
   std::vector<std::string> log;
+  std::vector<std::string> warnings;
 };
 
 decode::Object Obj(Workload w) {
@@ -421,6 +426,46 @@ TEST_F(ControllerTest, TheNamespaceModeLabelDecidesWritingPerNamespace) {
   Settle();
   EXPECT_TRUE(cluster.policies.count("shop/deployment-web"));
   EXPECT_TRUE(cluster.policies.count("shop/deployment-api"));
+}
+
+// A misspelt mode label is read as audit and said once per namespace and
+// value, naming the namespace, the value, the allowed values and what that
+// means there; said again only once the label changed.
+TEST_F(ControllerTest, AMisspeltModeLabelIsWarnedOncePerNamespaceAndValue) {
+  auto labelled = [](const std::string& ns, const std::string& mode) {
+    Namespace n = Ns(ns);
+    n.labels[std::string(kModeLabel)] = mode;
+    return n;
+  };
+  const std::string kept =
+      ": nothing is written there and its managed policies are kept as they are";
+  c->Upsert(Obj(labelled("shop", "enforced")));
+  c->Upsert(Obj(labelled("shop", "enforced")));  // a resync, another label: said already
+  c->Upsert(Obj(labelled("data", "enforced")));
+  c->Upsert(Obj(labelled("shop", "Enforcd")));
+  c->Upsert(Obj(labelled("shop", "enforce")));
+  c->Upsert(Obj(labelled("shop", "enforced")));  // broken again
+  c->Upsert(Obj(labelled("web", "audit")));
+  c->Remove(FakeCluster::Meta("Namespace", "", "data"));
+  c->Upsert(Obj(labelled("data", "enforced")));  // a new namespace of that name
+  const std::string label = "label netpol-ctrl.io/mode=";
+  const std::string allowed = " is none of audit, enforce, off; the namespace is treated as audit";
+  EXPECT_EQ(observer.warnings, (std::vector<std::string>{
+                                   "namespace shop: " + label + "enforced" + allowed + kept,
+                                   "namespace data: " + label + "enforced" + allowed + kept,
+                                   "namespace shop: " + label + "Enforcd" + allowed + kept,
+                                   "namespace shop: " + label + "enforced" + allowed + kept,
+                                   "namespace data: " + label + "enforced" + allowed + kept,
+                               }));
+
+  ControllerOptions o;
+  o.audit_removes = true;
+  RecordingObserver removes;
+  Controller with_removes(o, cluster, removes, clock);
+  with_removes.Upsert(Obj(labelled("shop", "enforced")));
+  EXPECT_EQ(removes.warnings,
+            (std::vector<std::string>{"namespace shop: " + label + "enforced" + allowed +
+                                      ": with --audit-removes its managed policies are deleted"}));
 }
 
 TEST_F(ControllerTest, AuditRemovesDeletesInAuditNamespacesOnly) {

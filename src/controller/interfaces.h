@@ -91,6 +91,10 @@ class Observer {
   virtual void OnResync(size_t differences, const std::string& examples, Clock::Duration took) {
     (void)differences, (void)examples, (void)took;
   }
+  // Something in the cluster the user should fix, read in a documented way
+  // meanwhile (a namespace's netpol-ctrl.io/mode label that is none of
+  // audit, enforce, off). Said once per cause, not on every event.
+  virtual void OnWarning(const std::string& message) { (void)message; }
 };
 
 }  // namespace npc::controller

@@ -189,6 +189,21 @@ class Reader {
     return out;
   }
 
+  // Calls `f(item, item_path)` for each object in the list at `key`, with
+  // item_path "<path>.<key>[i]": the loop every list of objects shares. Null
+  // items are skipped quietly, items of another type are errors (IsObj).
+  template <class F>
+  void EachObj(const dom::element& e, std::string_view key, const std::string& path, F&& f) {
+    auto a = Arr(e, key, path);
+    if (!a) return;
+    const std::string list = Join(path, key);
+    size_t i = 0;
+    for (dom::element item : *a) {
+      const std::string p = Index(list, i++);
+      if (IsObj(item, p)) f(item, p);
+    }
+  }
+
   static std::string Join(const std::string& path, std::string_view key) {
     std::string p = path;
     if (!p.empty()) p += '.';
@@ -240,18 +255,13 @@ bool Base64Decode(std::string_view in, std::string* out) {
 LabelSelector DecodeSelector(Reader& r, const dom::element& sel, const std::string& path) {
   LabelSelector s;
   s.match_labels = r.StrMap(sel, "matchLabels", path);
-  if (auto exprs = r.Arr(sel, "matchExpressions", path)) {
-    size_t i = 0;
-    for (dom::element e : *exprs) {
-      std::string p = Reader::Index(Reader::Join(path, "matchExpressions"), i++);
-      if (!r.IsObj(e, p)) continue;
-      LabelSelectorRequirement req;
-      req.key = r.Str(e, "key", p);
-      req.op = r.Str(e, "operator", p);
-      req.values = r.StrList(e, "values", p);
-      s.match_expressions.push_back(std::move(req));
-    }
-  }
+  r.EachObj(sel, "matchExpressions", path, [&](const dom::element& e, const std::string& p) {
+    LabelSelectorRequirement req;
+    req.key = r.Str(e, "key", p);
+    req.op = r.Str(e, "operator", p);
+    req.values = r.StrList(e, "values", p);
+    s.match_expressions.push_back(std::move(req));
+  });
   return s;
 }
 
@@ -266,67 +276,52 @@ Container DecodeContainer(Reader& r, const dom::element& c, const std::string& p
   Container out;
   out.init = init;
   out.name = r.Str(c, "name", path);
-  if (auto env = r.Arr(c, "env", path)) {
-    size_t i = 0;
-    for (dom::element e : *env) {
-      std::string p = Reader::Index(Reader::Join(path, "env"), i++);
-      if (!r.IsObj(e, p)) continue;
-      EnvVar v;
-      v.name = r.Str(e, "name", p);
-      if (auto val = r.Child(e, "value")) {
-        std::string_view s;
-        if (val->get_string().get(s)) {
-          r.Fail(Reader::Join(p, "value"), "expected a string");
-        } else {
-          v.value = std::string(s);
-        }
+  r.EachObj(c, "env", path, [&](const dom::element& e, const std::string& p) {
+    EnvVar v;
+    v.name = r.Str(e, "name", p);
+    if (auto val = r.Child(e, "value")) {
+      std::string_view s;
+      if (val->get_string().get(s)) {
+        r.Fail(Reader::Join(p, "value"), "expected a string");
+      } else {
+        v.value = std::string(s);
       }
-      if (auto from = r.Sub(e, "valueFrom", p)) {
-        std::string fp = Reader::Join(p, "valueFrom");
-        if (auto ref = r.Sub(*from, "configMapKeyRef", fp)) {
-          std::string rp = Reader::Join(fp, "configMapKeyRef");
-          v.config_map_name = r.Str(*ref, "name", rp);
-          v.config_map_key = r.Str(*ref, "key", rp);
-        }
-        if (auto ref = r.Sub(*from, "secretKeyRef", fp)) {
-          std::string rp = Reader::Join(fp, "secretKeyRef");
-          v.secret_name = r.Str(*ref, "name", rp);
-          v.secret_key = r.Str(*ref, "key", rp);
-        }
+    }
+    if (auto from = r.Sub(e, "valueFrom", p)) {
+      std::string fp = Reader::Join(p, "valueFrom");
+      if (auto ref = r.Sub(*from, "configMapKeyRef", fp)) {
+        std::string rp = Reader::Join(fp, "configMapKeyRef");
+        v.config_map_name = r.Str(*ref, "name", rp);
+        v.config_map_key = r.Str(*ref, "key", rp);
       }
-      out.env.push_back(std::move(v));
+      if (auto ref = r.Sub(*from, "secretKeyRef", fp)) {
+        std::string rp = Reader::Join(fp, "secretKeyRef");
+        v.secret_name = r.Str(*ref, "name", rp);
+        v.secret_key = r.Str(*ref, "key", rp);
+      }
     }
-  }
-  if (auto env_from = r.Arr(c, "envFrom", path)) {
-    size_t i = 0;
-    for (dom::element e : *env_from) {
-      std::string p = Reader::Index(Reader::Join(path, "envFrom"), i++);
-      if (!r.IsObj(e, p)) continue;
-      auto cm = r.Sub(e, "configMapRef", p);
-      auto secret = r.Sub(e, "secretRef", p);
-      if (!cm && !secret) continue;
-      EnvFromSource s;
-      if (cm) s.config_map_name = r.Str(*cm, "name", Reader::Join(p, "configMapRef"));
-      if (secret) s.secret_name = r.Str(*secret, "name", Reader::Join(p, "secretRef"));
-      s.prefix = r.Str(e, "prefix", p);
-      out.env_from.push_back(std::move(s));
-    }
-  }
+    out.env.push_back(std::move(v));
+  });
+  r.EachObj(c, "envFrom", path, [&](const dom::element& e, const std::string& p) {
+    auto cm = r.Sub(e, "configMapRef", p);
+    auto secret = r.Sub(e, "secretRef", p);
+    if (!cm && !secret) return;
+    EnvFromSource s;
+    if (cm) s.config_map_name = r.Str(*cm, "name", Reader::Join(p, "configMapRef"));
+    if (secret) s.secret_name = r.Str(*secret, "name", Reader::Join(p, "secretRef"));
+    s.prefix = r.Str(e, "prefix", p);
+    out.env_from.push_back(std::move(s));
+  });
   out.command = r.StrList(c, "command", path);
   out.args = r.StrList(c, "args", path);
-  if (auto ports = r.Arr(c, "ports", path)) {
-    size_t i = 0;
-    for (dom::element e : *ports) {
-      std::string p = Reader::Index(Reader::Join(path, "ports"), i++);
-      if (!r.IsObj(e, p)) continue;
-      ContainerPort port;
-      port.name = r.Str(e, "name", p);
-      port.port = r.Int(e, "containerPort", p);
-      std::string proto = r.Str(e, "protocol", p);
-      if (!proto.empty()) port.protocol = std::move(proto);
-      out.ports.push_back(std::move(port));
-    }
-  }
+  r.EachObj(c, "ports", path, [&](const dom::element& e, const std::string& p) {
+    ContainerPort port;
+    port.name = r.Str(e, "name", p);
+    port.port = r.Int(e, "containerPort", p);
+    std::string proto = r.Str(e, "protocol", p);
+    if (!proto.empty()) port.protocol = std::move(proto);
+    out.ports.push_back(std::move(port));
+  });
   return out;
 }
 
@@ -342,43 +337,30 @@ struct PodSpecParts {
 void DecodePodSpec(Reader& r, const dom::element& spec, const std::string& path,
                    const PodSpecParts& out) {
   for (auto [key, init] : {std::pair{"initContainers", true}, std::pair{"containers", false}}) {
-    if (auto cs = r.Arr(spec, key, path)) {
-      size_t i = 0;
-      for (dom::element c : *cs) {
-        std::string p = Reader::Index(Reader::Join(path, key), i++);
-        if (r.IsObj(c, p)) out.containers->push_back(DecodeContainer(r, c, p, init));
-      }
-    }
+    r.EachObj(spec, key, path, [&, init = init](const dom::element& c, const std::string& p) {
+      out.containers->push_back(DecodeContainer(r, c, p, init));
+    });
   }
-  if (auto vols = r.Arr(spec, "volumes", path)) {
-    size_t i = 0;
-    for (dom::element v : *vols) {
-      std::string p = Reader::Index(Reader::Join(path, "volumes"), i++);
-      if (!r.IsObj(v, p)) continue;
-      if (auto cm = r.Sub(v, "configMap", p)) {
-        out.config_map_volumes->push_back(r.Str(*cm, "name", Reader::Join(p, "configMap")));
-      }
-      if (auto secret = r.Sub(v, "secret", p)) {
-        out.secret_volumes->push_back(r.Str(*secret, "secretName", Reader::Join(p, "secret")));
-      }
-      auto projected = r.Sub(v, "projected", p);
-      if (!projected) continue;
-      std::string pp = Reader::Join(p, "projected");
-      if (auto sources = r.Arr(*projected, "sources", pp)) {
-        size_t j = 0;
-        for (dom::element s : *sources) {
-          std::string sp = Reader::Index(Reader::Join(pp, "sources"), j++);
-          if (!r.IsObj(s, sp)) continue;
-          if (auto cm = r.Sub(s, "configMap", sp)) {
-            out.config_map_volumes->push_back(r.Str(*cm, "name", Reader::Join(sp, "configMap")));
-          }
-          if (auto secret = r.Sub(s, "secret", sp)) {
-            out.secret_volumes->push_back(r.Str(*secret, "name", Reader::Join(sp, "secret")));
-          }
-        }
-      }
+  r.EachObj(spec, "volumes", path, [&](const dom::element& v, const std::string& p) {
+    if (auto cm = r.Sub(v, "configMap", p)) {
+      out.config_map_volumes->push_back(r.Str(*cm, "name", Reader::Join(p, "configMap")));
     }
-  }
+    if (auto secret = r.Sub(v, "secret", p)) {
+      out.secret_volumes->push_back(r.Str(*secret, "secretName", Reader::Join(p, "secret")));
+    }
+    auto projected = r.Sub(v, "projected", p);
+    if (!projected) return;
+    r.EachObj(*projected, "sources", Reader::Join(p, "projected"),
+              [&](const dom::element& s, const std::string& sp) {
+                if (auto cm = r.Sub(s, "configMap", sp)) {
+                  out.config_map_volumes->push_back(
+                      r.Str(*cm, "name", Reader::Join(sp, "configMap")));
+                }
+                if (auto secret = r.Sub(s, "secret", sp)) {
+                  out.secret_volumes->push_back(r.Str(*secret, "name", Reader::Join(sp, "secret")));
+                }
+              });
+  });
   *out.host_network = r.Bool(spec, "hostNetwork", path);
 }
 
@@ -481,22 +463,17 @@ Service DecodeService(Reader& r, const dom::element& obj, const Meta& meta, bool
   if (s.cluster_ips.empty() && !cluster_ip.empty() && cluster_ip != "None") {
     s.cluster_ips.push_back(cluster_ip);
   }
-  if (auto ports = r.Arr(*spec, "ports", "spec")) {
-    size_t i = 0;
-    for (dom::element p : *ports) {
-      std::string path = Reader::Index("spec.ports", i++);
-      if (!r.IsObj(p, path)) continue;
-      ServicePort port;
-      port.name = r.Str(p, "name", path);
-      std::string proto = r.Str(p, "protocol", path);
-      if (!proto.empty()) port.protocol = std::move(proto);
-      Require(r, offline, r.Child(p, "port").has_value(), Reader::Join(path, "port"));
-      port.port = r.Int(p, "port", path);
-      port.target_port = r.IntOrStr(p, "targetPort", path);
-      port.node_port = r.Int(p, "nodePort", path);
-      s.ports.push_back(std::move(port));
-    }
-  }
+  r.EachObj(*spec, "ports", "spec", [&](const dom::element& p, const std::string& path) {
+    ServicePort port;
+    port.name = r.Str(p, "name", path);
+    std::string proto = r.Str(p, "protocol", path);
+    if (!proto.empty()) port.protocol = std::move(proto);
+    Require(r, offline, r.Child(p, "port").has_value(), Reader::Join(path, "port"));
+    port.port = r.Int(p, "port", path);
+    port.target_port = r.IntOrStr(p, "targetPort", path);
+    port.node_port = r.Int(p, "nodePort", path);
+    s.ports.push_back(std::move(port));
+  });
   return s;
 }
 
@@ -509,27 +486,17 @@ EndpointSlice DecodeEndpointSlice(Reader& r, const dom::element& obj, const Meta
   }
   std::string type = r.Str(obj, "addressType", "");
   if (!type.empty()) s.address_type = std::move(type);
-  if (auto eps = r.Arr(obj, "endpoints", "")) {
-    size_t i = 0;
-    for (dom::element e : *eps) {
-      std::string path = Reader::Index("endpoints", i++);
-      if (!r.IsObj(e, path)) continue;
-      for (auto& a : r.StrList(e, "addresses", path)) s.addresses.push_back(std::move(a));
-    }
-  }
-  if (auto ports = r.Arr(obj, "ports", "")) {
-    size_t i = 0;
-    for (dom::element p : *ports) {
-      std::string path = Reader::Index("ports", i++);
-      if (!r.IsObj(p, path)) continue;
-      EndpointPort port;
-      port.name = r.Str(p, "name", path);
-      port.port = r.Int(p, "port", path);
-      std::string proto = r.Str(p, "protocol", path);
-      if (!proto.empty()) port.protocol = std::move(proto);
-      s.ports.push_back(std::move(port));
-    }
-  }
+  r.EachObj(obj, "endpoints", "", [&](const dom::element& e, const std::string& path) {
+    for (auto& a : r.StrList(e, "addresses", path)) s.addresses.push_back(std::move(a));
+  });
+  r.EachObj(obj, "ports", "", [&](const dom::element& p, const std::string& path) {
+    EndpointPort port;
+    port.name = r.Str(p, "name", path);
+    port.port = r.Int(p, "port", path);
+    std::string proto = r.Str(p, "protocol", path);
+    if (!proto.empty()) port.protocol = std::move(proto);
+    s.ports.push_back(std::move(port));
+  });
   return s;
 }
 
@@ -567,27 +534,18 @@ Ingress DecodeIngress(Reader& r, const dom::element& obj, const Meta& meta,
       ing.backends.push_back(std::move(*b));
     }
   }
-  if (auto rules = r.Arr(*spec, "rules", "spec")) {
-    size_t i = 0;
-    for (dom::element rule : *rules) {
-      std::string rp = Reader::Index("spec.rules", i++);
-      if (!r.IsObj(rule, rp)) continue;
-      auto http = r.Sub(rule, "http", rp);
-      if (!http) continue;
-      auto paths = r.Arr(*http, "paths", Reader::Join(rp, "http"));
-      if (!paths) continue;
-      size_t j = 0;
-      for (dom::element p : *paths) {
-        std::string pp = Reader::Index(Reader::Join(rp, "http.paths"), j++);
-        if (!r.IsObj(p, pp)) continue;
-        if (auto be = r.Sub(p, "backend", pp)) {
-          if (auto b = DecodeIngressBackend(r, *be, Reader::Join(pp, "backend"))) {
-            ing.backends.push_back(std::move(*b));
-          }
-        }
-      }
-    }
-  }
+  r.EachObj(*spec, "rules", "spec", [&](const dom::element& rule, const std::string& rp) {
+    auto http = r.Sub(rule, "http", rp);
+    if (!http) return;
+    r.EachObj(*http, "paths", Reader::Join(rp, "http"),
+              [&](const dom::element& p, const std::string& pp) {
+                if (auto be = r.Sub(p, "backend", pp)) {
+                  if (auto b = DecodeIngressBackend(r, *be, Reader::Join(pp, "backend"))) {
+                    ing.backends.push_back(std::move(*b));
+                  }
+                }
+              });
+  });
   return ing;
 }
 
@@ -659,13 +617,7 @@ Route DecodeRoute(Reader& r, const dom::element& obj, const Meta& meta) {
     route.services.push_back(r.Str(b, "name", path));
   };
   if (auto to = r.Sub(*spec, "to", "spec")) backend(*to, "spec.to");
-  if (auto alt = r.Arr(*spec, "alternateBackends", "spec")) {
-    size_t i = 0;
-    for (dom::element b : *alt) {
-      std::string p = Reader::Index("spec.alternateBackends", i++);
-      if (r.IsObj(b, p)) backend(b, p);
-    }
-  }
+  r.EachObj(*spec, "alternateBackends", "spec", backend);
   if (auto port = r.Sub(*spec, "port", "spec")) {
     route.target_port = r.IntOrStr(*port, "targetPort", "spec.port");
   }
@@ -694,42 +646,27 @@ GatewayRoute DecodeGatewayRoute(Reader& r, const dom::element& obj, const Meta& 
   route.name = meta.name;
   auto spec = r.Sub(obj, "spec", "");
   if (!spec) return route;
-  if (auto parents = r.Arr(*spec, "parentRefs", "spec")) {
-    size_t i = 0;
-    for (dom::element e : *parents) {
-      std::string p = Reader::Index("spec.parentRefs", i++);
-      if (!r.IsObj(e, p)) continue;
-      GatewayRoute::Parent parent;
-      if (r.Child(e, "group")) parent.group = r.Str(e, "group", p);
-      if (r.Child(e, "kind")) parent.kind = r.Str(e, "kind", p);
-      parent.ns = r.Str(e, "namespace", p);
-      if (parent.ns.empty()) parent.ns = meta.ns;
-      parent.name = r.Str(e, "name", p);
-      route.parents.push_back(std::move(parent));
-    }
-  }
-  if (auto rules = r.Arr(*spec, "rules", "spec")) {
-    size_t i = 0;
-    for (dom::element rule : *rules) {
-      std::string rp = Reader::Index("spec.rules", i++);
-      if (!r.IsObj(rule, rp)) continue;
-      auto refs = r.Arr(rule, "backendRefs", rp);
-      if (!refs) continue;
-      size_t j = 0;
-      for (dom::element e : *refs) {
-        std::string p = Reader::Index(Reader::Join(rp, "backendRefs"), j++);
-        if (!r.IsObj(e, p)) continue;
-        GatewayRoute::Backend b;
-        b.group = r.Str(e, "group", p);
-        if (r.Child(e, "kind")) b.kind = r.Str(e, "kind", p);
-        b.ns = r.Str(e, "namespace", p);
-        if (b.ns.empty()) b.ns = meta.ns;
-        b.name = r.Str(e, "name", p);
-        if (r.Child(e, "port")) b.port = r.Int(e, "port", p);
-        route.backends.push_back(std::move(b));
-      }
-    }
-  }
+  r.EachObj(*spec, "parentRefs", "spec", [&](const dom::element& e, const std::string& p) {
+    GatewayRoute::Parent parent;
+    if (r.Child(e, "group")) parent.group = r.Str(e, "group", p);
+    if (r.Child(e, "kind")) parent.kind = r.Str(e, "kind", p);
+    parent.ns = r.Str(e, "namespace", p);
+    if (parent.ns.empty()) parent.ns = meta.ns;
+    parent.name = r.Str(e, "name", p);
+    route.parents.push_back(std::move(parent));
+  });
+  r.EachObj(*spec, "rules", "spec", [&](const dom::element& rule, const std::string& rp) {
+    r.EachObj(rule, "backendRefs", rp, [&](const dom::element& e, const std::string& p) {
+      GatewayRoute::Backend b;
+      b.group = r.Str(e, "group", p);
+      if (r.Child(e, "kind")) b.kind = r.Str(e, "kind", p);
+      b.ns = r.Str(e, "namespace", p);
+      if (b.ns.empty()) b.ns = meta.ns;
+      b.name = r.Str(e, "name", p);
+      if (r.Child(e, "port")) b.port = r.Int(e, "port", p);
+      route.backends.push_back(std::move(b));
+    });
+  });
   return route;
 }
 
@@ -756,19 +693,14 @@ ApiServerHook DecodeHook(Reader& r, const dom::element& obj, const Meta& meta,
   switch (kind) {
     case ApiServerHook::Kind::kValidatingWebhookConfiguration:
     case ApiServerHook::Kind::kMutatingWebhookConfiguration: {
-      auto hooks = r.Arr(obj, "webhooks", "");
-      if (!hooks) break;
-      size_t i = 0;
-      for (dom::element w : *hooks) {
-        std::string p = Reader::Index("webhooks", i++);
-        if (!r.IsObj(w, p)) continue;
+      r.EachObj(obj, "webhooks", "", [&](const dom::element& w, const std::string& p) {
         auto cc = r.Sub(w, "clientConfig", p);
-        if (!cc) continue;
+        if (!cc) return;
         if (auto call = DecodeServiceReference(r, *cc, "service", Reader::Join(p, "clientConfig"))) {
           call->webhook = r.Str(w, "name", p);
           h.calls.push_back(std::move(*call));
         }
-      }
+      });
       break;
     }
     case ApiServerHook::Kind::kAPIService: {
@@ -810,20 +742,16 @@ Prometheus DecodePrometheus(Reader& r, const dom::element& obj, const Meta& meta
       OptSelector(r, *spec, "serviceMonitorNamespaceSelector", "spec");
   p.pod_monitor_selector = OptSelector(r, *spec, "podMonitorSelector", "spec");
   p.pod_monitor_namespace_selector = OptSelector(r, *spec, "podMonitorNamespaceSelector", "spec");
-  auto alerting = r.Sub(*spec, "alerting", "spec");
-  auto ams = alerting ? r.Arr(*alerting, "alertmanagers", "spec.alerting") : std::nullopt;
-  if (ams) {
-    size_t i = 0;
-    for (dom::element e : *ams) {
-      std::string path = Reader::Index("spec.alerting.alertmanagers", i++);
-      if (!r.IsObj(e, path)) continue;
-      Prometheus::Alertmanager am;
-      am.ns = r.Str(e, "namespace", path);
-      if (am.ns.empty()) am.ns = meta.ns;
-      am.service = r.Str(e, "name", path);
-      am.port = r.IntOrStr(e, "port", path);
-      p.alertmanagers.push_back(std::move(am));
-    }
+  if (auto alerting = r.Sub(*spec, "alerting", "spec")) {
+    r.EachObj(*alerting, "alertmanagers", "spec.alerting",
+              [&](const dom::element& e, const std::string& path) {
+                Prometheus::Alertmanager am;
+                am.ns = r.Str(e, "namespace", path);
+                if (am.ns.empty()) am.ns = meta.ns;
+                am.service = r.Str(e, "name", path);
+                am.port = r.IntOrStr(e, "port", path);
+                p.alertmanagers.push_back(std::move(am));
+              });
   }
   return p;
 }
@@ -846,17 +774,12 @@ ServiceMonitor DecodeServiceMonitor(Reader& r, const dom::element& obj, const Me
   if (!spec) return m;
   m.namespaces = DecodeMonitorNamespaces(r, *spec);
   if (auto sel = OptSelector(r, *spec, "selector", "spec")) m.selector = std::move(*sel);
-  if (auto eps = r.Arr(*spec, "endpoints", "spec")) {
-    size_t i = 0;
-    for (dom::element e : *eps) {
-      std::string path = Reader::Index("spec.endpoints", i++);
-      if (!r.IsObj(e, path)) continue;
-      ServiceMonitor::Endpoint ep;
-      ep.port = r.Str(e, "port", path);
-      ep.target_port = r.IntOrStr(e, "targetPort", path);
-      m.endpoints.push_back(std::move(ep));
-    }
-  }
+  r.EachObj(*spec, "endpoints", "spec", [&](const dom::element& e, const std::string& path) {
+    ServiceMonitor::Endpoint ep;
+    ep.port = r.Str(e, "port", path);
+    ep.target_port = r.IntOrStr(e, "targetPort", path);
+    m.endpoints.push_back(std::move(ep));
+  });
   return m;
 }
 
@@ -869,18 +792,14 @@ PodMonitor DecodePodMonitor(Reader& r, const dom::element& obj, const Meta& meta
   if (!spec) return m;
   m.namespaces = DecodeMonitorNamespaces(r, *spec);
   if (auto sel = OptSelector(r, *spec, "selector", "spec")) m.selector = std::move(*sel);
-  if (auto eps = r.Arr(*spec, "podMetricsEndpoints", "spec")) {
-    size_t i = 0;
-    for (dom::element e : *eps) {
-      std::string path = Reader::Index("spec.podMetricsEndpoints", i++);
-      if (!r.IsObj(e, path)) continue;
-      PodMonitor::Endpoint ep;
-      ep.port = r.Str(e, "port", path);
-      if (r.Child(e, "portNumber")) ep.port_number = r.Int(e, "portNumber", path);
-      ep.target_port = r.IntOrStr(e, "targetPort", path);
-      m.endpoints.push_back(std::move(ep));
-    }
-  }
+  r.EachObj(*spec, "podMetricsEndpoints", "spec",
+            [&](const dom::element& e, const std::string& path) {
+              PodMonitor::Endpoint ep;
+              ep.port = r.Str(e, "port", path);
+              if (r.Child(e, "portNumber")) ep.port_number = r.Int(e, "portNumber", path);
+              ep.target_port = r.IntOrStr(e, "targetPort", path);
+              m.endpoints.push_back(std::move(ep));
+            });
   return m;
 }
 
@@ -895,12 +814,7 @@ ConfigMap DecodeConfigMap(Reader& r, const dom::element& obj, const Meta& meta) 
 std::vector<PolicyPeer> DecodePeers(Reader& r, const dom::element& rule, std::string_view key,
                                     const std::string& path) {
   std::vector<PolicyPeer> peers;
-  auto list = r.Arr(rule, key, path);
-  if (!list) return peers;
-  size_t i = 0;
-  for (dom::element e : *list) {
-    std::string p = Reader::Index(Reader::Join(path, key), i++);
-    if (!r.IsObj(e, p)) continue;
+  r.EachObj(rule, key, path, [&](const dom::element& e, const std::string& p) {
     PolicyPeer peer;
     peer.pod_selector = OptSelector(r, e, "podSelector", p);
     peer.namespace_selector = OptSelector(r, e, "namespaceSelector", p);
@@ -911,26 +825,21 @@ std::vector<PolicyPeer> DecodePeers(Reader& r, const dom::element& rule, std::st
       peer.ip_block = std::move(block);
     }
     peers.push_back(std::move(peer));
-  }
+  });
   return peers;
 }
 
 std::vector<PolicyPort> DecodePolicyPorts(Reader& r, const dom::element& rule,
                                           const std::string& path) {
   std::vector<PolicyPort> ports;
-  auto list = r.Arr(rule, "ports", path);
-  if (!list) return ports;
-  size_t i = 0;
-  for (dom::element e : *list) {
-    std::string p = Reader::Index(Reader::Join(path, "ports"), i++);
-    if (!r.IsObj(e, p)) continue;
+  r.EachObj(rule, "ports", path, [&](const dom::element& e, const std::string& p) {
     PolicyPort port;
     std::string proto = r.Str(e, "protocol", p);
     if (!proto.empty()) port.protocol = std::move(proto);
     port.port = r.IntOrStr(e, "port", p);
     if (r.Child(e, "endPort")) port.end_port = r.Int(e, "endPort", p);
     ports.push_back(std::move(port));
-  }
+  });
   return ports;
 }
 
@@ -948,18 +857,14 @@ NetworkPolicy DecodeNetworkPolicy(Reader& r, const dom::element& obj, const Meta
   if (auto sel = OptSelector(r, *spec, "podSelector", "spec")) np.pod_selector = std::move(*sel);
   np.policy_types = r.StrList(*spec, "policyTypes", "spec");
   for (auto [key, peers_key] : {std::pair{"ingress", "from"}, std::pair{"egress", "to"}}) {
-    auto rules = r.Arr(*spec, key, "spec");
-    if (!rules) continue;
     auto& out = std::string_view(key) == "ingress" ? np.ingress : np.egress;
-    size_t i = 0;
-    for (dom::element rule : *rules) {
-      std::string p = Reader::Index(Reader::Join("spec", key), i++);
-      if (!r.IsObj(rule, p)) continue;
-      PolicyRule pr;
-      pr.peers = DecodePeers(r, rule, peers_key, p);
-      pr.ports = DecodePolicyPorts(r, rule, p);
-      out.push_back(std::move(pr));
-    }
+    r.EachObj(*spec, key, "spec",
+              [&, peers_key = peers_key](const dom::element& rule, const std::string& p) {
+                PolicyRule pr;
+                pr.peers = DecodePeers(r, rule, peers_key, p);
+                pr.ports = DecodePolicyPorts(r, rule, p);
+                out.push_back(std::move(pr));
+              });
   }
   return np;
 }
@@ -975,15 +880,10 @@ PodMeta DecodePodMeta(Reader& r, const dom::element& obj, const Meta& meta) {
   if (auto status = r.Sub(obj, "status", "")) {
     const std::string phase = r.Str(*status, "phase", "status");
     p.terminated = phase == "Succeeded" || phase == "Failed";
-    if (auto ips = r.Arr(*status, "podIPs", "status")) {
-      size_t i = 0;
-      for (dom::element e : *ips) {
-        std::string path = Reader::Index("status.podIPs", i++);
-        if (!r.IsObj(e, path)) continue;
-        std::string ip = r.Str(e, "ip", path);
-        if (!ip.empty()) p.ips.push_back(std::move(ip));
-      }
-    }
+    r.EachObj(*status, "podIPs", "status", [&](const dom::element& e, const std::string& path) {
+      std::string ip = r.Str(e, "ip", path);
+      if (!ip.empty()) p.ips.push_back(std::move(ip));
+    });
     if (p.ips.empty()) {
       std::string ip = r.Str(*status, "podIP", "status");
       if (!ip.empty()) p.ips.push_back(std::move(ip));
@@ -1017,19 +917,15 @@ Meta DecodeMeta(Reader& r, const dom::element& obj, std::string_view default_kin
   m.labels = r.StrMap(*md, "labels", "metadata");
   if (annotations) *annotations = r.StrMap(*md, "annotations", "metadata", keep_annotation);
   m.deleting = r.Child(*md, "deletionTimestamp").has_value();
-  if (auto owners = r.Arr(*md, "ownerReferences", "metadata")) {
-    size_t i = 0;
-    for (dom::element o : *owners) {
-      std::string p = Reader::Index("metadata.ownerReferences", i++);
-      if (!r.IsObj(o, p) || !r.Bool(o, "controller", p)) continue;
-      OwnerReference ref;
-      ref.api_version = r.Str(o, "apiVersion", p);
-      ref.kind = r.Str(o, "kind", p);
-      ref.name = r.Str(o, "name", p);
-      ref.uid = r.Str(o, "uid", p);
-      m.controller = std::move(ref);
-    }
-  }
+  r.EachObj(*md, "ownerReferences", "metadata", [&](const dom::element& o, const std::string& p) {
+    if (!r.Bool(o, "controller", p)) return;
+    OwnerReference ref;
+    ref.api_version = r.Str(o, "apiVersion", p);
+    ref.kind = r.Str(o, "kind", p);
+    ref.name = r.Str(o, "name", p);
+    ref.uid = r.Str(o, "uid", p);
+    m.controller = std::move(ref);
+  });
   return m;
 }
 

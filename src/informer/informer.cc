@@ -11,6 +11,7 @@ Informer::Informer(kube::Client& client, InformerOptions options, Sink& sink)
     : client_(client), options_(std::move(options)), sink_(sink) {}
 
 std::string Informer::name() const {
+  if (!options_.name.empty()) return options_.name;
   return kube::Info(options_.resource).GroupResource();
 }
 

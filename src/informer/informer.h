@@ -61,6 +61,9 @@ class Sink {
 struct InformerOptions {
   kube::Resource resource = kube::Resource::kPods;
   std::string label_selector;
+  // What name() says (logs, metrics labels, readiness); empty: the
+  // resource's group-resource. Two informers over one resource need two.
+  std::string name;
   bool pod_meta_only = false;  // Pods as PartialObjectMetadata (labels, owners)
   // What to ask the server for: kAuto is PartialObjectMetadata with
   // pod_meta_only, else whole objects. kFull with pod_meta_only: whole Pods,
@@ -105,7 +108,8 @@ class Informer {
 
   bool synced() const { return synced_.load(); }
   InformerStats Stats() const EXCLUDES(mu_);
-  // "networkpolicies.networking.k8s.io"
+  // InformerOptions::name, else the group-resource
+  // ("networkpolicies.networking.k8s.io").
   std::string name() const;
   // The last error, for logs and readiness ("" when healthy).
   std::string last_error() const EXCLUDES(mu_);

@@ -332,5 +332,42 @@ TEST(InformerTest, AnObjectThatFailsToDecodeIsUnknownNeverDeleted) {
   EXPECT_EQ(inf.Stats().objects, 1u);
 }
 
+// Two informers over one resource (the managed NetworkPolicies and the
+// metadata of every NetworkPolicy) must be told apart in metrics and logs:
+// a name given in the options is the one the hooks hear.
+TEST(InformerTest, HooksHearTheNameGivenInTheOptionsElseTheGroupResource) {
+  RecordingSink sink;
+  FakeClient unnamed_client;
+  Informer unnamed(unnamed_client, Options(), sink);
+  EXPECT_EQ(unnamed.name(), "configmaps");
+
+  FakeClient client;
+  client.listings.push_back({{BadCm("b")}, "10", std::nullopt});
+  client.watch_ends.push_back(Expired());
+  client.listings.push_back({{}, "20", std::nullopt});
+  std::mutex mu;
+  std::vector<std::string> heard;
+  InformerOptions o = Options();
+  o.name = "configmaps/metadata";
+  auto hear = [&](const std::string& what) {
+    return [&heard, &mu, what](const std::string& name) {
+      std::lock_guard<std::mutex> lock(mu);
+      heard.push_back(what + " " + name);
+    };
+  };
+  o.on_decode_error = hear("decode_error");
+  o.on_relist = hear("relist");
+  Informer inf(client, o, sink);
+  EXPECT_EQ(inf.name(), "configmaps/metadata");
+  std::atomic<bool> stop{false};
+  std::thread t([&] { inf.Run(stop); });
+  ASSERT_TRUE(Eventually([&] { return inf.Stats().lists == 2; }));
+  stop = true;
+  t.join();
+  std::lock_guard<std::mutex> lock(mu);
+  EXPECT_EQ(heard, (std::vector<std::string>{"decode_error configmaps/metadata",
+                                             "relist configmaps/metadata"}));
+}
+
 }  // namespace
 }  // namespace npc::informer

@@ -58,6 +58,7 @@ class LogObserver final : public Observer {
         std::chrono::duration_cast<std::chrono::microseconds>(took).count(), totals.policies,
         totals.unresolved);
   }
+  void OnWarning(const std::string& message) override { spdlog::warn("{}", message); }
   void OnResync(size_t differences, const std::string& examples, Clock::Duration took) override {
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(took).count();
     if (differences == 0) {
@@ -169,6 +170,9 @@ void TeeObserver::OnConflict(const ReconcileKey& key, const NetworkPolicy& wante
 }
 void TeeObserver::OnResync(size_t differences, const std::string& examples, Clock::Duration took) {
   for (auto* o : all_) o->OnResync(differences, examples, took);
+}
+void TeeObserver::OnWarning(const std::string& message) {
+  for (auto* o : all_) o->OnWarning(message);
 }
 
 }  // namespace npc::manager

@@ -56,6 +56,7 @@ class TeeObserver final : public controller::Observer {
   void OnRecompute(const synth::Result& r, const Totals& totals, Clock::Duration took) override;
   void OnResync(size_t differences, const std::string& examples, Clock::Duration took) override;
   void OnConflict(const controller::ReconcileKey& key, const NetworkPolicy& wanted) override;
+  void OnWarning(const std::string& message) override;
 
  private:
   std::vector<controller::Observer*> all_;

@@ -52,12 +52,14 @@ Status BuildElection(const ManagerOptions& options, Parts& p) {
 // Makes the informer of one kind, its hooks bound to the metrics.
 std::unique_ptr<informer::Informer> MakeInformer(Parts& p, kube::Resource r, informer::Sink& sink,
                                                  std::string selector = {},
-                                                 informer::InformerOptions::Payload payload = {}) {
+                                                 informer::InformerOptions::Payload payload = {},
+                                                 std::string informer_name = {}) {
   observability::ControllerMetrics& metrics = *p.metrics;
   informer::InformerOptions o;
   o.resource = r;
   o.label_selector = std::move(selector);
   o.payload = payload;
+  o.name = std::move(informer_name);
   o.on_watch_failure = [&metrics](const std::string& name) { metrics.ObserveWatchRestart(name); };
   o.on_relist = [&metrics](const std::string& name) { metrics.ObserveRelist(name); };
   o.on_decode_error = [&metrics](const std::string& name) { metrics.ObserveDecodeError(name); };
@@ -85,8 +87,8 @@ void BuildInformers(const ManagerOptions& options, Parts& p) {
   }
   p.crds = std::make_unique<CrdSink>(*p.sink, *p.optional);
   auto add = [&](Resource r, informer::Sink& sink, std::string selector = {},
-                 Payload payload = Payload::kAuto) {
-    p.informers.push_back(MakeInformer(p, r, sink, std::move(selector), payload));
+                 Payload payload = Payload::kAuto, std::string name = {}) {
+    p.informers.push_back(MakeInformer(p, r, sink, std::move(selector), payload, std::move(name)));
   };
   add(Resource::kNamespaces, *p.sink);
   add(Resource::kDeployments, *p.sink);
@@ -106,10 +108,14 @@ void BuildInformers(const ManagerOptions& options, Parts& p) {
   add(Resource::kCustomResourceDefinitions, *p.crds);
   if (options.controller.synthesis.read_config_maps) add(Resource::kConfigMaps, *p.sink);
   if (options.controller.synthesis.read_secrets) add(Resource::kSecrets, *p.sink);
+  // Two informers over NetworkPolicies, each named apart (metrics, logs,
+  // readiness): the managed ones in full, and every one's name and labels
+  // (never take over one that is not ours).
   add(Resource::kNetworkPolicies, *p.sink,
-      std::string(kManagedByLabel) + "=" + std::string(kManagedByValue));
-  // Every NetworkPolicy's name and labels: never take over one that is not ours.
-  add(Resource::kNetworkPolicies, *p.policy_names, "", Payload::kMetadata);
+      std::string(kManagedByLabel) + "=" + std::string(kManagedByValue), Payload::kAuto,
+      std::string(kManagedPoliciesInformer));
+  add(Resource::kNetworkPolicies, *p.policy_names, "", Payload::kMetadata,
+      std::string(kPolicyNamesInformer));
 }
 
 // Hands ObservedFlows objects to the WouldDeny reporter (which feeds the

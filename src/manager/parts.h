@@ -18,6 +18,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/status.h"
@@ -94,6 +95,14 @@ class CrdSink final : public informer::Sink {
   informer::Sink& next_;
   OptionalInformers& optional_;
 };
+
+// The names of the two NetworkPolicy informers (the `resource` label of the
+// informer metrics, logs, readiness): the managed policies, whole; every
+// policy's metadata (rule 8).
+inline constexpr std::string_view kManagedPoliciesInformer =
+    "networkpolicies.networking.k8s.io/managed";
+inline constexpr std::string_view kPolicyNamesInformer =
+    "networkpolicies.networking.k8s.io/metadata";
 
 // The kinds read only where served (kube/resources.h).
 [[nodiscard]] std::vector<kube::Resource> OptionalKinds();

@@ -59,8 +59,6 @@ ControllerMetrics::ControllerMetrics(Registry& r, const BuildInfo& build)
       decode_errors(r.AddCounterFamily("netpol_ctrl_decode_errors_total",
                                        "Objects that could not be decoded, by resource.",
                                        {"resource"})),
-      pod_read_errors(r.AddCounter("netpol_ctrl_pod_read_errors_total",
-                                   "Reads (GET) of bare pods that failed and are retried.")),
       policy_conflicts(r.AddCounter(
           "netpol_ctrl_policy_conflicts_total",
           "Reconciles that found the NetworkPolicy a workload wants held by a policy netpol-ctrl "

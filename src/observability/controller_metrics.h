@@ -28,7 +28,6 @@
 //   netpol_ctrl_resyncs_total                         counter
 //   netpol_ctrl_resync_differences_total              counter  (must stay 0: a bug otherwise)
 //   netpol_ctrl_decode_errors_total{resource}         counter
-//   netpol_ctrl_pod_read_errors_total                 counter  (GETs of bare pods that failed)
 //   netpol_ctrl_unknown_objects                       gauge, read at scrape time
 // Series for the known results and actions exist from the start at 0, so
 // rate() and absent() work before the first event.
@@ -85,7 +84,6 @@ class ControllerMetrics {
     resync_differences.Inc(static_cast<double>(differences));
   }
   void ObserveDecodeError(std::string_view resource) { decode_errors.WithLabels({resource}).Inc(); }
-  void ObservePodReadError() { pod_read_errors.Inc(); }
   // A workload's policy name is held by a NetworkPolicy netpol-ctrl does not manage.
   void ObservePolicyConflict() { policy_conflicts.Inc(); }
 
@@ -112,7 +110,6 @@ class ControllerMetrics {
   Counter& resyncs;
   Counter& resync_differences;
   Family<Counter>& decode_errors;
-  Counter& pod_read_errors;
   Counter& policy_conflicts;
   // Kinds whose informer runs now, beyond the always-served ones (1 per
   // resource; bound by the manager).

@@ -62,8 +62,8 @@ NamespaceDecision DecideNamespace(std::string_view ns, const Namespace* object,
       d.mode = Mode::kAudit;
       if (v != "audit") {
         d.warning = "namespace " + name + ": label " + std::string(kModeLabel) + "=" +
-                    it->second + " is not audit, enforce or off; read as audit (nothing is " +
-                    "written or deleted there)";
+                    it->second + " is none of audit, enforce, off; the namespace is treated " +
+                    "as audit";
       }
     }
   }

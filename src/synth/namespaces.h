@@ -30,8 +30,9 @@ struct NamespaceDecision {
   std::string why_not;  // set when !managed: "namespace shop is excluded", ...
   // netpol-ctrl.io/mode=audit|enforce on a managed namespace: the mode there
   // (nullopt: the global --mode). A value that is none of audit, enforce and
-  // off is read as audit (nothing is written or deleted there), and `warning`
-  // says so.
+  // off is read as audit (what audit does there: with --audit-removes its
+  // managed policies are deleted, else nothing is written), and `warning`
+  // names the namespace, the value and the allowed values.
   std::optional<Mode> mode;
   std::string warning;
 };

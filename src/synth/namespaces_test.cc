@@ -67,8 +67,12 @@ TEST(DecideNamespace, ExclusionIgnoreOffAndSelector) {
   Namespace typo = Ns("shop", {{std::string(kModeLabel), "enforced"}});
   d = DecideNamespace("shop", &typo, c);
   EXPECT_TRUE(d.managed);
-  EXPECT_EQ(d.mode, Mode::kAudit);  // a typo never enforces, never deletes
-  EXPECT_FALSE(d.warning.empty());
+  EXPECT_EQ(d.mode, Mode::kAudit);  // a typo never enforces
+  // The warning names the namespace, the value, the allowed values and the
+  // mode that applies.
+  EXPECT_EQ(d.warning,
+            "namespace shop: label netpol-ctrl.io/mode=enforced is none of audit, enforce, off; "
+            "the namespace is treated as audit");
 
   c.namespace_selector = *ParseLabelSelector("netpol-ctrl.io/managed=true");
   d = DecideNamespace("shop", &audit, c);

@@ -162,7 +162,7 @@ compare_can_i "$sa" "$ns" "$work/kustomize.yaml" ClusterRole Role
 for check in "get secrets -n default" "list secrets -A" "delete pods -n default" \
   "update networkpolicies.networking.k8s.io -n default" "update leases.coordination.k8s.io -n default" \
   "delete leases.coordination.k8s.io -n $ns" "update deployments.apps -n default" \
-  "get configmaps -n default" "create pods -n $ns"; do
+  "get configmaps -n default" "get pods -n default" "create pods -n $ns"; do
   # shellcheck disable=SC2086
   [ "$(kubectl auth can-i $check --as="$sa" 2>/dev/null)" = no ] ||
     fail "the chart's RBAC allows more than the controller uses: $check"

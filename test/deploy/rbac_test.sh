@@ -151,7 +151,7 @@ done
 # What RBAC grants, as the API server's authorizer sees it.
 poll 30 "RBAC to grant list networkpolicies to $sa_user" \
   can_i list networkpolicies.networking.k8s.io -A
-for check in "watch pods -A" "get pods -n default" "patch pods -n default" \
+for check in "watch pods -A" "patch pods -n default" \
   "create networkpolicies.networking.k8s.io -n default" \
   "patch networkpolicies.networking.k8s.io -n default" \
   "delete networkpolicies.networking.k8s.io -n default" \
@@ -167,7 +167,7 @@ for check in "watch pods -A" "get pods -n default" "patch pods -n default" \
   can_i $check || fail "RBAC does not allow: $check"
 done
 for check in "get secrets -n default" "list secrets -A" "delete pods -n default" \
-  "update leases.coordination.k8s.io -n default" "delete leases.coordination.k8s.io -n $ctrl_ns" \
+  "get pods -n default" "update leases.coordination.k8s.io -n default" "delete leases.coordination.k8s.io -n $ctrl_ns" \
   "update deployments.apps -n default" "get configmaps -n default" \
   "update networkpolicies.networking.k8s.io -n default"; do
   # shellcheck disable=SC2086
