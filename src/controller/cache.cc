@@ -45,7 +45,10 @@ ClusterCache::Effect ClusterCache::Upsert(const decode::Object& object) {
       if (ns) {
         // audit <-> enforce changes no desired policy: decide writing again here.
         const synth::NamespaceDecision after = synth::DecideNamespace(ns->name, ns, config_);
-        if (after.managed != before->managed || after.mode != before->mode) {
+        // (A misspelt label reads as audit but never deletes: fixing the typo
+        // to audit changes what --audit-removes does.)
+        if (after.managed != before->managed || after.mode != before->mode ||
+            after.warning.empty() != before->warning.empty()) {
           auto keys = NamespaceKeysLocked(ns->name);
           e.reconcile.insert(e.reconcile.end(), keys.begin(), keys.end());
         }

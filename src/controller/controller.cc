@@ -14,8 +14,7 @@ Controller::Controller(ControllerOptions options, PolicyWriter& writer, Observer
                    .workers = options.workers,
                    .excluded_namespaces = options.synthesis.excluded_namespaces},
                   cache_, desired_, queue_, writer, observer, clock),
-      observer_(observer),
-      audit_removes_(options.audit_removes) {}
+      observer_(observer) {}
 
 Controller::~Controller() {
   Stop();
@@ -29,9 +28,8 @@ void Controller::Apply(const ClusterCache::Effect& effect) {
   if (effect.model_changed) desired_.Notify();
   if (effect.synced_now) desired_.MarkSynced();
   for (const std::string& w : effect.mode_warnings) {
-    observer_.OnWarning(w + (audit_removes_ ? ": with --audit-removes its managed policies are deleted"
-                                            : ": nothing is written there and its managed "
-                                              "policies are kept as they are"));
+    // Also with --audit-removes: a typo never deletes (Reconciler).
+    observer_.OnWarning(w + ": nothing is written there and its managed policies are kept as they are");
   }
 }
 

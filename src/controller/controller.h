@@ -148,7 +148,6 @@ class Controller {
   DesiredState desired_;
   Reconciler reconciler_;
   Observer& observer_;
-  const bool audit_removes_;
 };
 
 }  // namespace npc::controller

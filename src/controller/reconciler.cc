@@ -39,10 +39,11 @@ Status Reconciler::ReconcilePolicy(const ReconcileKey& key, bool* wrote, bool* k
   const std::optional<Desired> desired = desired_.Get(key);
   const std::optional<PolicySummary> stored = cache_.Stored(key);
   // The namespace's mode: its label, else the global one. Audit writes
-  // nothing; with --audit-removes it deletes the managed policies there.
+  // nothing; with --audit-removes it deletes the managed policies there, but
+  // never because of a misspelt label (ns.warning): a typo deletes nothing.
   const synth::NamespaceDecision ns = cache_.NamespaceMode(key.ns);
   const bool audit_ns = ns.mode.value_or(options_.mode) == Mode::kAudit;
-  const bool remove = audit_ns && options_.audit_removes && ns.managed;
+  const bool remove = audit_ns && options_.audit_removes && ns.managed && ns.warning.empty();
   const bool audit = audit_ns && !remove;
   // No longer managed: the recompute that follows drops it, and deletes.
   if (desired && !ns.managed) return Status::Ok();

@@ -30,8 +30,8 @@ struct NamespaceDecision {
   std::string why_not;  // set when !managed: "namespace shop is excluded", ...
   // netpol-ctrl.io/mode=audit|enforce on a managed namespace: the mode there
   // (nullopt: the global --mode). A value that is none of audit, enforce and
-  // off is read as audit (what audit does there: with --audit-removes its
-  // managed policies are deleted, else nothing is written), and `warning`
+  // off is read as audit (nothing is written there; its managed policies are
+  // kept, also with --audit-removes: a typo never deletes), and `warning`
   // names the namespace, the value and the allowed values.
   std::optional<Mode> mode;
   std::string warning;
