@@ -100,8 +100,9 @@ bool Informer::MetadataPayload() const {
          (options_.payload == P::kAuto && options_.pod_meta_only);
 }
 
-Status Informer::List(bool after_expiry) {
+Status Informer::List(bool after_expiry, const std::atomic<bool>& stop) {
   kube::ListOptions lo;
+  lo.stop = &stop;  // a listing that waits to retry must not hold up a shutdown
   lo.label_selector = options_.label_selector;
   lo.limit = options_.page_size;
   if (MetadataPayload()) lo.accept = std::string(kube::kAcceptPartialObjectMetadataList);
@@ -196,7 +197,8 @@ void Informer::Run(const std::atomic<bool>& stop) {
   int failures = 0;
   while (!stop) {
     if (need_list) {
-      Status s = List(after_expiry);
+      Status s = List(after_expiry, stop);
+      if (stop) break;
       if (!s.ok()) {
         SetError(s);
         spdlog::warn("{}: list failed (attempt {}), retrying: {}", name(), failures + 1,

@@ -116,7 +116,7 @@ class Informer {
 
  private:
   bool MetadataPayload() const;
-  Status List(bool after_expiry);
+  Status List(bool after_expiry, const std::atomic<bool>& stop);
   Status WatchOnce(const std::atomic<bool>& stop, bool* expired);
   void Handle(kube::EventType type, std::string_view json, bool listing);
   void HandleUndecodable(kube::EventType type, std::string_view json, bool listing,

@@ -28,6 +28,9 @@ struct Listing {
   std::vector<std::string> steps;  // item JSON, or "|"
   std::string resource_version;
   std::optional<kube::KubeError> error;
+  // Like a client retrying against a server that is gone: it ends only when
+  // ListOptions::stop is set (or after 3 s).
+  bool hangs = false;
 };
 
 class FakeClient final : public kube::Client {
@@ -49,7 +52,7 @@ class FakeClient final : public kube::Client {
     return Unused();
   }
   kube::KubeResult<kube::ListEnd> ListEach(kube::Resource, std::string_view,
-                                           const kube::ListOptions&,
+                                           const kube::ListOptions& o,
                                            const kube::ListHandler& h) override {
     Listing l;
     {
@@ -58,6 +61,13 @@ class FakeClient final : public kube::Client {
       if (listings.empty()) return kube::LocalError(kube::Reason::kTransport, "no more listings");
       l = listings.front();
       listings.pop_front();
+    }
+    if (l.hangs) {
+      auto until = std::chrono::steady_clock::now() + 3s;
+      while (std::chrono::steady_clock::now() < until && (o.stop == nullptr || !o.stop->load())) {
+        std::this_thread::sleep_for(5ms);
+      }
+      return kube::LocalError(kube::Reason::kCancelled, "stopped");
     }
     kube::ListEnd end{l.resource_version, 0};
     for (const std::string& step : l.steps) {
@@ -289,6 +299,30 @@ TEST(InformerTest, NotSyncedUntilAListingCompletes) {
   stop = true;
   t.join();
   EXPECT_TRUE(sink.state().empty());  // "x" was deleted by the complete, empty listing
+}
+
+// The leader-election e2e test caught it: an informer listing while the API
+// server went away kept the process alive for the client's retries (~15 s)
+// after it had lost its lease. Stop reaches the listing.
+TEST(InformerTest, StopEndsAListingThatIsStillRetrying) {
+  FakeClient client;
+  Listing hanging;
+  hanging.hangs = true;
+  client.listings.push_back(hanging);
+  RecordingSink sink;
+  Informer inf(client, Options(), sink);
+  std::atomic<bool> stop{false};
+  std::thread t([&] { inf.Run(stop); });
+  ASSERT_TRUE(Eventually([&] {
+    std::lock_guard<std::mutex> lock(client.mu);
+    return client.lists >= 1;
+  }));
+  const auto stopped_at = std::chrono::steady_clock::now();
+  stop = true;
+  t.join();
+  EXPECT_LT(std::chrono::steady_clock::now() - stopped_at, 1s);
+  std::lock_guard<std::mutex> lock(client.mu);
+  EXPECT_EQ(client.lists, 1);  // and no second attempt
 }
 
 // A ConfigMap whose data is not a map: the API server would never send one,

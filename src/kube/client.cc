@@ -150,6 +150,7 @@ class RestClient final : public Client {
         }
         HttpRequest req = Request("GET", ResourcePath(Info(r), ns) + q.str(), o.accept);
         req.timeout = options_.list_page_timeout;
+        req.cancel = o.stop;
         decoder.Reset();
         size_t page_items = 0;
         bool streamed = false;
@@ -177,7 +178,9 @@ class RestClient final : public Client {
           if (streamed) {
             auto delay = options_.retry.NextDelay(restart + 1, last, Idempotency::kSafe);
             if (delay.has_value()) {
-              time_.SleepFor(*delay);
+              if (!SleepUnlessCancelled(*delay, o.stop)) {
+                return LocalError(Reason::kCancelled, "list stopped: " + last.message);
+              }
               restart_needed = true;
               break;
             }
@@ -370,8 +373,22 @@ class RestClient final : public Client {
       if (streamed) return err;
       std::optional<std::chrono::milliseconds> delay = options_.retry.NextDelay(retry, err, idem);
       if (!delay.has_value()) return err;
-      time_.SleepFor(*delay);
+      if (!SleepUnlessCancelled(*delay, req.cancel)) return Stopped(req, err);
     }
+  }
+
+  // Waits before a retry; false when `cancel` ended the wait (or was set already).
+  bool SleepUnlessCancelled(std::chrono::milliseconds delay, const std::atomic<bool>* cancel) const {
+    if (cancel == nullptr) {
+      time_.SleepFor(delay);
+      return true;
+    }
+    return time_.SleepUnlessCancelled(delay, *cancel);
+  }
+
+  static KubeError Stopped(const HttpRequest& req, const KubeError& last) {
+    return LocalError(Reason::kCancelled,
+                      req.method + " " + req.url + ": stopped before retrying (" + last.message + ")");
   }
 
   static std::string Describe(const Credentials& c) {

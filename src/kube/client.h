@@ -94,6 +94,9 @@ struct ListOptions {
   std::string resource_version;  // empty: a consistent read
   std::string resource_version_match;
   std::string accept;
+  // When set and true, the listing (its transfer and any wait before a retry)
+  // ends within about a second with kCancelled.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct ApplyOptions {

@@ -5,7 +5,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <deque>
+#include <functional>
 
 namespace npc::kube {
 namespace {
@@ -28,8 +30,10 @@ class FakeTransport final : public HttpTransport {
  public:
   std::deque<Scripted> script;
   std::vector<HttpRequest> seen;
+  std::function<void()> on_do;  // called as each request is sent
 
   KubeResult<HttpResponse> Do(const HttpRequest& req) override {
+    if (on_do) on_do();
     seen.push_back(req);
     seen.back().on_body = nullptr;
     if (script.empty()) return LocalError(Reason::kTransport, "script exhausted");
@@ -157,6 +161,45 @@ TEST_F(ClientTest, RetriesAreBounded) {
   ASSERT_FALSE(o.ok());
   EXPECT_EQ(o.error().reason, Reason::kServiceUnavailable);
   EXPECT_EQ(transport_->seen.size(), 6u);  // 1 + RetryPolicy::max_retries
+}
+
+// A server that cannot be reached makes a safe request retry for ~15 s;
+// a stopping informer must not wait for that (its shutdown would hang).
+TEST_F(ClientTest, AStoppedListEndsWithoutWaitingForItsRetries) {
+  for (int i = 0; i < 20; ++i) {
+    Scripted refused{0, ""};
+    refused.failure = LocalError(Reason::kTransport, "refused");
+    transport_->script.push_back(refused);
+  }
+  std::atomic<bool> stop{false};
+  transport_->on_do = [&] { stop = true; };  // stopped while the first attempt runs
+  ListOptions lo;
+  lo.stop = &stop;
+  ListHandler h;
+  h.on_item = [](std::string_view) { return Status::Ok(); };
+  auto end = client_->ListEach(Resource::kPods, "", lo, h);
+  ASSERT_FALSE(end.ok());
+  EXPECT_EQ(end.error().reason, Reason::kCancelled) << end.error().message;
+  EXPECT_EQ(transport_->seen.size(), 1u);
+  EXPECT_TRUE(time_.sleeps().empty());
+  ASSERT_EQ(transport_->seen.size(), 1u);
+  EXPECT_EQ(transport_->seen[0].cancel, &stop);  // and the transfer itself stops too
+}
+
+TEST_F(ClientTest, AStoppedWatchEndsWithoutWaitingForItsRetries) {
+  for (int i = 0; i < 20; ++i) {
+    transport_->script.push_back(
+        {429, R"({"kind":"Status","reason":"TooManyRequests","code":429})", 30});
+  }
+  std::atomic<bool> stop{false};
+  transport_->on_do = [&] { stop = true; };
+  WatchOptions wo;
+  wo.stop = &stop;
+  auto end = client_->Watch(Resource::kPods, "", wo, [](const WatchEvent&) { return Status::Ok(); });
+  ASSERT_TRUE(end.ok()) << end.error().message;
+  EXPECT_TRUE(end->stopped);
+  EXPECT_LE(transport_->seen.size(), 1u);
+  EXPECT_TRUE(time_.sleeps().empty());
 }
 
 TEST_F(ClientTest, UnsafeRequestsAreNotRetriedOn5xx) {

@@ -4,6 +4,7 @@
 // Thread-safety: both implementations are safe to use from any thread.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <mutex>
 #include <vector>
@@ -22,6 +23,8 @@ class TimeSource {
   // Wall-clock time, only to compare with timestamps from elsewhere (credential expiry).
   virtual WallTime WallNow() const = 0;
   virtual void SleepFor(Duration d) const = 0;
+  // Sleeps like SleepFor but ends early once `cancel` is true; false when cancelled.
+  virtual bool SleepUnlessCancelled(Duration d, const std::atomic<bool>& cancel) const = 0;
 };
 
 class RealTimeSource final : public TimeSource {
@@ -29,6 +32,7 @@ class RealTimeSource final : public TimeSource {
   TimePoint Now() const override { return std::chrono::steady_clock::now(); }
   WallTime WallNow() const override { return std::chrono::system_clock::now(); }
   void SleepFor(Duration d) const override;
+  bool SleepUnlessCancelled(Duration d, const std::atomic<bool>& cancel) const override;
   static const RealTimeSource& Get();
 };
 
@@ -38,6 +42,8 @@ class FakeTimeSource final : public TimeSource {
   TimePoint Now() const override;
   WallTime WallNow() const override;
   void SleepFor(Duration d) const override;
+  // Cancelled only if `cancel` is already true; otherwise exactly SleepFor.
+  bool SleepUnlessCancelled(Duration d, const std::atomic<bool>& cancel) const override;
   void Advance(Duration d);
   // Every SleepFor so far, in order.
   std::vector<Duration> sleeps() const;

@@ -18,10 +18,12 @@ OptionalInformers::Probe OptionalInformers::ProbeKind(kube::Resource r) {
   kube::ListOptions lo;
   lo.limit = 1;
   lo.accept = std::string(kube::kAcceptPartialObjectMetadataList);
+  lo.stop = &probes_stop_;
   kube::ListHandler h;
   h.on_item = [](std::string_view) { return Status(StatusCode::kCancelled, "probe: served"); };
   h.on_restart = [] {};
   auto list = client_.ListEach(r, "", lo, h);
+  if (probes_stop_) return Probe::kUnknown;  // stopped: it says nothing
   const std::string name = kube::Info(r).GroupResource();
   MutexLock lock(mu_);
   if (list.ok() || list.error().local_code == StatusCode::kCancelled) {
@@ -158,6 +160,7 @@ void OptionalInformers::Stop() {
   {
     MutexLock lock(mu_);
     stopping_ = true;
+    probes_stop_ = true;
     cv_.SignalAll();
   }
   if (thread_.joinable()) thread_.join();

@@ -111,6 +111,7 @@ class OptionalInformers {
   // readiness waits for them.
   std::set<kube::Resource> pending_initial_ GUARDED_BY(mu_);
   bool stopping_ GUARDED_BY(mu_) = false;
+  std::atomic<bool> probes_stop_{false};  // set with stopping_: ends a probe's retries
   bool discovered_ GUARDED_BY(mu_) = false;  // Discover() has run
   std::thread thread_;
 };

@@ -203,7 +203,9 @@ void RunObservedFlows(Parts& p, const std::atomic<bool>& stop, std::chrono::mill
   while (!stop) {
     kube::ListOptions lo;
     lo.limit = 1;
+    lo.stop = &stop;
     auto probe = p.client->List(kube::Resource::kObservedFlows, "", lo);
+    if (stop) return;
     if (probe.ok()) {
       spdlog::info("watching ObservedFlows");
       p.observed_informer->Run(stop);
