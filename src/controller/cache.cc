@@ -225,7 +225,13 @@ std::vector<ReconcileKey> ClusterCache::StoredOwnedByLocked(const std::string& n
 ClusterCache::Computed ClusterCache::Recompute() {
   MutexLock lock(mu_);
   Computed c;
-  c.changes = model_.Recompute();
+  // Summarised as they come: the first recompute would otherwise hold the
+  // rules of every policy of the cluster at once (its memory peak).
+  c.changes = model_.Recompute([&c](synth::WorkloadPolicy& wp) {
+    c.summaries.push_back(Summarize(wp.policy));
+    wp.policy.ingress = {};
+    wp.policy.egress = {};
+  });
   c.policies = model_.policies();
   c.unresolved = model_.unresolved();
   return c;

@@ -93,7 +93,10 @@ class ClusterCache {
 
   // --- desired-state owner ----------------------------------------------------
   struct Computed {
+    // Its policies carry no rules (only names, owners and labels: what the
+    // observers read); `summaries` says what they were, in the same order.
     synth::Changes changes;
+    std::vector<PolicySummary> summaries;
     size_t policies = 0;    // over the whole cluster
     size_t unresolved = 0;  // over the whole cluster
   };

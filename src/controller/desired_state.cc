@@ -114,7 +114,8 @@ void DesiredState::Run(Work work) {
   }
 }
 
-DesiredState::Next DesiredState::Entries(const synth::Changes& changes) {
+DesiredState::Next DesiredState::Entries(const ClusterCache::Computed& c) {
+  const synth::Changes& changes = c.changes;
   Next next;
   for (const WorkloadKey& w : changes.workloads) {
     next.emplace(ReconcileKey::Policy(w.ns, synth::PolicyName(w)), std::nullopt);
@@ -124,9 +125,10 @@ DesiredState::Next DesiredState::Entries(const synth::Changes& changes) {
                  std::nullopt);
   }
   const synth::Result& r = changes.result;
-  for (const auto& wp : r.policies) {
+  for (size_t i = 0; i < r.policies.size(); ++i) {
+    const auto& wp = r.policies[i];
     next[ReconcileKey::Policy(wp.policy.ns, wp.policy.name)] =
-        Desired{Summarize(wp.policy), wp.workload, false};
+        Desired{c.summaries.at(i), wp.workload, false};
   }
   for (const auto& np : r.default_deny) {
     next[ReconcileKey::Policy(np.ns, np.name)] = Desired{Summarize(np), {}, true};
@@ -146,7 +148,7 @@ void DesiredState::ComputeFirst() {
   const auto start = clock_.Now();
   ClusterCache::Computed c = cache_.Recompute();  // the first one: everything
   Report(c, clock_.Now() - start);
-  const Next next = Entries(c.changes);
+  const Next next = Entries(c);
   c.changes = {};  // the policies themselves are not kept
 
   std::vector<ReconcileKey> keys;
@@ -206,7 +208,7 @@ void DesiredState::ComputeBatch() {
   ClusterCache::Computed c = cache_.Recompute();
   if (c.changes.workloads.empty() && c.changes.namespaces.empty()) return;  // nothing pending
   Report(c, clock_.Now() - start);
-  const Next next = Entries(c.changes);
+  const Next next = Entries(c);
   c.changes = {};
   for (const auto& k : Publish(next, c)) enqueue_(k);
 }

@@ -134,7 +134,7 @@ class DesiredState {
   void ResyncStep() EXCLUDES(mu_);
   void FinishResync() EXCLUDES(mu_);
   // What a computation says about each key it decided (nullopt: no policy).
-  static Next Entries(const synth::Changes& changes);
+  static Next Entries(const ClusterCache::Computed& c);
   // Publishes `next` and returns the keys whose desired state changed.
   std::vector<ReconcileKey> Publish(const Next& next, const ClusterCache::Computed& c)
       EXCLUDES(mu_);

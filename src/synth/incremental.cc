@@ -1434,7 +1434,7 @@ std::optional<NetworkPolicy> Incremental::Policy(const WorkloadKey& workload) co
   return ComputePolicy(index, *w).policy;
 }
 
-Changes Incremental::Recompute() {
+Changes Incremental::Recompute(const PolicyHook& take) {
   Changes changes;
   changes.full = dirty_all_;
   std::map<std::string, WorkloadKey> todo;
@@ -1480,6 +1480,7 @@ Changes Incremental::Recompute() {
         r.policies.back().ingress_reasons = {};
         r.policies.back().egress_reasons = {};
       }
+      if (take) take(r.policies.back());
       managed_++;
     }
     unresolved_total_ += o.unresolved;

@@ -52,6 +52,7 @@
 // Thread-safety: none; callers serialize access.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -162,7 +163,13 @@ class Incremental {
 
   // Synthesizes every workload a change since the last call may have
   // affected (all of them on the first call).
-  [[nodiscard]] Changes Recompute();
+  //
+  // `take`, when set, sees each policy as soon as it is computed and may
+  // take from it what it needs and empty the rest (the controller keeps a
+  // summary and drops the rules), so that a full recompute never holds every
+  // policy's rules at once; what it leaves stays in result.policies.
+  using PolicyHook = std::function<void(WorkloadPolicy&)>;
+  [[nodiscard]] Changes Recompute(const PolicyHook& take = nullptr);
   bool pending() const;
   // Every workload held (unsorted): the controller's periodic resync checks
   // the desired policy of each, a few at a time, against Policy().

@@ -65,6 +65,30 @@ TEST(IncrementalTest, FirstRecomputeIsEverything) {
   EXPECT_FALSE(inc.pending());
 }
 
+// The controller's full recompute summarises each policy as it comes and
+// drops its rules: the hook sees every policy, whole, before the next one.
+TEST(IncrementalTest, TheHookSeesEachPolicyWholeAndWhatItLeavesIsKept) {
+  Incremental plain(SynthesisConfig::Defaults());
+  const Changes expected = Pairs(plain).Recompute();
+  Incremental hooked(SynthesisConfig::Defaults());
+  std::vector<NetworkPolicy> seen;
+  const Changes c = Pairs(hooked).Recompute([&](WorkloadPolicy& wp) {
+    seen.push_back(wp.policy);
+    wp.policy.ingress = {};
+    wp.policy.egress = {};
+  });
+  ASSERT_EQ(seen.size(), expected.result.policies.size());
+  ASSERT_EQ(c.result.policies.size(), expected.result.policies.size());
+  for (size_t i = 0; i < seen.size(); ++i) {
+    EXPECT_EQ(seen[i], expected.result.policies[i].policy) << i;
+    EXPECT_FALSE(seen[i].ingress.empty() && seen[i].egress.empty()) << i;
+    EXPECT_TRUE(c.result.policies[i].policy.ingress.empty()) << i;
+    EXPECT_TRUE(c.result.policies[i].policy.egress.empty()) << i;
+    EXPECT_EQ(c.result.policies[i].policy.owner, expected.result.policies[i].policy.owner) << i;
+  }
+  EXPECT_EQ(c.workloads, expected.workloads);
+}
+
 TEST(IncrementalTest, EqualObjectIsNoChange) {
   Incremental inc(SynthesisConfig::Defaults());
   Pairs(inc);
