@@ -22,6 +22,22 @@ npc_dp_pod_cidr=198.18.0.0/17       # the cluster's (kube-proxy --cluster-cidr)
 npc_dp_node_pod_cidr=198.18.0.0/20  # the node's podCIDR
 npc_dp_dns_ip=198.19.0.10
 
+# What a DNS that never answered leaves to read: the pods' state, the
+# kube-dns endpoints and CoreDNS' own log (the node runner keeps pod logs
+# under $dir/pods, also after the pod is gone).
+npc_dp_dns_diagnostics() {
+  echo "----- pods, kube-dns endpoints -----"
+  "$bin/kubectl" --kubeconfig "$dir/kubeconfig" get pods -A -o wide 2>&1 | head -n 20
+  "$bin/kubectl" --kubeconfig "$dir/kubeconfig" -n kube-system get endpointslices \
+    -l kubernetes.io/service-name=kube-dns -o wide 2>&1 | head -n 5
+  local f
+  for f in "$dir"/pods/kube-system_*.log; do
+    [ -f "$f" ] || continue
+    echo "----- last 25 lines of $f -----"
+    tail -n 25 "$f"
+  done
+}
+
 npc_dataplane_start() {
   local netns="npc-$cluster_id-node"
   local node_server="https://$advertise:$api_port"
@@ -125,8 +141,10 @@ NODE
     answer=$(KUBECONFIG="$dir/kubeconfig" NPC_CLUSTER_DIR="$dir" \
       "$dp_bin/npc-probe" --timeout-ms 500 dns node kubernetes.default.svc.cluster.local 2>&1) &&
       [[ $answer == *'"198.19.0.1"'* ]] && break
-    (($(date +%s) < deadline)) ||
+    if (($(date +%s) >= deadline)); then
+      npc_dp_dns_diagnostics >&2
       die_start "the dataplane's DNS did not answer within ${NPC_CLUSTER_START_TIMEOUT:-60}s: $answer"
+    fi
     sleep 0.5
   done
 }
