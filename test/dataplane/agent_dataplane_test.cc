@@ -364,11 +364,18 @@ TEST_F(AgentDataplaneTest, ClusterIpIsAttributedToTheBackendThatAnswered) {
         return r.answered();
       },
       30s, 500ms));
-  // Until both backends have answered some (kube-proxy picks at random; bounded).
-  for (int round = 0; round < 8 && (answered.size() < 2 || round < 2); ++round) {
+  // Until both backends have answered some. kube-proxy picks at random, but
+  // only among the endpoints it has programmed: the second backend's
+  // endpoint can come seconds after the first (EndpointSlice controller, then
+  // kube-proxy's next sync), so the wait is bounded in time, not only in
+  // rounds (a CI run once saw 8 quick rounds all land on one backend).
+  const auto until = std::chrono::steady_clock::now() + 30s;
+  for (int round = 0; round < 60 && (answered.size() < 2 || round < 2); ++round) {
+    if (round >= 2 && std::chrono::steady_clock::now() > until) break;
+    if (round >= 2) std::this_thread::sleep_for(500ms);
     for (const std::string& token : Connect(service_ip_, 80, 6)) tally(token);
   }
-  ASSERT_EQ(answered.size(), 2u) << "one backend never answered";
+  ASSERT_EQ(answered.size(), 2u) << "one backend never answered in 30 s";
   const uint64_t want_a = answered["StatefulSet/dp-agent/db-a"];
   const uint64_t want_b = answered["Deployment/dp-agent/db-b"];
   EXPECT_EQ(WaitCount("StatefulSet/dp-agent/db-a", 5432, "TCP", want_a, "dp-agent/db:80"), want_a)
