@@ -43,7 +43,9 @@
 //   10k        (issue 13 item 6) 100 namespaces of 100 workloads: 10,000
 //              Deployments (no replicas) and two-port Services, and 100,000
 //              Pods made through the API (no kubelet), 10 per workload with
-//              its labels, controlled by a ConfigMap. No Pod memory phase.
+//              its labels, each controlled by its Deployment's ReplicaSet
+//              (the deployment controller's; the replicaset-controller is
+//              off, see CreateDirectPods). No Pod memory phase.
 // Every phase judges every policy in full (FullSig: selector, owner, label,
 // policyTypes, own pods, DNS, every peer and port, nothing more) against
 // what the scenario intends, at start and after the burst, and exits 1 when
@@ -176,7 +178,7 @@ struct Phase {
   int unread_cms = 0;         // ConfigMaps nobody reads
   int extra_unread_cms = 0;   // more, added while the controller runs: bytes retained per CM
   int cm_bytes = 100 * 1024;  // the size of each of those ConfigMaps' data
-  int pods_per_workload = 0;  // Pods created through the API (no kubelet), owned by a ConfigMap
+  int pods_per_workload = 0;  // Pods created through the API (no kubelet), owned by a ReplicaSet
   bool bulk_pods = true;      // the Pod memory phase (6)
   int start_timeout_s = 180;
 };
@@ -1146,38 +1148,65 @@ class Bench {
   }
 
   // Pods made through the API (no kubelet runs them): `per_workload` for
-  // each workload, with its pod labels, controlled by a ConfigMap of their
-  // namespace (a real owner that no controller manages: a ReplicaSet would
-  // delete the surplus). Returns how many were created.
+  // each workload, owned as a real cluster owns them: by the ReplicaSet that
+  // the kube-controller-manager's deployment controller made for its
+  // Deployment, with that ReplicaSet's pod-template-hash label. The
+  // replicaset-controller must not run (scripts/with-cluster's
+  // NPC_KCM_CONTROLLERS_DISABLE, which scripts/run-benchmarks sets for this
+  // phase): it would delete the Pods beyond the ReplicaSets' 0 replicas.
+  // Returns how many were created; -1 when the ReplicaSets never all came.
   long CreateDirectPods(int per_workload) {
-    std::vector<std::string> owner_uid(scenario_.namespaces);
-    for (int n = 0; n < scenario_.namespaces; ++n) {
-      json cm = {{"apiVersion", "v1"},
-                 {"kind", "ConfigMap"},
-                 {"metadata", {{"name", "pods-owner"}, {"namespace", scenario_.Ns(n)}}}};
-      auto r = client_->Create(Resource::kConfigMaps, scenario_.Ns(n), cm.dump());
-      if (r.ok()) owner_uid[n] = r->meta.uid;
+    struct Rs {
+      std::string name, uid, hash;
+    };
+    std::map<std::string, Rs> rs_of;  // "namespace/deployment" -> its ReplicaSet
+    const size_t workloads = static_cast<size_t>(scenario_.Workloads());
+    const auto t = SteadyClock::now();
+    while (rs_of.size() < workloads) {
+      if (SecondsSince(t) > 600) {
+        Log("only {} of {} Deployments have a ReplicaSet after 600 s", rs_of.size(), workloads);
+        return -1;
+      }
+      npc::kube::ListOptions lo;
+      lo.label_selector = "npc-bench=" + scenario_.prefix;
+      auto l = client_->List(Resource::kReplicaSets, "", lo);
+      if (l.ok()) {
+        for (const auto& o : l->items) {
+          if (!o.meta.controller || o.meta.controller->kind != "Deployment") continue;
+          const json j = json::parse(o.json);
+          const std::string hash =
+              j["metadata"].value("labels", json::object()).value("pod-template-hash", "");
+          rs_of[o.meta.namespace_name + "/" + o.meta.controller->name] = {o.meta.name, o.meta.uid,
+                                                                          hash};
+        }
+      }
+      if (rs_of.size() < workloads) {
+        Log("waiting for the deployment controller: {}/{} ReplicaSets", rs_of.size(), workloads);
+        std::this_thread::sleep_for(5s);
+      }
     }
-    const size_t total = static_cast<size_t>(scenario_.Workloads()) * per_workload;
+    const size_t total = workloads * static_cast<size_t>(per_workload);
     std::atomic<long> made{0};
     std::atomic<int> failures{0};
     Parallel(kBulkThreads, total, [&](size_t i) {
       const int w = static_cast<int>(i / per_workload);
       const int n = scenario_.NsOf(w);
       const std::string app = Scenario::App(scenario_.JOf(w));
+      const Rs& rs = rs_of.at(scenario_.Ns(n) + "/" + app);
       json pod = {
           {"apiVersion", "v1"},
           {"kind", "Pod"},
           {"metadata",
-           {{"name", fmt::format("{}-{}", app, i % per_workload)},
+           {{"name", fmt::format("{}-p{}", rs.name, i % per_workload)},
             {"namespace", scenario_.Ns(n)},
             {"labels",
-             {{"app", app}, {"npc-bench", scenario_.prefix}, {"pod-template-hash", "5d8f9c7b6f"}}},
-            {"ownerReferences", json::array({{{"apiVersion", "v1"},
-                                              {"kind", "ConfigMap"},
-                                              {"name", "pods-owner"},
-                                              {"uid", owner_uid[n]},
-                                              {"controller", true}}})}}},
+             {{"app", app}, {"npc-bench", scenario_.prefix}, {"pod-template-hash", rs.hash}}},
+            {"ownerReferences", json::array({{{"apiVersion", "apps/v1"},
+                                              {"kind", "ReplicaSet"},
+                                              {"name", rs.name},
+                                              {"uid", rs.uid},
+                                              {"controller", true},
+                                              {"blockOwnerDeletion", true}}})}}},
           {"spec",
            {{"containers",
              json::array({{{"name", "app"}, {"image", "registry.k8s.io/pause:3.9"}}})}}}};
@@ -1261,6 +1290,16 @@ int Bench::Run() {
     Log("NPC_BENCH_PHASE={}: expected base, realistic or 10k", phase_env);
     return 2;
   }
+  if (phase_.pods_per_workload > 0) {
+    const char* off = std::getenv("NPC_KCM_CONTROLLERS_DISABLE");
+    if (off == nullptr || std::string(off).find("replicaset-controller") == std::string::npos) {
+      Log("phase {} makes Pods of its own for each Deployment's ReplicaSet: run it under "
+          "NPC_KCM_CONTROLLERS_DISABLE=replicaset-controller scripts/with-cluster (as "
+          "scripts/run-benchmarks does), or the kube-controller-manager deletes them",
+          phase_.name);
+      return 2;
+    }
+  }
   scenario_.prefix = "cb" + RandomSuffix(4);
   scenario_.namespaces = phase_.namespaces;
   scenario_.per_ns = phase_.per_ns;
@@ -1339,6 +1378,7 @@ int Bench::Run() {
     auto t = SteadyClock::now();
     direct_pods = CreateDirectPods(phase_.pods_per_workload);
     direct_pods_s = SecondsSince(t);
+    if (direct_pods < 0) return 1;
   }
   const std::string pod_selector = "npc-bench=" + scenario_.prefix;
   const long want_pods = static_cast<long>(workloads) *

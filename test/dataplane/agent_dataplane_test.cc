@@ -375,7 +375,12 @@ TEST_F(AgentDataplaneTest, ClusterIpIsAttributedToTheBackendThatAnswered) {
     if (round >= 2) std::this_thread::sleep_for(500ms);
     for (const std::string& token : Connect(service_ip_, 80, 6)) tally(token);
   }
-  ASSERT_EQ(answered.size(), 2u) << "one backend never answered in 30 s";
+  ASSERT_EQ(answered.size(), 2u)
+      << "one backend never answered in 30 s; the Service's endpoints:\n"
+      << Kubectl({"get", "endpointslices", "-n", kNs, "-l", "kubernetes.io/service-name=db", "-o",
+                  "yaml"})
+             .out
+      << Kubectl({"get", "pods", "-n", kNs, "-o", "wide"}).out;
   const uint64_t want_a = answered["StatefulSet/dp-agent/db-a"];
   const uint64_t want_b = answered["Deployment/dp-agent/db-b"];
   EXPECT_EQ(WaitCount("StatefulSet/dp-agent/db-a", 5432, "TCP", want_a, "dp-agent/db:80"), want_a)
