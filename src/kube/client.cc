@@ -108,6 +108,7 @@ class RestClient final : public Client {
   KubeResult<Object> Get(Resource r, std::string_view ns, std::string_view name,
                          const RequestOptions& o) override {
     HttpRequest req = Request("GET", ResourcePath(Info(r), ns, name), o.accept);
+    req.cancel = o.stop;
     return ToObject(Send(std::move(req), Idempotency::kSafe));
   }
 
@@ -202,6 +203,7 @@ class RestClient final : public Client {
     if (o.dry_run) q.Add("dryRun", "All");
     HttpRequest req = Request("POST", ResourcePath(Info(r), ns) + q.str(), o.accept);
     SetBody(&req, json, "application/json");
+    req.cancel = o.stop;
     return ToObject(Send(std::move(req), Idempotency::kUnsafe));
   }
 
@@ -211,6 +213,7 @@ class RestClient final : public Client {
     if (o.dry_run) q.Add("dryRun", "All");
     HttpRequest req = Request("PUT", ResourcePath(Info(r), ns, name) + q.str(), o.accept);
     SetBody(&req, json, "application/json");
+    req.cancel = o.stop;
     // Safe: the resourceVersion precondition turns a repeat into a Conflict.
     return ToObject(Send(std::move(req), Idempotency::kSafe));
   }
@@ -223,6 +226,7 @@ class RestClient final : public Client {
     if (o.dry_run) q.Add("dryRun", "All");
     HttpRequest req = Request("PATCH", ResourcePath(Info(r), ns, name) + q.str(), "");
     SetBody(&req, json, "application/apply-patch+yaml");
+    req.cancel = o.stop;
     return ToObject(Send(std::move(req), Idempotency::kSafe));
   }
 
@@ -232,6 +236,7 @@ class RestClient final : public Client {
     if (o.dry_run) q.Add("dryRun", "All");
     HttpRequest req = Request("PATCH", ResourcePath(Info(r), ns, name) + q.str(), o.accept);
     SetBody(&req, patch, "application/merge-patch+json");
+    req.cancel = o.stop;
     return ToObject(Send(std::move(req), Idempotency::kSafe));
   }
 
@@ -246,6 +251,7 @@ class RestClient final : public Client {
     if (o.dry_run) body["dryRun"] = {"All"};
     HttpRequest req = Request("DELETE", ResourcePath(Info(r), ns, name), "");
     SetBody(&req, body.dump(), "application/json");
+    req.cancel = o.stop;
     auto resp = Send(std::move(req), Idempotency::kSafe);
     if (!resp.ok()) return resp.error();
     return std::move(resp->body);
@@ -339,6 +345,9 @@ class RestClient final : public Client {
     const size_t base_headers = req.headers.size();
     for (int retry = 1;; ++retry) {
       limiter_.Wait();
+      if (req.cancel != nullptr && req.cancel->load()) {
+        return LocalError(Reason::kCancelled, req.method + " " + req.url + ": stopped before sending");
+      }
       auto creds = credentials_->Get();
       if (!creds.ok()) {
         KubeError e = LocalError(creds.status());

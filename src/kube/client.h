@@ -85,6 +85,10 @@ struct ObjectList {
 struct RequestOptions {
   bool dry_run = false;  // ?dryRun=All
   std::string accept;    // empty: application/json
+  // When set and true, the request (its transfer and any wait before a
+  // retry) ends within about a second with kCancelled; a write stopped in
+  // flight may or may not have been applied.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct ListOptions {
@@ -103,6 +107,7 @@ struct ApplyOptions {
   std::string field_manager = "netpol-ctrl";
   bool force = true;
   bool dry_run = false;
+  const std::atomic<bool>* stop = nullptr;  // as RequestOptions::stop
 };
 
 struct DeleteOptions {
@@ -110,6 +115,7 @@ struct DeleteOptions {
   std::string precondition_uid;
   std::string precondition_resource_version;
   bool dry_run = false;
+  const std::atomic<bool>* stop = nullptr;  // as RequestOptions::stop
 };
 
 struct WatchOptions {

@@ -202,6 +202,40 @@ TEST_F(ClientTest, AStoppedWatchEndsWithoutWaitingForItsRetries) {
   EXPECT_TRUE(time_.sleeps().empty());
 }
 
+// A write whose stop flag is set while it runs (the leader lost its lease)
+// is not retried: another replica may be the leader by then.
+TEST_F(ClientTest, AStoppedWriteIsNotRetried) {
+  for (int i = 0; i < 20; ++i) {
+    transport_->script.push_back(
+        {503, R"({"kind":"Status","reason":"ServiceUnavailable","code":503})", 1});
+  }
+  std::atomic<bool> stop{false};
+  transport_->on_do = [&] { stop = true; };
+  ApplyOptions ao;
+  ao.stop = &stop;
+  auto o = client_->Apply(Resource::kNetworkPolicies, "ns", "p", "{}", ao);
+  ASSERT_FALSE(o.ok());
+  EXPECT_EQ(o.error().reason, Reason::kCancelled) << o.error().message;
+  ASSERT_EQ(transport_->seen.size(), 1u);
+  EXPECT_EQ(transport_->seen[0].cancel, &stop);  // and the transfer itself stops too
+  EXPECT_TRUE(time_.sleeps().empty());
+}
+
+// Once stopped, no request leaves at all.
+TEST_F(ClientTest, AWriteStoppedBeforeItStartsIsNeverSent) {
+  std::atomic<bool> stop{true};
+  DeleteOptions d;
+  d.stop = &stop;
+  auto del = client_->Delete(Resource::kNetworkPolicies, "ns", "p", d);
+  ASSERT_FALSE(del.ok());
+  EXPECT_EQ(del.error().reason, Reason::kCancelled) << del.error().message;
+  RequestOptions r;
+  r.stop = &stop;
+  EXPECT_FALSE(client_->MergePatch(Resource::kPods, "ns", "p", "{}", r).ok());
+  EXPECT_FALSE(client_->Create(Resource::kConfigMaps, "ns", "{}", r).ok());
+  EXPECT_TRUE(transport_->seen.empty());
+}
+
 TEST_F(ClientTest, UnsafeRequestsAreNotRetriedOn5xx) {
   transport_->script.push_back(
       {503, R"({"kind":"Status","reason":"ServiceUnavailable","code":503})", 1});

@@ -41,7 +41,10 @@ Status BuildElection(const ManagerOptions& options, Parts& p) {
     p.metrics->SetLeader(true);
     p.leading = true;
   };
-  ec.on_stopped_leading = [&p] { p.metrics->SetLeader(false); };
+  ec.on_stopped_leading = [&p] {
+    p.writes_stopped = true;  // a write retried from now could land under the next leader
+    p.metrics->SetLeader(false);
+  };
   ec.on_new_leader = [&p](const std::string& id) {
     if (id != p.identity) spdlog::info("the leader is {}", id);
   };
@@ -295,7 +298,7 @@ StatusOr<std::unique_ptr<Parts>> BuildParts(const ManagerOptions& options) {
     eo.reporting_instance = p.identity;
     p.events = std::make_unique<EventRecorder>(*p.client, eo);
   }
-  p.writer = std::make_unique<KubeWriter>(*p.client, may_write);
+  p.writer = std::make_unique<KubeWriter>(*p.client, may_write, &p.writes_stopped);
   p.progress =
       std::make_unique<observability::ProgressMonitor>(RealClock::Get(), std::chrono::minutes(2));
   p.log = NewLogObserver();

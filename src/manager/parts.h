@@ -120,6 +120,8 @@ struct Parts {
   std::unique_ptr<leaderelection::LeaseLock> lease_lock;
   std::unique_ptr<leaderelection::LeaderElector> elector;
   std::atomic<bool> leading{false};
+  // Set when leadership is lost: writes in flight end at once, unretried.
+  std::atomic<bool> writes_stopped{false};
 
   std::unique_ptr<EventRecorder> events;  // null: no Events
   std::unique_ptr<KubeWriter> writer;

@@ -6,6 +6,7 @@
 // Thread-safety: as kube::Client (any thread); `may_write` must be too.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <string>
 
@@ -18,8 +19,11 @@ namespace npc::manager {
 class KubeWriter final : public controller::PolicyWriter {
  public:
   // `may_write`, when set, is asked before every write: a replica that is not
-  // (or no longer) the leader never writes.
-  KubeWriter(kube::Client& client, std::function<bool()> may_write);
+  // (or no longer) the leader never writes. `stop`, when set and true, ends
+  // a write in flight and its retries at once (set when leadership is lost:
+  // a retry could land after another replica took over).
+  KubeWriter(kube::Client& client, std::function<bool()> may_write,
+             const std::atomic<bool>* stop = nullptr);
 
   StatusOr<int64_t> Apply(const NetworkPolicy& policy) override;
   StatusOr<int64_t> Create(const NetworkPolicy& policy) override;
@@ -32,6 +36,7 @@ class KubeWriter final : public controller::PolicyWriter {
 
   kube::Client& client_;
   const std::function<bool()> may_write_;
+  const std::atomic<bool>* const stop_;
 };
 
 }  // namespace npc::manager
