@@ -223,12 +223,7 @@ bool Incremental::ServiceSelects(const Service& s, const std::string& key) const
 
 Incremental::KeySet Incremental::SelectedIn(const std::string& ns,
                                             const LabelSelector& selector) const {
-  KeySet out;
-  if (auto it = ns_workloads_.find(ns); it != ns_workloads_.end()) {
-    for (const auto& k : it->second) {
-      if (Matches(selector, workloads_.at(k)->template_labels)) out.insert(k);
-    }
-  }
+  KeySet out = TemplatesMatching(ns, selector);
   // Owners of pods: those with a pod carrying every matchLabels pair.
   std::set<std::string> owners;
   bool first = true;
@@ -264,6 +259,26 @@ Incremental::KeySet Incremental::SelectedIn(const std::string& ns,
         break;
       }
     }
+  }
+  return out;
+}
+
+Incremental::KeySet Incremental::TemplatesMatching(const std::string& ns,
+                                                   const LabelSelector& selector) const {
+  KeySet out;
+  const KeySet* candidates = nullptr;
+  for (const auto& [k, v] : selector.match_labels) {
+    auto it = template_label_workloads_.find(LabelIndexKey(ns, k, v));
+    if (it == template_label_workloads_.end()) return out;  // no template has that pair
+    if (candidates == nullptr || it->second.size() < candidates->size()) candidates = &it->second;
+  }
+  if (candidates == nullptr) {  // no matchLabels: every workload of the namespace is a candidate
+    auto it = ns_workloads_.find(ns);
+    if (it == ns_workloads_.end()) return out;
+    candidates = &it->second;
+  }
+  for (const auto& k : *candidates) {
+    if (Matches(selector, workloads_.at(k)->template_labels)) out.insert(k);
   }
   return out;
 }
@@ -533,6 +548,9 @@ void Incremental::SetWorkload(const std::string& key, Ptr<Workload> next) {
     derived_.erase(key);
     workloads_.erase(it);
     RemoveFrom(ns_workloads_, before->ns, key);
+    for (const auto& [k, v] : before->template_labels) {
+      RemoveFrom(template_label_workloads_, LabelIndexKey(before->ns, k, v), key);
+    }
     host_network_.erase(key);
   }
   std::optional<Derived> next_d;
@@ -542,6 +560,9 @@ void Incremental::SetWorkload(const std::string& key, Ptr<Workload> next) {
     derived_.emplace(key, *next_d);
     workloads_.emplace(key, next);
     AddTo(ns_workloads_, next->ns, key);
+    for (const auto& [k, v] : next->template_labels) {
+      AddTo(template_label_workloads_, LabelIndexKey(next->ns, k, v), key);
+    }
     if (next->host_network) host_network_.insert(key);
   }
   if (!before && next) TouchNamespaceKnown(next->ns, +1);
@@ -1165,12 +1186,7 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
   auto add_peer = [&](const std::string& k) {
     add_workload(k);
     const Workload& w = *workloads_.at(k);
-    if (auto it = ns_workloads_.find(w.ns); it != ns_workloads_.end()) {
-      const LabelSelector base = EffectivePodSelector(w);
-      for (const auto& o : it->second) {
-        if (Matches(base, workloads_.at(o)->template_labels)) add_workload(o);
-      }
-    }
+    for (const auto& o : TemplatesMatching(w.ns, EffectivePodSelector(w))) add_workload(o);
   };
   auto add_service = [&](const std::string& sk) {
     if (!svc.insert(sk).second) return;
@@ -1224,8 +1240,27 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
       for (const auto& ip : d.pod_ips) add_pod_ip(ip);
       // Services selecting it (template or pods) and their clients.
       if (auto it = ns_services_.find(w->ns); it != ns_services_.end()) {
+        // As ServiceSelects, with its pods' label sets told apart once (its
+        // pods mostly share one) instead of once per Service.
+        std::vector<const Labels*> pod_labels;
+        if (auto op = owner_pods_.find(k); op != owner_pods_.end()) {
+          for (const auto& pk : op->second) {
+            const Pod& p = *pods_.at(pk).pod;
+            if (p.ns == w->ns) pod_labels.push_back(&p.labels);
+          }
+          std::sort(pod_labels.begin(), pod_labels.end(),
+                    [](const Labels* a, const Labels* b) { return *a < *b; });
+          pod_labels.erase(std::unique(pod_labels.begin(), pod_labels.end(),
+                                       [](const Labels* a, const Labels* b) { return *a == *b; }),
+                           pod_labels.end());
+        }
         for (const auto& sk : it->second) {
-          if (!ServiceSelects(*services_.at(sk), k)) continue;
+          const Service& s = *services_.at(sk);
+          bool selects = Selects(s, *w);
+          for (size_t i = 0; !selects && i < pod_labels.size(); ++i) {
+            selects = SelectsLabels(s, *pod_labels[i]);
+          }
+          if (!selects) continue;
           add_service(sk);
           if (auto c = clients_.find(sk); c != clients_.end()) {
             for (const auto& ck : c->second) add_peer(ck);

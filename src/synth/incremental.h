@@ -267,6 +267,9 @@ class Incremental {
   KeySet SelectedIn(const std::string& ns, const LabelSelector& selector) const;
   // The workloads in `ns` whose selector matches `template_labels`.
   KeySet Overlapping(const std::string& ns, const Labels& template_labels) const;
+  // The workloads in `ns` whose template labels `selector` matches (through
+  // template_label_workloads_: only those carrying its rarest pair are tested).
+  KeySet TemplatesMatching(const std::string& ns, const LabelSelector& selector) const;
   std::optional<PodOwner> OwnerOf(const Pod& p) const;
   // The objects ComputePolicy reads for `workloads` (everything when
   // `everything`), as a snapshot for ClusterIndex.
@@ -279,6 +282,8 @@ class Incremental {
   std::unordered_map<std::string, Ptr<Workload>> workloads_;     // "Kind/ns/name"
   std::unordered_map<std::string, Derived> derived_;             // same keys
   std::unordered_map<std::string, KeySet> ns_workloads_;         // ns -> workload keys
+  // ns\0key\0value of a template label -> the workloads whose template has it.
+  std::unordered_map<std::string, KeySet> template_label_workloads_;
   std::unordered_map<std::string, Ptr<Workload>> controlled_;    // "Kind/ns/name"
   std::unordered_map<std::string, KeySet> controlled_by_owner_;  // custom key -> controlled
   std::unordered_map<std::string, Ptr<Service>> services_;       // "ns/name"
