@@ -81,10 +81,23 @@ class ClientTest : public ::testing::Test {
     client_ = MakeClient("https://api:6443", "default", std::move(t), std::move(c), o, time_);
   }
 
+  // `n` answers of `status` (with Retry-After `retry_after`), and `stop_`
+  // set while the first attempt runs: what a stopped request must not retry.
+  void FailingThenStopped(int n, int status, const std::string& reason, int retry_after) {
+    for (int i = 0; i < n; ++i) {
+      transport_->script.push_back({status,
+                                    R"({"kind":"Status","reason":")" + reason +
+                                        R"(","code":)" + std::to_string(status) + "}",
+                                    retry_after});
+    }
+    transport_->on_do = [this] { stop_ = true; };
+  }
+
   FakeTimeSource time_;
   FakeTransport* transport_;
   CountingCredentials* creds_;
   std::unique_ptr<Client> client_;
+  std::atomic<bool> stop_{false};
 };
 
 const char* kNp =
@@ -187,14 +200,9 @@ TEST_F(ClientTest, AStoppedListEndsWithoutWaitingForItsRetries) {
 }
 
 TEST_F(ClientTest, AStoppedWatchEndsWithoutWaitingForItsRetries) {
-  for (int i = 0; i < 20; ++i) {
-    transport_->script.push_back(
-        {429, R"({"kind":"Status","reason":"TooManyRequests","code":429})", 30});
-  }
-  std::atomic<bool> stop{false};
-  transport_->on_do = [&] { stop = true; };
+  FailingThenStopped(20, 429, "TooManyRequests", 30);
   WatchOptions wo;
-  wo.stop = &stop;
+  wo.stop = &stop_;
   auto end = client_->Watch(Resource::kPods, "", wo, [](const WatchEvent&) { return Status::Ok(); });
   ASSERT_TRUE(end.ok()) << end.error().message;
   EXPECT_TRUE(end->stopped);
@@ -205,19 +213,14 @@ TEST_F(ClientTest, AStoppedWatchEndsWithoutWaitingForItsRetries) {
 // A write whose stop flag is set while it runs (the leader lost its lease)
 // is not retried: another replica may be the leader by then.
 TEST_F(ClientTest, AStoppedWriteIsNotRetried) {
-  for (int i = 0; i < 20; ++i) {
-    transport_->script.push_back(
-        {503, R"({"kind":"Status","reason":"ServiceUnavailable","code":503})", 1});
-  }
-  std::atomic<bool> stop{false};
-  transport_->on_do = [&] { stop = true; };
+  FailingThenStopped(20, 503, "ServiceUnavailable", 1);
   ApplyOptions ao;
-  ao.stop = &stop;
+  ao.stop = &stop_;
   auto o = client_->Apply(Resource::kNetworkPolicies, "ns", "p", "{}", ao);
   ASSERT_FALSE(o.ok());
   EXPECT_EQ(o.error().reason, Reason::kCancelled) << o.error().message;
   ASSERT_EQ(transport_->seen.size(), 1u);
-  EXPECT_EQ(transport_->seen[0].cancel, &stop);  // and the transfer itself stops too
+  EXPECT_EQ(transport_->seen[0].cancel, &stop_);  // and the transfer itself stops too
   EXPECT_TRUE(time_.sleeps().empty());
 }
 
