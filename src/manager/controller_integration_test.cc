@@ -323,10 +323,12 @@ TEST_F(ControllerIT, EveryWorkloadKindGetsItsPolicyAndOwnedPodsGetNone) {
   EXPECT_TRUE(Eventually([&] { return PolicyNames(ns) == want; }))
       << ::testing::PrintToString(PolicyNames(ns));
   // The Deployment's ReplicaSet and its pods exist (the controller manager
-  // made them) and got no policy of their own.
-  auto rs = client_->List(kube::Resource::kReplicaSets, ns, {});
-  ASSERT_TRUE(rs.ok());
-  EXPECT_FALSE(rs->items.empty());
+  // makes them, sometimes after the controller has written every policy)
+  // and get no policy of their own.
+  ASSERT_TRUE(Eventually([&] {
+    auto rs = client_->List(kube::Resource::kReplicaSets, ns, {});
+    return rs.ok() && !rs->items.empty();
+  })) << "the kube-controller-manager made no ReplicaSet for Deployment d";
   Quiesce();
   EXPECT_EQ(PolicyNames(ns), want);
 
