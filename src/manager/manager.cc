@@ -30,10 +30,7 @@ class Runner {
     if (p_.elector) {
       election_thread_ = std::thread([this] {
         election_status_ = p_.elector->Run(stop_election_);
-        if (!election_status_.ok()) {
-          p_.writes_stopped = true;
-          lost_ = true;
-        }
+        if (!election_status_.ok()) lost_ = true;  // on_stopped_leading stopped the writes
       });
     }
 

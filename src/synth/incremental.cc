@@ -210,13 +210,27 @@ void Incremental::Unindex(const std::string& key, const Derived& d) {
 
 // --- questions over what is held ------------------------------------------------
 
-bool Incremental::ServiceSelects(const Service& s, const std::string& key) const {
-  if (const Workload* w = Find(workloads_, key); w && Selects(s, *w)) return true;
+std::vector<const Labels*> Incremental::PodLabelSets(const std::string& key,
+                                                     const std::string& ns) const {
+  std::vector<const Labels*> out;
   auto it = owner_pods_.find(key);
-  if (it == owner_pods_.end()) return false;
+  if (it == owner_pods_.end()) return out;
   for (const auto& pk : it->second) {
     const Pod& p = *pods_.at(pk).pod;
-    if (p.ns == s.ns && SelectsLabels(s, p.labels)) return true;
+    if (p.ns == ns) out.push_back(&p.labels);
+  }
+  std::sort(out.begin(), out.end(), [](const Labels* a, const Labels* b) { return *a < *b; });
+  out.erase(std::unique(out.begin(), out.end(),
+                        [](const Labels* a, const Labels* b) { return *a == *b; }),
+            out.end());
+  return out;
+}
+
+bool Incremental::ServiceSelects(const Service& s, const Workload& w,
+                                 const std::vector<const Labels*>& pod_labels) {
+  if (Selects(s, w)) return true;
+  for (const Labels* l : pod_labels) {
+    if (SelectsLabels(s, *l)) return true;
   }
   return false;
 }
@@ -466,9 +480,10 @@ void Incremental::TouchWorkload(const Workload* before, const Derived* before_d,
     if (dirty_all_) continue;
     // Its clients see its pods as backends (hostNetwork rules and warnings).
     if (auto it = ns_services_.find(w->ns); it != ns_services_.end()) {
+      const std::vector<const Labels*> pod_labels =
+          w == after ? PodLabelSets(key, w->ns) : std::vector<const Labels*>();
       for (const auto& sk : it->second) {
-        const Service& s = *services_.at(sk);
-        if (Selects(s, *w) || (w == after && ServiceSelects(s, key))) DirtyClients(sk);
+        if (ServiceSelects(*services_.at(sk), *w, pod_labels)) DirtyClients(sk);
       }
     }
     // Its servers see it as a client, by Service or by pod IP.
@@ -1240,27 +1255,9 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
       for (const auto& ip : d.pod_ips) add_pod_ip(ip);
       // Services selecting it (template or pods) and their clients.
       if (auto it = ns_services_.find(w->ns); it != ns_services_.end()) {
-        // As ServiceSelects, with its pods' label sets told apart once (its
-        // pods mostly share one) instead of once per Service.
-        std::vector<const Labels*> pod_labels;
-        if (auto op = owner_pods_.find(k); op != owner_pods_.end()) {
-          for (const auto& pk : op->second) {
-            const Pod& p = *pods_.at(pk).pod;
-            if (p.ns == w->ns) pod_labels.push_back(&p.labels);
-          }
-          std::sort(pod_labels.begin(), pod_labels.end(),
-                    [](const Labels* a, const Labels* b) { return *a < *b; });
-          pod_labels.erase(std::unique(pod_labels.begin(), pod_labels.end(),
-                                       [](const Labels* a, const Labels* b) { return *a == *b; }),
-                           pod_labels.end());
-        }
+        const std::vector<const Labels*> pod_labels = PodLabelSets(k, w->ns);
         for (const auto& sk : it->second) {
-          const Service& s = *services_.at(sk);
-          bool selects = Selects(s, *w);
-          for (size_t i = 0; !selects && i < pod_labels.size(); ++i) {
-            selects = SelectsLabels(s, *pod_labels[i]);
-          }
-          if (!selects) continue;
+          if (!ServiceSelects(*services_.at(sk), *w, pod_labels)) continue;
           add_service(sk);
           if (auto c = clients_.find(sk); c != clients_.end()) {
             for (const auto& ck : c->second) add_peer(ck);

@@ -261,8 +261,13 @@ class Incremental {
   void ReresolvePods(const std::string& direct_key);
   void SetControlled(const std::string& key, Ptr<Workload> next);
   bool Boring(const PodEntry& e) const;
-  // Whether Service `s` selects workload `key` (its template or a pod).
-  bool ServiceSelects(const Service& s, const std::string& key) const;
+  // The distinct label sets of the pods of workload `key` in `ns` (its pods
+  // mostly share one), so a Service is tested against each set once.
+  std::vector<const Labels*> PodLabelSets(const std::string& key, const std::string& ns) const;
+  // Whether Service `s` (of w's namespace) selects workload `w`: its
+  // template, or a pod with one of `pod_labels` (PodLabelSets of w).
+  static bool ServiceSelects(const Service& s, const Workload& w,
+                             const std::vector<const Labels*>& pod_labels);
   // The workloads (keys) whose template or pods `selector` selects in `ns`.
   KeySet SelectedIn(const std::string& ns, const LabelSelector& selector) const;
   // The workloads in `ns` whose selector matches `template_labels`.
