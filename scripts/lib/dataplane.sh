@@ -23,19 +23,27 @@ npc_dp_node_pod_cidr=198.18.0.0/20  # the node's podCIDR
 npc_dp_dns_ip=198.19.0.10
 
 # What a DNS that never answered leaves to read: the pods' state, the
-# kube-dns endpoints and CoreDNS' own log (the node runner keeps pod logs
-# under $dir/pods, also after the pod is gone).
+# kube-dns and kubernetes endpoints, CoreDNS' own log (the node runner keeps
+# pod logs under $dir/pods, also after the pod is gone) and whether kube-proxy
+# programmed the Services (a ClusterIP without its rules answers "no route to
+# host"; one without endpoints, "connection refused").
 npc_dp_dns_diagnostics() {
-  echo "----- pods, kube-dns endpoints -----"
-  "$bin/kubectl" --kubeconfig "$dir/kubeconfig" get pods -A -o wide 2>&1 | head -n 20
-  "$bin/kubectl" --kubeconfig "$dir/kubeconfig" -n kube-system get endpointslices \
-    -l kubernetes.io/service-name=kube-dns -o wide 2>&1 | head -n 5
-  local f
+  local k=("$bin/kubectl" --kubeconfig "$dir/kubeconfig") f
+  echo "----- pods, kube-dns and kubernetes endpoints -----"
+  "${k[@]}" get pods -A -o wide 2>&1 | head -n 20
+  "${k[@]}" get endpointslices -A -o wide 2>&1 | head -n 10
   for f in "$dir"/pods/kube-system_*.log; do
     [ -f "$f" ] || continue
-    echo "----- last 25 lines of $f -----"
-    tail -n 25 "$f"
+    echo "----- last 8 lines of $f -----"
+    tail -n 8 "$f" | cut -c1-300
   done
+  echo "----- kube-proxy: warnings and errors (last 15) -----"
+  { grep -E '^[WEF][0-9]{4} ' "$dir/logs/kube-proxy.log" || true; } | tail -n 15 | cut -c1-300
+  echo "----- kube-proxy: its Service rules in npc-$cluster_id-node -----"
+  local nat
+  nat=$(ip netns exec "npc-$cluster_id-node" iptables-save -t nat 2>&1 || true)
+  echo "KUBE-SVC chains: $(grep -c '^:KUBE-SVC-' <<<"$nat" || true)"
+  { grep -E '^-A KUBE-SERVICES .*(default/kubernetes|kube-system/kube-dns)' <<<"$nat" || true; } | cut -c1-300
 }
 
 npc_dataplane_start() {
@@ -142,7 +150,7 @@ NODE
       "$dp_bin/npc-probe" --timeout-ms 500 dns node kubernetes.default.svc.cluster.local 2>&1) &&
       [[ $answer == *'"198.19.0.1"'* ]] && break
     if (($(date +%s) >= deadline)); then
-      npc_dp_dns_diagnostics >&2
+      die_diagnostics=npc_dp_dns_diagnostics
       die_start "the dataplane's DNS did not answer within ${NPC_CLUSTER_START_TIMEOUT:-60}s: $answer"
     fi
     sleep 0.5
