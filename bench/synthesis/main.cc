@@ -114,7 +114,7 @@ void AddPods(npc::Snapshot& s, int pods) {
       p.name = w.name + "-" + std::to_string(k);
       p.uid = "pod-" + w.uid + "-" + std::to_string(k);
       p.labels = w.template_labels;
-      p.labels[owner.kind == "StatefulSet" ? "controller-revision-hash" : "pod-template-hash"] =
+      p.labels.Edit()[owner.kind == "StatefulSet" ? "controller-revision-hash" : "pod-template-hash"] =
           "5d8f7";
       p.controller = owner;
       if (custom && k == 0) {

@@ -49,7 +49,7 @@ decode::Object MakePod(const std::string& name, const std::string& api_version,
   c.env.push_back({"DB", env, "", ""});
   spec.containers.push_back(c);
   p.spec = spec;
-  o.meta.controller = p.controller;
+  o.meta.controller = p.controller.optional();
   o.value = std::move(p);
   return o;
 }

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "model/shared.h"
+
 namespace npc {
 
 using Labels = std::map<std::string, std::string>;
@@ -460,15 +462,16 @@ struct Secret {
 
 // A pod run by a controller (bare pods are workloads of kind kPod). Backends
 // of Services, custom workloads (kCustom) and pod DNS names are found
-// through these.
+// through these. Labels, owner and spec are held shared (model/shared.h): a
+// cache of many Pods keeps what siblings have in common once.
 struct Pod {
   std::string ns;
   std::string name;
   std::string uid;
-  Labels labels;
+  Shared<Labels> labels;
   std::string ip;  // status.podIP; "" when not known
   bool host_network = false;
-  std::optional<OwnerReference> controller;  // the controlling ownerReference
+  SharedOptional<OwnerReference> controller;  // the controlling ownerReference
   // The pod's spec, when known (the template of a custom workload whose pods
   // come through no ReplicaSet or Job).
   struct Spec {
@@ -478,7 +481,7 @@ struct Pod {
     std::vector<std::string> secret_volumes;
     bool operator==(const Spec&) const = default;
   };
-  std::optional<Spec> spec;
+  SharedOptional<Spec> spec;
 
   bool operator==(const Pod&) const = default;
 };

@@ -72,5 +72,31 @@ TEST(PolicySpecFingerprintTest, EqualSpecsAlikeAnyDifferenceApart) {
   }
 }
 
+// model/shared.h: values compare as values, a copy shares, changing one
+// never changes the other.
+TEST(SharedTest, ComparesByValueAndNeverChangesWhatIsShared) {
+  Shared<Labels> a{{"app", "web"}};
+  Shared<Labels> b = Labels{{"app", "web"}};
+  EXPECT_EQ(a, b);
+  EXPECT_FALSE(a.SharesWith(b));
+  b.ShareWith(a);
+  EXPECT_TRUE(a.SharesWith(b));
+  b.Edit()["role"] = "db";
+  EXPECT_EQ(a.get(), (Labels{{"app", "web"}}));
+  EXPECT_EQ(b.get(), (Labels{{"app", "web"}, {"role", "db"}}));
+  EXPECT_NE(a, b);
+  EXPECT_LT(a, b);
+  EXPECT_TRUE(Shared<Labels>().empty());
+
+  SharedOptional<OwnerReference> none;
+  SharedOptional<OwnerReference> rs = OwnerReference{"apps/v1", "ReplicaSet", "web-1", "u1"};
+  EXPECT_FALSE(none);
+  EXPECT_NE(none, rs);
+  EXPECT_EQ(none, SharedOptional<OwnerReference>(std::nullopt));
+  EXPECT_EQ(rs, SharedOptional<OwnerReference>(std::optional<OwnerReference>(*rs)));
+  EXPECT_EQ(rs->name, "web-1");
+  EXPECT_EQ(rs.optional(), (std::optional<OwnerReference>(*rs)));
+}
+
 }  // namespace
 }  // namespace npc

@@ -217,7 +217,7 @@ std::vector<const Labels*> Incremental::PodLabelSets(const std::string& key,
   if (it == owner_pods_.end()) return out;
   for (const auto& pk : it->second) {
     const Pod& p = *pods_.at(pk).pod;
-    if (p.ns == ns) out.push_back(&p.labels);
+    if (p.ns == ns) out.push_back(&p.labels.get());
   }
   std::sort(out.begin(), out.end(), [](const Labels* a, const Labels* b) { return *a < *b; });
   out.erase(std::unique(out.begin(), out.end(),
@@ -618,11 +618,11 @@ void Incremental::IndexPod(const std::string& key, const PodEntry& e, int delta)
       if (owners.empty()) pod_label_owners_.erase(LabelIndexKey(p.ns, k, v));
     }
   }
-  if (!e.direct.empty()) {
+  if (const std::string direct = DirectKey(p); !direct.empty()) {
     if (delta > 0) {
-      AddTo(direct_pods_, e.direct, key);
+      AddTo(direct_pods_, direct, key);
     } else {
-      RemoveFrom(direct_pods_, e.direct, key);
+      RemoveFrom(direct_pods_, direct, key);
     }
   }
   if (!p.ip.empty()) {
@@ -670,6 +670,62 @@ void Incremental::RederiveCustom(const std::string& owner_key) {
   SetWorkload(owner_key, std::move(next));
 }
 
+const Pod* Incremental::FindPod(const std::string& ns, const std::string& name) const {
+  auto it = pods_.find(JoinKey(ns, name));
+  return it == pods_.end() ? nullptr : it->second.pod.get();
+}
+
+Incremental::Ptr<Pod> Incremental::SharedWithSiblings(const std::string& key, const Pod& p) {
+  auto out = std::make_shared<Pod>(p);
+  // Labels: one copy of each distinct set.
+  if (auto [it, added] = pod_label_sets_.insert(out->labels); !added) out->labels.ShareWith(*it);
+  // The owner: its own last version's, a pod of the same ReplicaSet or Job,
+  // or one of the same workload (a StatefulSet's pods differ in a label).
+  std::vector<const Pod*> siblings;
+  if (auto it = pods_.find(key); it != pods_.end()) siblings.push_back(it->second.pod.get());
+  auto first_other = [&](const std::unordered_map<std::string, KeySet>& index,
+                         const std::string& k) {
+    auto it = index.find(k);
+    if (it == index.end()) return;
+    for (const auto& pk : it->second) {
+      if (pk == key) continue;
+      siblings.push_back(pods_.at(pk).pod.get());
+      return;
+    }
+  };
+  if (const std::string direct = DirectKey(p); !direct.empty()) first_other(direct_pods_, direct);
+  if (std::optional<PodOwner> owner = OwnerOf(p)) first_other(owner_pods_, owner->key);
+  for (const Pod* s : siblings) {
+    if (!out->controller.SharesWith(s->controller) && out->controller == s->controller) {
+      out->controller.ShareWith(s->controller);
+      break;
+    }
+  }
+  return out;
+}
+
+void Incremental::ReleaseLabels(const Shared<Labels>& labels) {
+  auto it = pod_label_sets_.find(labels);
+  // Held by the set and by `labels` alone: no other pod has it.
+  if (it != pod_label_sets_.end() && it->SharesWith(labels) && it->use_count() <= 2) {
+    pod_label_sets_.erase(it);
+  }
+}
+
+size_t Incremental::LabelsHash::operator()(const Shared<Labels>& l) const {
+  size_t h = l.size();
+  for (const auto& [k, v] : l) {
+    h = h * 1000003 ^ std::hash<std::string>()(k);
+    h = h * 1000003 ^ std::hash<std::string>()(v);
+  }
+  return h;
+}
+
+std::string Incremental::DirectKey(const Pod& p) {
+  if (!p.controller || (p.controller->kind != "ReplicaSet" && p.controller->kind != "Job")) return "";
+  return p.controller->kind + "/" + p.ns + "/" + p.controller->name;
+}
+
 void Incremental::SetPod(const std::string& key, Ptr<Pod> next) {
   std::optional<PodEntry> before;
   if (auto it = pods_.find(key); it != pods_.end()) {
@@ -686,13 +742,14 @@ void Incremental::SetPod(const std::string& key, Ptr<Pod> next) {
       e.custom = owner->custom.has_value();
       e.custom_owner = owner->custom;
     }
-    if (next->controller && (next->controller->kind == "ReplicaSet" ||
-                             next->controller->kind == "Job")) {
-      e.direct = next->controller->kind + "/" + next->ns + "/" + next->controller->name;
-    }
+    if (e.custom_owner == next->controller) e.custom_owner.ShareWith(next->controller);
     IndexPod(key, e, +1);
     after = e;
     pods_.emplace(key, std::move(e));
+  }
+  if (before && !(after && after->pod->labels.SharesWith(before->pod->labels)) &&
+      before->pod.use_count() == 1) {
+    ReleaseLabels(before->pod->labels);
   }
   // Pod DNS: clients naming the address; "pod IPs are not known" flips.
   const size_t with_ip_before = pods_with_ip_ + (before && !before->pod->ip.empty() ? 1 : 0) -
@@ -848,7 +905,7 @@ bool Incremental::Upsert(const Pod& p) {
   if (auto it = pods_.find(key); it != pods_.end() && *it->second.pod == p) {
     return dirty_all_ != all_before || dirty_workloads_.size() != dirty_before;
   }
-  SetPod(key, std::make_shared<const Pod>(p));
+  SetPod(key, SharedWithSiblings(key, p));
   // A pod that changes no policy (one more pod of a known workload) is no change.
   return dirty_all_ != all_before || dirty_workloads_.size() != dirty_before;
 }
@@ -1350,7 +1407,8 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
     }
     for (const auto& pk : pods) {
       const PodEntry& e = pods_.at(pk);
-      if (!e.direct.empty() && controlled_.contains(e.direct)) controlled.insert(e.direct);
+      const std::string direct = DirectKey(*e.pod);
+      if (!direct.empty() && controlled_.contains(direct)) controlled.insert(direct);
     }
   }
 

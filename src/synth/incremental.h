@@ -59,6 +59,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "model/model.h"
@@ -195,6 +196,10 @@ class Incremental {
   size_t policies() const { return managed_ + default_deny_.size(); }
   size_t unresolved() const { return unresolved_total_; }
   size_t pods() const { return pods_.size(); }
+  // Distinct label sets over the pods kept (each held once).
+  size_t pod_label_sets() const { return pod_label_sets_.size(); }
+  // The pod as kept (nullptr when unknown).
+  const Pod* FindPod(const std::string& ns, const std::string& name) const;
 
  private:
   template <typename T>
@@ -220,13 +225,13 @@ class Incremental {
     bool host_network = false;
     size_t unresolved = 0;
   };
-  // A pod as kept: small, its labels shared with its siblings.
+  // A pod as kept: small, its labels and owner shared with its siblings
+  // (SharedWithSiblings); its ReplicaSet or Job is DirectKey(*pod).
   struct PodEntry {
     Ptr<Pod> pod;
     std::string owner;     // its workload's key ("" for none)
     bool custom = false;   // that workload is a custom one
-    std::optional<OwnerReference> custom_owner;  // with custom: the owner it is named after
-    std::string direct;    // "ReplicaSet/ns/name" or "Job/ns/name" of its controller
+    SharedOptional<OwnerReference> custom_owner;  // with custom: the owner it is named after
   };
 
   Derived Derive(const Workload& w) const;
@@ -255,6 +260,17 @@ class Incremental {
   void RederiveReaders(const std::string& config_map_key);
   void RederiveSecretReaders(const std::string& secret_key);
   // Pods.
+  // `p` as kept under `key`: its labels held once in pod_label_sets_, its
+  // owner shared with an equal pod's (its last version, a pod of its
+  // ReplicaSet or workload) when there is one.
+  Ptr<Pod> SharedWithSiblings(const std::string& key, const Pod& p);
+  // A kept pod with `labels` is gone: forget the set when no pod has it.
+  void ReleaseLabels(const Shared<Labels>& labels);
+  struct LabelsHash {
+    size_t operator()(const Shared<Labels>& l) const;
+  };
+  // "ReplicaSet/ns/name" or "Job/ns/name" of the pod's controller ("" for others).
+  static std::string DirectKey(const Pod& p);
   void SetPod(const std::string& key, Ptr<Pod> next);
   void IndexPod(const std::string& key, const PodEntry& e, int delta);
   void RederiveCustom(const std::string& owner_key);
@@ -321,6 +337,7 @@ class Incremental {
 
   // Pods.
   std::unordered_map<std::string, PodEntry> pods_;            // "ns/name"
+  std::unordered_set<Shared<Labels>, LabelsHash> pod_label_sets_;  // of pods_, each once
   std::unordered_map<std::string, KeySet> owner_pods_;        // workload key -> pod keys
   std::unordered_map<std::string, KeySet> direct_pods_;       // "ReplicaSet/ns/name" -> pods
   std::unordered_map<std::string, KeySet> ip_pods_;           // "ns/ip" -> pod keys

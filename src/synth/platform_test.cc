@@ -387,8 +387,8 @@ TEST(CustomWorkloadTest, PodsOfAnOperatorFormAWorkload) {
                 {{"app", "redis"}, {"role", "primary"}, {"controller-revision-hash", "x"}},
                 kRedisCr);
   a.spec = Pod::Spec{};
-  a.spec->containers.push_back(Container{"redis", false, {}, {}, {}, {}, {}});
-  a.spec->containers[0].env.push_back({"PEER", "sentinel.data:26379", "", ""});
+  a.spec.Edit().containers.push_back(Container{"redis", false, {}, {}, {}, {}, {}});
+  a.spec.Edit().containers[0].env.push_back({"PEER", "sentinel.data:26379", "", ""});
   Pod b = PodOf("data", "cache-1", {{"app", "redis"}, {"role", "replica"}}, kRedisCr);
   s.pods = {a, b};
   s.services.push_back(Svc("data", "sentinel", Labels{{"app", "sentinel"}}, {{26379, {}}}));

@@ -369,14 +369,15 @@ std::string Mutate(Cluster& c, synth::Incremental& inc, std::mt19937_64& rng,
       Pod& p = Pick(c.pods, rng)->second;
       const int what = roll(4);
       if (what == 0) {
-        if (p.labels.erase("role") == 0) p.labels["role"] = roll(2) ? "primary" : "replica";
+        Labels& l = p.labels.Edit();
+        if (l.erase("role") == 0) l["role"] = roll(2) ? "primary" : "replica";
       } else if (what == 1) {
         p.labels = Pick(c.pods, rng)->second.labels;
       } else if (what == 2) {
         p.ip = p.ip.empty() ? "10.9." + std::to_string(roll(4)) + "." + std::to_string(roll(200) + 1)
                             : "";
       } else {
-        p.labels["pod-template-hash"] = std::to_string(roll(3));
+        p.labels.Edit()["pod-template-hash"] = std::to_string(roll(3));
       }
       inc.Upsert(p);
       return "pod " + K(p.ns, p.name) + " changes";
