@@ -40,11 +40,18 @@ void PodThinner::OnUpsert(decode::Object object) {
   } else {
     p->spec.reset();
   }
-  CustomPod& cp = custom_pods_[key];
+  auto [it, added] = custom_pods_.try_emplace(key);
+  CustomPod& cp = it->second;
+  if (!added) labels_.Release(cp.pod.labels);
   cp.owner = owner_key;
-  cp.meta = object.meta;
   cp.pod = *p;
   cp.pod.spec.reset();
+  labels_.Intern(cp.pod.labels);
+  p->labels.ShareWith(cp.pod.labels);  // the copy sent on is the same
+  if (auto h = custom_pods_.find({p->ns, owner.holder}); h != custom_pods_.end() &&
+                                                         h->second.pod.controller == cp.pod.controller) {
+    cp.pod.controller.ShareWith(h->second.pod.controller);
+  }
   next_.OnUpsert(std::move(object));
 }
 
@@ -52,6 +59,7 @@ void PodThinner::Forget(const Key& key) {
   auto it = custom_pods_.find(key);
   if (it == custom_pods_.end()) return;
   const std::string owner_key = it->second.owner;
+  labels_.Release(it->second.pod.labels);
   custom_pods_.erase(it);
   auto o = owners_.find(owner_key);
   if (o == owners_.end()) return;
@@ -67,9 +75,16 @@ void PodThinner::Forget(const Key& key) {
   owner.holder = *owner.pods.begin();
   auto next = custom_pods_.find({key.first, owner.holder});
   if (next == custom_pods_.end() || !owner.spec) return;
+  const Pod& kept = next->second.pod;
   decode::Object again;
-  again.meta = next->second.meta;
-  Pod pod = next->second.pod;
+  again.meta.api_version = "v1";
+  again.meta.kind = "Pod";
+  again.meta.ns = kept.ns;
+  again.meta.name = kept.name;
+  again.meta.uid = kept.uid;
+  again.meta.labels = kept.labels;
+  again.meta.controller = kept.controller.optional();
+  Pod pod = kept;
   pod.spec = *owner.spec;
   again.value = std::move(pod);
   next_.OnUpsert(std::move(again));

@@ -42,9 +42,11 @@ class PodThinner final : public Sink {
   void OnDelete(const decode::Meta& meta) override;
   void OnUnknown(const decode::Meta& meta, const std::string& why) override;
 
-  // Custom owners whose spec is held, and pods of such owners known (tests).
+  // Custom owners whose spec is held, pods of such owners known, and their
+  // distinct label sets (tests).
   [[nodiscard]] size_t owners() const { return owners_.size(); }
   [[nodiscard]] size_t custom_pods() const { return custom_pods_.size(); }
+  [[nodiscard]] size_t label_sets() const { return labels_.size(); }
 
  private:
   using Key = std::pair<std::string, std::string>;  // namespace, name
@@ -53,10 +55,13 @@ class PodThinner final : public Sink {
     std::shared_ptr<const Pod::Spec> spec;
     std::set<std::string> pods;  // its pods, by name
   };
+  // What is kept of each pod of a custom owner, to send it again with the
+  // spec when it becomes the holder: the Pod without its spec (its Meta is
+  // made from it), its labels interned and its owner shared with the
+  // holder's.
   struct CustomPod {
     std::string owner;  // key in owners_
-    decode::Meta meta;
-    Pod pod;  // without its spec
+    Pod pod;
   };
 
   // The owner key of a pod whose controller is of a kind synthesis does not
@@ -67,6 +72,7 @@ class PodThinner final : public Sink {
   Sink& next_;
   std::map<std::string, Owner> owners_;      // "ns/Kind/name/uid"
   std::map<Key, CustomPod> custom_pods_;     // pods of those owners
+  Interned<Labels, MapHash> labels_;         // of custom_pods_
 };
 
 }  // namespace npc::informer

@@ -82,6 +82,7 @@ TEST(PodThinnerTest, OnePodPerCustomOwnerKeepsTheSpecAndHandsItOnWhenItGoes) {
   EXPECT_FALSE(next.pods.at("pg-0").spec.has_value());
   EXPECT_TRUE(next.pods.at("other-0").spec.has_value());  // one per owner
   EXPECT_EQ(t.owners(), 2u);
+  EXPECT_EQ(t.label_sets(), 2u);  // pg-* share theirs
 
   // The holder changes: its newer spec is kept.
   t.OnUpsert(MakePod("pg-1", "postgres.example.com/v1", "PostgresCluster", "pg", "db2.data:1"));
@@ -110,6 +111,7 @@ TEST(PodThinnerTest, OnePodPerCustomOwnerKeepsTheSpecAndHandsItOnWhenItGoes) {
   }
   EXPECT_EQ(t.owners(), 0u);
   EXPECT_EQ(t.custom_pods(), 0u);
+  EXPECT_EQ(t.label_sets(), 0u);
   EXPECT_TRUE(next.pods.empty());
 }
 

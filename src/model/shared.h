@@ -13,9 +13,12 @@
 #pragma once
 
 #include <compare>
+#include <cstddef>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <optional>
+#include <unordered_map>
 #include <utility>
 
 namespace npc {
@@ -73,8 +76,6 @@ class Shared {
   // Points to other's value; call only when both are equal.
   void ShareWith(const Shared& other) { p_ = other.p_; }
   [[nodiscard]] bool SharesWith(const Shared& other) const { return p_ == other.p_; }
-  // How many hold this value (for interning tables that forget unused values).
-  [[nodiscard]] long use_count() const { return p_.use_count(); }
 
   friend bool operator==(const Shared& a, const Shared& b) { return a.p_ == b.p_ || *a.p_ == *b.p_; }
   friend bool operator==(const Shared& a, const T& b) { return *a.p_ == b; }
@@ -140,6 +141,48 @@ class SharedOptional {
 
  private:
   std::shared_ptr<const T> p_;
+};
+
+// One copy of each distinct value, for the holders that intern theirs
+// (Intern) and let go of them (Release, once per Intern): a value is
+// forgotten with its last holder.
+//
+//   Interned<Labels, MapHash> sets;
+//   sets.Intern(pod.labels);   // pod.labels now shares the table's copy
+//   ...
+//   sets.Release(pod.labels);  // the pod is dropped
+template <typename T, typename Hash>
+class Interned {
+ public:
+  void Intern(Shared<T>& v) {
+    auto [it, added] = held_.try_emplace(v, 0);
+    if (!added) v.ShareWith(it->first);
+    ++it->second;
+  }
+  void Release(const Shared<T>& v) {
+    auto it = held_.find(v);
+    if (it != held_.end() && --it->second == 0) held_.erase(it);
+  }
+  [[nodiscard]] size_t size() const { return held_.size(); }
+
+ private:
+  struct ByValue {
+    size_t operator()(const Shared<T>& v) const { return Hash()(v.get()); }
+  };
+  std::unordered_map<Shared<T>, size_t, ByValue> held_;  // value -> holders
+};
+
+// A hash of a map of strings (labels, annotations) by content.
+struct MapHash {
+  template <typename M>
+  size_t operator()(const M& m) const {
+    size_t h = m.size();
+    for (const auto& [k, v] : m) {
+      h = h * 1000003 ^ std::hash<typename M::key_type>()(k);
+      h = h * 1000003 ^ std::hash<typename M::mapped_type>()(v);
+    }
+    return h;
+  }
 };
 
 }  // namespace npc

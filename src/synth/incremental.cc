@@ -39,13 +39,13 @@ auto Find(const Map& m, const std::string& key) -> decltype(m.begin()->second.ge
   return it == m.end() ? nullptr : it->second.get();
 }
 
-template <typename Map>
-void AddTo(Map& index, const std::string& at, const std::string& key) {
+template <typename Map, typename Key>
+void AddTo(Map& index, const std::string& at, const Key& key) {
   index[at].insert(key);
 }
 
-template <typename Map>
-void RemoveFrom(Map& index, const std::string& at, const std::string& key) {
+template <typename Map, typename Key>
+void RemoveFrom(Map& index, const std::string& at, const Key& key) {
   auto it = index.find(at);
   if (it == index.end()) return;
   it->second.erase(key);
@@ -215,8 +215,8 @@ std::vector<const Labels*> Incremental::PodLabelSets(const std::string& key,
   std::vector<const Labels*> out;
   auto it = owner_pods_.find(key);
   if (it == owner_pods_.end()) return out;
-  for (const auto& pk : it->second) {
-    const Pod& p = *pods_.at(pk).pod;
+  for (const PodNode* n : it->second) {
+    const Pod& p = *n->second.pod;
     if (p.ns == ns) out.push_back(&p.labels.get());
   }
   std::sort(out.begin(), out.end(), [](const Labels* a, const Labels* b) { return *a < *b; });
@@ -266,8 +266,8 @@ Incremental::KeySet Incremental::SelectedIn(const std::string& ns,
     if (out.contains(o) || !workloads_.contains(o)) continue;
     auto it = owner_pods_.find(o);
     if (it == owner_pods_.end()) continue;
-    for (const auto& pk : it->second) {
-      const Pod& p = *pods_.at(pk).pod;
+    for (const PodNode* n : it->second) {
+      const Pod& p = *n->second.pod;
       if (p.ns == ns && Matches(selector, p.labels)) {
         out.insert(o);
         break;
@@ -380,13 +380,13 @@ void Incremental::DirtyPeerUsers(const std::string& key) {
   }
   for (const auto& ip : derived_.at(key).pod_ips) {
     if (auto it = ip_pods_.find(ip); it != ip_pods_.end()) {
-      for (const auto& pk : it->second) Dirty(pods_.at(pk).owner);
+      for (const PodNode* n : it->second) Dirty(n->second.owner);
     }
   }
   if (derived_.at(key).scraped) DirtyAll(monitors_);
   if (auto it = owner_pods_.find(key); it != owner_pods_.end()) {
-    for (const auto& pk : it->second) {
-      const Pod& p = *pods_.at(pk).pod;
+    for (const PodNode* n : it->second) {
+      const Pod& p = *n->second.pod;
       DirtyPodIp(p.ns, p.ip);
     }
   }
@@ -492,15 +492,15 @@ void Incremental::TouchWorkload(const Workload* before, const Derived* before_d,
     }
     for (const auto& ip : d->pod_ips) {
       if (auto it = ip_pods_.find(ip); it != ip_pods_.end()) {
-        for (const auto& pk : it->second) Dirty(pods_.at(pk).owner);
+        for (const PodNode* n : it->second) Dirty(n->second.owner);
       }
     }
     // Monitoring workloads scrape it.
     if (d->scraped) DirtyAll(monitors_);
     // Clients naming its pods by IP.
     if (auto it = owner_pods_.find(key); it != owner_pods_.end()) {
-      for (const auto& pk : it->second) {
-        const Pod& p = *pods_.at(pk).pod;
+      for (const PodNode* n : it->second) {
+        const Pod& p = *n->second.pod;
         DirtyPodIp(p.ns, p.ip);
       }
     }
@@ -604,8 +604,10 @@ void Incremental::Rederive(const std::string& workload_key) {
 
 // --- pods -----------------------------------------------------------------------
 
-void Incremental::IndexPod(const std::string& key, const PodEntry& e, int delta) {
+void Incremental::IndexPod(const PodNode& pod, int delta) {
+  const PodEntry& e = pod.second;
   const Pod& p = *e.pod;
+  const PodNode* key = &pod;
   if (!e.owner.empty()) {
     if (delta > 0) {
       AddTo(owner_pods_, e.owner, key);
@@ -640,8 +642,8 @@ void Incremental::IndexPod(const std::string& key, const PodEntry& e, int delta)
 void Incremental::RederiveCustom(const std::string& owner_key) {
   std::vector<const PodEntry*> entries;
   if (auto it = owner_pods_.find(owner_key); it != owner_pods_.end()) {
-    for (const auto& pk : it->second) {
-      const PodEntry& e = pods_.at(pk);
+    for (const PodNode* n : it->second) {
+      const PodEntry& e = n->second;
       if (e.custom) entries.push_back(&e);
     }
   }
@@ -677,19 +679,18 @@ const Pod* Incremental::FindPod(const std::string& ns, const std::string& name) 
 
 Incremental::Ptr<Pod> Incremental::SharedWithSiblings(const std::string& key, const Pod& p) {
   auto out = std::make_shared<Pod>(p);
-  // Labels: one copy of each distinct set.
-  if (auto [it, added] = pod_label_sets_.insert(out->labels); !added) out->labels.ShareWith(*it);
+  pod_label_sets_.Intern(out->labels);  // released by SetPod when it drops the pod
   // The owner: its own last version's, a pod of the same ReplicaSet or Job,
   // or one of the same workload (a StatefulSet's pods differ in a label).
   std::vector<const Pod*> siblings;
   if (auto it = pods_.find(key); it != pods_.end()) siblings.push_back(it->second.pod.get());
-  auto first_other = [&](const std::unordered_map<std::string, KeySet>& index,
+  auto first_other = [&](const std::unordered_map<std::string, PodSet>& index,
                          const std::string& k) {
     auto it = index.find(k);
     if (it == index.end()) return;
-    for (const auto& pk : it->second) {
-      if (pk == key) continue;
-      siblings.push_back(pods_.at(pk).pod.get());
+    for (const PodNode* n : it->second) {
+      if (n->first == key) continue;
+      siblings.push_back(n->second.pod.get());
       return;
     }
   };
@@ -704,33 +705,16 @@ Incremental::Ptr<Pod> Incremental::SharedWithSiblings(const std::string& key, co
   return out;
 }
 
-void Incremental::ReleaseLabels(const Shared<Labels>& labels) {
-  auto it = pod_label_sets_.find(labels);
-  // Held by the set and by `labels` alone: no other pod has it.
-  if (it != pod_label_sets_.end() && it->SharesWith(labels) && it->use_count() <= 2) {
-    pod_label_sets_.erase(it);
-  }
-}
-
-size_t Incremental::LabelsHash::operator()(const Shared<Labels>& l) const {
-  size_t h = l.size();
-  for (const auto& [k, v] : l) {
-    h = h * 1000003 ^ std::hash<std::string>()(k);
-    h = h * 1000003 ^ std::hash<std::string>()(v);
-  }
-  return h;
-}
-
 std::string Incremental::DirectKey(const Pod& p) {
   if (!p.controller || (p.controller->kind != "ReplicaSet" && p.controller->kind != "Job")) return "";
   return p.controller->kind + "/" + p.ns + "/" + p.controller->name;
 }
 
-void Incremental::SetPod(const std::string& key, Ptr<Pod> next) {
+void Incremental::SetPod(std::string key, Ptr<Pod> next) {
   std::optional<PodEntry> before;
   if (auto it = pods_.find(key); it != pods_.end()) {
+    IndexPod(*it, -1);
     before = std::move(it->second);
-    IndexPod(key, *before, -1);
     pods_.erase(it);
   }
   std::optional<PodEntry> after;
@@ -743,14 +727,10 @@ void Incremental::SetPod(const std::string& key, Ptr<Pod> next) {
       e.custom_owner = owner->custom;
     }
     if (e.custom_owner == next->controller) e.custom_owner.ShareWith(next->controller);
-    IndexPod(key, e, +1);
     after = e;
-    pods_.emplace(key, std::move(e));
+    IndexPod(*pods_.emplace(key, std::move(e)).first, +1);
   }
-  if (before && !(after && after->pod->labels.SharesWith(before->pod->labels)) &&
-      before->pod.use_count() == 1) {
-    ReleaseLabels(before->pod->labels);
-  }
+  if (before && before->pod != next) pod_label_sets_.Release(before->pod->labels);
   // Pod DNS: clients naming the address; "pod IPs are not known" flips.
   const size_t with_ip_before = pods_with_ip_ + (before && !before->pod->ip.empty() ? 1 : 0) -
                                 (after && !after->pod->ip.empty() ? 1 : 0);
@@ -795,11 +775,9 @@ void Incremental::SetPod(const std::string& key, Ptr<Pod> next) {
 void Incremental::ReresolvePods(const std::string& direct_key) {
   auto it = direct_pods_.find(direct_key);
   if (it == direct_pods_.end()) return;
-  const KeySet pods = it->second;
-  for (const auto& pk : pods) {
-    Ptr<Pod> p = pods_.at(pk).pod;
-    SetPod(pk, p);
-  }
+  std::vector<std::string> keys;  // SetPod replaces the elements the set points to
+  for (const PodNode* n : it->second) keys.push_back(n->first);
+  for (const auto& pk : keys) SetPod(pk, pods_.at(pk).pod);
 }
 
 void Incremental::SetControlled(const std::string& key, Ptr<Workload> next) {
@@ -1236,7 +1214,8 @@ bool Incremental::pending() const {
 
 Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& workloads,
                                     bool everything) const {
-  std::set<std::string> wl, svc, slices, ings, routes, cms, secrets, pods, controlled;
+  std::set<std::string> wl, svc, slices, ings, routes, cms, secrets, controlled;
+  PodSet pods;
   std::set<std::string> observed;  // ObservedFlows objects
   auto add_slices = [&](const std::string& service) {
     if (auto it = slices_by_service_.find(service); it != slices_by_service_.end()) {
@@ -1273,9 +1252,9 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
   auto add_pod_ip = [&](const std::string& ns_ip) {
     auto it = ip_pods_.find(ns_ip);
     if (it == ip_pods_.end()) return;
-    for (const auto& pk : it->second) {
-      const PodEntry& e = pods_.at(pk);
-      pods.insert(pk);
+    for (const PodNode* n : it->second) {
+      const PodEntry& e = n->second;
+      pods.insert(n);
       if (!e.owner.empty() && workloads_.contains(e.owner)) add_peer(e.owner);
     }
   };
@@ -1287,7 +1266,7 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
     for (const auto& [k, v] : routes_) routes.insert(k);
     for (const auto& [k, v] : config_maps_) cms.insert(k);
     for (const auto& [k, v] : secrets_) secrets.insert(k);
-    for (const auto& [k, v] : pods_) pods.insert(k);
+    for (const PodNode& n : pods_) pods.insert(&n);
     for (const auto& [k, v] : controlled_) controlled.insert(k);
     for (const auto& [k, v] : observed_) observed.insert(k);
   } else {
@@ -1323,8 +1302,8 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
       }
       // Clients naming its pods by IP.
       if (auto it = owner_pods_.find(k); it != owner_pods_.end()) {
-        for (const auto& pk : it->second) {
-          const Pod& p = *pods_.at(pk).pod;
+        for (const PodNode* n : it->second) {
+          const Pod& p = *n->second.pod;
           if (p.ip.empty()) continue;
           if (auto u = ip_users_.find(JoinKey(p.ns, p.ip)); u != ip_users_.end()) {
             for (const auto& ck : u->second) add_peer(ck);
@@ -1382,14 +1361,14 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
       bool any = false;
       for (const auto& k : wl) {
         if (auto it = owner_pods_.find(k); it != owner_pods_.end()) {
-          for (const auto& pk : it->second) any = any || !pods_.at(pk).pod->ip.empty();
+          for (const PodNode* n : it->second) any = any || !n->second.pod->ip.empty();
         }
       }
       for (const auto& [ip, keys] : ip_pods_) {
         if (any) break;
-        for (const auto& pk : keys) {
-          const PodEntry& e = pods_.at(pk);
-          pods.insert(pk);
+        for (const PodNode* n : keys) {
+          const PodEntry& e = n->second;
+          pods.insert(n);
           if (!e.owner.empty() && workloads_.contains(e.owner)) add_workload(e.owner);
           any = true;
           break;
@@ -1405,9 +1384,8 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
         controlled.insert(it->second.begin(), it->second.end());
       }
     }
-    for (const auto& pk : pods) {
-      const PodEntry& e = pods_.at(pk);
-      const std::string direct = DirectKey(*e.pod);
+    for (const PodNode* n : pods) {
+      const std::string direct = DirectKey(*n->second.pod);
       if (!direct.empty() && controlled_.contains(direct)) controlled.insert(direct);
     }
   }
@@ -1422,7 +1400,7 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
   }
   for (const auto& k : controlled) snap.workload_refs.push_back(controlled_.at(k).get());
   snap.pod_refs.reserve(pods.size());
-  for (const auto& k : pods) snap.pod_refs.push_back(pods_.at(k).pod.get());
+  for (const PodNode* n : pods) snap.pod_refs.push_back(n->second.pod.get());
   snap.service_refs.reserve(svc.size());
   for (const auto& k : svc) snap.service_refs.push_back(services_.at(k).get());
   for (const auto& k : slices) snap.endpoint_slices.push_back(*slices_.at(k));

@@ -260,19 +260,22 @@ class Incremental {
   void RederiveReaders(const std::string& config_map_key);
   void RederiveSecretReaders(const std::string& secret_key);
   // Pods.
-  // `p` as kept under `key`: its labels held once in pod_label_sets_, its
-  // owner shared with an equal pod's (its last version, a pod of its
-  // ReplicaSet or workload) when there is one.
+  // `p` as kept under `key`: its labels interned in pod_label_sets_ (SetPod
+  // releases them with the pod), its owner shared with an equal pod's (its
+  // last version, a pod of its ReplicaSet or workload) when there is one.
   Ptr<Pod> SharedWithSiblings(const std::string& key, const Pod& p);
-  // A kept pod with `labels` is gone: forget the set when no pod has it.
-  void ReleaseLabels(const Shared<Labels>& labels);
-  struct LabelsHash {
-    size_t operator()(const Shared<Labels>& l) const;
-  };
   // "ReplicaSet/ns/name" or "Job/ns/name" of the pod's controller ("" for others).
   static std::string DirectKey(const Pod& p);
-  void SetPod(const std::string& key, Ptr<Pod> next);
-  void IndexPod(const std::string& key, const PodEntry& e, int delta);
+  // An element of pods_, and pods as sets of those (stable while the pod is
+  // kept; ordered by key): the indexes hold no copy of a pod's key.
+  using PodNode = std::pair<const std::string, PodEntry>;
+  struct ByPodKey {
+    bool operator()(const PodNode* a, const PodNode* b) const { return a->first < b->first; }
+  };
+  using PodSet = std::set<const PodNode*, ByPodKey>;
+
+  void SetPod(std::string key, Ptr<Pod> next);
+  void IndexPod(const PodNode& pod, int delta);
   void RederiveCustom(const std::string& owner_key);
   void ReresolvePods(const std::string& direct_key);
   void SetControlled(const std::string& key, Ptr<Workload> next);
@@ -337,10 +340,10 @@ class Incremental {
 
   // Pods.
   std::unordered_map<std::string, PodEntry> pods_;            // "ns/name"
-  std::unordered_set<Shared<Labels>, LabelsHash> pod_label_sets_;  // of pods_, each once
-  std::unordered_map<std::string, KeySet> owner_pods_;        // workload key -> pod keys
-  std::unordered_map<std::string, KeySet> direct_pods_;       // "ReplicaSet/ns/name" -> pods
-  std::unordered_map<std::string, KeySet> ip_pods_;           // "ns/ip" -> pod keys
+  Interned<Labels, MapHash> pod_label_sets_;                  // of pods_, each once
+  std::unordered_map<std::string, PodSet> owner_pods_;        // workload key -> its pods
+  std::unordered_map<std::string, PodSet> direct_pods_;       // "ReplicaSet/ns/name" -> pods
+  std::unordered_map<std::string, PodSet> ip_pods_;           // "ns/ip" -> pods
   // ns\0key\0value -> workload key -> how many of its pods have that label.
   std::unordered_map<std::string, std::map<std::string, int>> pod_label_owners_;
   size_t pods_with_ip_ = 0;
