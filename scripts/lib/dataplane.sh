@@ -123,6 +123,21 @@ NODE
     --nodeport-addresses="$npc_dp_node_ip/32" \
     --metrics-bind-address=127.0.0.1:10249 --healthz-bind-address=127.0.0.1:10256 \
     --conntrack-max-per-core=0 --conntrack-tcp-timeout-established=0 --conntrack-tcp-timeout-close-wait=0
+  # kube-router rewrites the filter table as it starts: a kube-proxy sync
+  # running at that moment loses the chains it just made ("Failed to ensure
+  # chain jumps") and programs no Service until a retry 30 s later (seen in
+  # CI). Start kube-router once kube-proxy's Service rules are in.
+  local kp_deadline=$(($(date +%s) + ${NPC_CLUSTER_START_TIMEOUT:-60}))
+  until ip netns exec "$netns" iptables-save -t nat 2>/dev/null |
+    grep -q 'default/kubernetes:https cluster IP'; do
+    kill -0 "${sup[kube-proxy]}" 2>/dev/null ||
+      die_start "kube-proxy exited during start-up (log: $dir/logs/kube-proxy.log)"
+    if (($(date +%s) >= kp_deadline)); then
+      die_diagnostics=npc_dp_dns_diagnostics
+      die_start "kube-proxy programmed no rule for default/kubernetes within ${NPC_CLUSTER_START_TIMEOUT:-60}s"
+    fi
+    sleep 0.2
+  done
   start_component kube-router ip netns exec "$netns" "$enforcer_bin/kube-router" \
     --kubeconfig="$dir/node-admin.kubeconfig" \
     --hostname-override="$npc_dp_node" \

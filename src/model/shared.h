@@ -1,7 +1,7 @@
 // Immutable values that equal objects can share: what a Pod has in common
 // with its siblings (labels, controlling owner) is held once for all the Pods
-// of a ReplicaSet instead of once per Pod (at 100,000 cached Pods, the
-// difference between ~1.5 KB and a few hundred bytes each).
+// of a ReplicaSet instead of once per Pod (with the rest of that change,
+// 3.1 KB of RSS per cached Pod became 1.1 KB in the base benchmark).
 //
 // Both read like the type they wrap and compare by value. A copy shares the
 // value; assigning a new value replaces it (nothing shared is ever changed).
