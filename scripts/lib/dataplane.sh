@@ -2,6 +2,7 @@
 # with-cluster once its control plane is ready; uses its variables ($dir,
 # $bin, $enforcer_bin, $coredns_bin, $dp_bin, $api_port, $server,
 # $cluster_id, $service_cidr, $advertise) and functions (start_component,
+# require_running,
 # die_start, npc_*).
 #
 # Layout (test/dataplane/naming.h has the same numbers):
@@ -130,8 +131,7 @@ NODE
   local kp_deadline=$(($(date +%s) + ${NPC_CLUSTER_START_TIMEOUT:-60}))
   until ip netns exec "$netns" iptables-save -t nat 2>/dev/null |
     grep -q 'default/kubernetes:https cluster IP'; do
-    kill -0 "${sup[kube-proxy]}" 2>/dev/null ||
-      die_start "kube-proxy exited during start-up (log: $dir/logs/kube-proxy.log)"
+    require_running kube-proxy
     if (($(date +%s) >= kp_deadline)); then
       die_diagnostics=npc_dp_dns_diagnostics
       die_start "kube-proxy programmed no rule for default/kubernetes within ${NPC_CLUSTER_START_TIMEOUT:-60}s"
@@ -156,11 +156,9 @@ NODE
     die_start "cannot create CoreDNS"
 
   # --- readiness: DNS answers through kube-proxy, from inside the node --------
-  local deadline=$(($(date +%s) + ${NPC_CLUSTER_START_TIMEOUT:-60})) answer="" n
+  local deadline=$(($(date +%s) + ${NPC_CLUSTER_START_TIMEOUT:-60})) answer=""
   while :; do
-    for n in apiserver-forward kube-scheduler kube-proxy kube-router node-runner; do
-      kill -0 "${sup[$n]}" 2>/dev/null || die_start "$n exited during start-up (log: $dir/logs/$n.log)"
-    done
+    require_running apiserver-forward kube-scheduler kube-proxy kube-router node-runner
     answer=$(KUBECONFIG="$dir/kubeconfig" NPC_CLUSTER_DIR="$dir" \
       "$dp_bin/npc-probe" --timeout-ms 500 dns node kubernetes.default.svc.cluster.local 2>&1) &&
       [[ $answer == *'"198.19.0.1"'* ]] && break
