@@ -2,8 +2,7 @@
 # with-cluster once its control plane is ready; uses its variables ($dir,
 # $bin, $enforcer_bin, $coredns_bin, $dp_bin, $api_port, $server,
 # $cluster_id, $service_cidr, $advertise) and functions (start_component,
-# require_running,
-# die_start, npc_*).
+# require_running, die_start, npc_*).
 #
 # Layout (test/dataplane/naming.h has the same numbers):
 #   network namespace npc-<id>-node: the node. lo holds the node address
