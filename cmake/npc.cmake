@@ -21,7 +21,10 @@ function(npc_test name label)
   endif()
   add_executable(${name} ${ARG_SOURCES})
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/src ${PROJECT_SOURCE_DIR})
-  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main npc_warnings)
+  # npc_spdlog_before_main: spdlog's registry is built before main (see
+  # src/common/spdlog_before_main.cc).
+  target_link_libraries(${name} PRIVATE ${ARG_DEPS} GTest::gtest GTest::gmock GTest::gtest_main
+    npc_spdlog_before_main npc_warnings)
   target_compile_definitions(${name} PRIVATE NPC_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
     NPC_BINARY_DIR="${PROJECT_BINARY_DIR}")
   if(NOT ARG_TIMEOUT)
