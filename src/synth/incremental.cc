@@ -1212,8 +1212,7 @@ bool Incremental::pending() const {
   return dirty_all_ || !dirty_workloads_.empty() || !dirty_namespaces_.empty();
 }
 
-Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& workloads,
-                                    bool everything) const {
+Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& workloads) const {
   std::set<std::string> wl, svc, slices, ings, routes, cms, secrets, controlled;
   PodSet pods;
   std::set<std::string> observed;  // ObservedFlows objects
@@ -1258,18 +1257,7 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
       if (!e.owner.empty() && workloads_.contains(e.owner)) add_peer(e.owner);
     }
   };
-  if (everything) {
-    for (const auto& [k, v] : workloads_) wl.insert(k);
-    for (const auto& [k, v] : services_) svc.insert(k);
-    for (const auto& [k, v] : slices_) slices.insert(k);
-    for (const auto& [k, v] : ingresses_) ings.insert(k);
-    for (const auto& [k, v] : routes_) routes.insert(k);
-    for (const auto& [k, v] : config_maps_) cms.insert(k);
-    for (const auto& [k, v] : secrets_) secrets.insert(k);
-    for (const PodNode& n : pods_) pods.insert(&n);
-    for (const auto& [k, v] : controlled_) controlled.insert(k);
-    for (const auto& [k, v] : observed_) observed.insert(k);
-  } else {
+  {
     for (const auto& [k, key] : workloads) {
       const Workload* w = Find(workloads_, k);
       if (!w) continue;
@@ -1475,7 +1463,7 @@ std::vector<WouldDeny> Incremental::Judge(const std::vector<ObservedFlow>& flows
     ends.emplace(f.client.ToString(), f.client);
     if (f.server) ends.emplace(f.server->ToString(), *f.server);
   }
-  const Snapshot snap = Neighbourhood(ends, false);
+  const Snapshot snap = Neighbourhood(ends);
   const ClusterIndex index(snap, config_);
   std::map<std::string, std::vector<NetworkPolicy>> by_ns;
   for (const auto& [k, key] : ends) {
@@ -1495,7 +1483,7 @@ std::vector<WouldDeny> Incremental::Judge(const std::vector<ObservedFlow>& flows
 std::optional<NetworkPolicy> Incremental::Policy(const WorkloadKey& workload) const {
   const std::string k = workload.ToString();
   if (!workloads_.contains(k)) return std::nullopt;
-  const Snapshot snap = Neighbourhood({{k, workload}}, false);
+  const Snapshot snap = Neighbourhood({{k, workload}});
   const ClusterIndex index(snap, config_);
   const Workload* w = index.FindWorkload(workload);
   if (!w || index.SkipReason(*w)) return std::nullopt;
@@ -1521,39 +1509,53 @@ Changes Incremental::Recompute(const PolicyHook& take) {
   dirty_namespaces_.clear();
   dirty_all_ = false;
 
-  const Snapshot snap = Neighbourhood(todo, changes.full);
-  const ClusterIndex index(snap, config_);
+  // In batches, each synthesized over its own neighbourhood (the objects an
+  // incremental recompute reads): no index of the whole cluster is ever
+  // built, even on the first recompute, where its pods, edges and selectors
+  // were the controller's memory peak at start-up.
   Result& r = changes.result;
-  for (const auto& [k, key] : todo) {
-    changes.workloads.push_back(key);
-    if (auto it = outcomes_.find(k); it != outcomes_.end()) {
-      if (!it->second.skip_reason) managed_--;
-      unresolved_total_ -= it->second.unresolved;
-      outcomes_.erase(it);
-    }
-    const Workload* w = workloads_.contains(k) ? index.FindWorkload(key) : nullptr;
-    if (!w) continue;
-    Outcome o;
-    o.key = key;
-    o.host_network = w->host_network;
-    o.skip_reason = index.SkipReason(*w);
-    const auto& unresolved = index.UnresolvedOf(*w);
-    o.unresolved = unresolved.size();
-    r.unresolved.insert(r.unresolved.end(), unresolved.begin(), unresolved.end());
-    if (o.skip_reason) {
-      r.skipped.push_back(Skipped{key, *o.skip_reason});
-    } else {
-      r.policies.push_back(ComputePolicy(index, *w, &r.warnings));
-      if (!reasons_) {
-        r.policies.back().ingress_reasons = {};
-        r.policies.back().egress_reasons = {};
+  std::map<std::string, WorkloadKey> batch;
+  auto synthesize_batch = [&] {
+    if (batch.empty()) return;
+    const Snapshot snap = Neighbourhood(batch);
+    const ClusterIndex index(snap, config_);
+    for (const auto& [k, key] : batch) {
+      changes.workloads.push_back(key);
+      if (auto it = outcomes_.find(k); it != outcomes_.end()) {
+        if (!it->second.skip_reason) managed_--;
+        unresolved_total_ -= it->second.unresolved;
+        outcomes_.erase(it);
       }
-      if (take) take(r.policies.back());
-      managed_++;
+      const Workload* w = workloads_.contains(k) ? index.FindWorkload(key) : nullptr;
+      if (!w) continue;
+      Outcome o;
+      o.key = key;
+      o.host_network = w->host_network;
+      o.skip_reason = index.SkipReason(*w);
+      const auto& unresolved = index.UnresolvedOf(*w);
+      o.unresolved = unresolved.size();
+      r.unresolved.insert(r.unresolved.end(), unresolved.begin(), unresolved.end());
+      if (o.skip_reason) {
+        r.skipped.push_back(Skipped{key, *o.skip_reason});
+      } else {
+        r.policies.push_back(ComputePolicy(index, *w, &r.warnings));
+        if (!reasons_) {
+          r.policies.back().ingress_reasons = {};
+          r.policies.back().egress_reasons = {};
+        }
+        if (take) take(r.policies.back());
+        managed_++;
+      }
+      unresolved_total_ += o.unresolved;
+      outcomes_.emplace(k, std::move(o));
     }
-    unresolved_total_ += o.unresolved;
-    outcomes_.emplace(k, std::move(o));
+    batch.clear();
+  };
+  for (auto& [k, key] : todo) {
+    batch.emplace(k, std::move(key));
+    if (batch.size() >= batch_size_) synthesize_batch();
   }
+  synthesize_batch();
 
   for (const auto& ns : namespaces) {
     changes.namespaces.push_back(ns);
