@@ -722,7 +722,13 @@ void Incremental::SetPod(std::string key, Ptr<Pod> next) {
     PodEntry e;
     e.pod = next;
     if (std::optional<PodOwner> owner = OwnerOf(*next)) {
-      e.owner = owner->key;
+      e.owner = std::move(owner->key);
+      // Held once per workload: shared with its last version or a sibling.
+      if (before && before->owner == e.owner) {
+        e.owner.ShareWith(before->owner);
+      } else if (auto it = owner_pods_.find(e.owner); it != owner_pods_.end() && !it->second.empty()) {
+        e.owner.ShareWith((*it->second.begin())->second.owner);
+      }
       e.custom = owner->custom.has_value();
       e.custom_owner = owner->custom;
     }

@@ -236,7 +236,7 @@ class Incremental {
   // (SharedWithSiblings); its ReplicaSet or Job is DirectKey(*pod).
   struct PodEntry {
     Ptr<Pod> pod;
-    std::string owner;     // its workload's key ("" for none)
+    Shared<std::string> owner;  // its workload's key ("" for none), one copy per workload
     bool custom = false;   // that workload is a custom one
     SharedOptional<OwnerReference> custom_owner;  // with custom: the owner it is named after
   };
