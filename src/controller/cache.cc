@@ -21,6 +21,10 @@ ClusterCache::Effect ClusterCache::Upsert(const decode::Object& object) {
       // Older than a write the controller made since (the watch lags behind
       // the writes): taking it would undo that write here and make the same
       // write again. The watch brings the newer version next.
+    } else if (it != stored_.end() && it->second == summary) {
+      // As known already: the controller's own write coming back (recorded
+      // by RecordApplied), or an event seen before. The reconcile that made
+      // or saw it compared it; a desired change queues the key by itself.
     } else {
       stored_[key] = std::move(summary);
       // Someone may have edited it: compare with the desired policy again.
