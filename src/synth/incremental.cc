@@ -726,7 +726,8 @@ void Incremental::SetPod(std::string key, Ptr<Pod> next) {
       // Held once per workload: shared with its last version or a sibling.
       if (before && before->owner == e.owner) {
         e.owner.ShareWith(before->owner);
-      } else if (auto it = owner_pods_.find(e.owner); it != owner_pods_.end() && !it->second.empty()) {
+      } else if (auto it = owner_pods_.find(e.owner);
+                 it != owner_pods_.end() && !it->second.empty()) {
         e.owner.ShareWith((*it->second.begin())->second.owner);
       }
       e.custom = owner->custom.has_value();
@@ -1263,125 +1264,123 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
       if (!e.owner.empty() && workloads_.contains(e.owner)) add_peer(e.owner);
     }
   };
-  {
-    for (const auto& [k, key] : workloads) {
-      const Workload* w = Find(workloads_, k);
-      if (!w) continue;
-      const Derived& d = derived_.at(k);
-      add_peer(k);
-      // Services it may name, the pods they select and their endpoints.
-      for (const auto& c : d.candidates) {
-        const Service* s = Find(services_, c);
-        if (!s) continue;
-        add_service(c);
-        add_backends(*s);
+  for (const auto& [k, key] : workloads) {
+    const Workload* w = Find(workloads_, k);
+    if (!w) continue;
+    const Derived& d = derived_.at(k);
+    add_peer(k);
+    // Services it may name, the pods they select and their endpoints.
+    for (const auto& c : d.candidates) {
+      const Service* s = Find(services_, c);
+      if (!s) continue;
+      add_service(c);
+      add_backends(*s);
+    }
+    for (const auto& n : d.short_names) {
+      if (auto it = services_by_name_.find(n); it != services_by_name_.end()) {
+        for (const auto& sk : it->second) add_service(sk);
       }
-      for (const auto& n : d.short_names) {
-        if (auto it = services_by_name_.find(n); it != services_by_name_.end()) {
-          for (const auto& sk : it->second) add_service(sk);
+    }
+    // Pods it names by IP.
+    for (const auto& ip : d.pod_ips) add_pod_ip(ip);
+    // Services selecting it (template or pods) and their clients.
+    if (auto it = ns_services_.find(w->ns); it != ns_services_.end()) {
+      const std::vector<const Labels*> pod_labels = PodLabelSets(k, w->ns);
+      for (const auto& sk : it->second) {
+        if (!ServiceSelects(*services_.at(sk), *w, pod_labels)) continue;
+        add_service(sk);
+        if (auto c = clients_.find(sk); c != clients_.end()) {
+          for (const auto& ck : c->second) add_peer(ck);
         }
       }
-      // Pods it names by IP.
-      for (const auto& ip : d.pod_ips) add_pod_ip(ip);
-      // Services selecting it (template or pods) and their clients.
-      if (auto it = ns_services_.find(w->ns); it != ns_services_.end()) {
-        const std::vector<const Labels*> pod_labels = PodLabelSets(k, w->ns);
-        for (const auto& sk : it->second) {
-          if (!ServiceSelects(*services_.at(sk), *w, pod_labels)) continue;
-          add_service(sk);
-          if (auto c = clients_.find(sk); c != clients_.end()) {
-            for (const auto& ck : c->second) add_peer(ck);
-          }
+    }
+    // Clients naming its pods by IP.
+    if (auto it = owner_pods_.find(k); it != owner_pods_.end()) {
+      for (const PodNode* n : it->second) {
+        const Pod& p = *n->second.pod;
+        if (p.ip.empty()) continue;
+        if (auto u = ip_users_.find(JoinKey(p.ns, p.ip)); u != ip_users_.end()) {
+          for (const auto& ck : u->second) add_peer(ck);
         }
       }
-      // Clients naming its pods by IP.
-      if (auto it = owner_pods_.find(k); it != owner_pods_.end()) {
-        for (const PodNode* n : it->second) {
-          const Pod& p = *n->second.pod;
-          if (p.ip.empty()) continue;
-          if (auto u = ip_users_.find(JoinKey(p.ns, p.ip)); u != ip_users_.end()) {
-            for (const auto& ck : u->second) add_peer(ck);
-          }
-        }
-      }
-      // Observed flows from or to it (allow): the other end is a peer.
-      if (auto it = observed_by_workload_.find(k); it != observed_by_workload_.end()) {
-        for (const auto& ok : it->second) {
-          observed.insert(ok);
-          for (const ObservedFlow& f : observed_.at(ok)) {
-            const std::string c = f.client.ToString();
-            if (workloads_.contains(c)) add_peer(c);
-            if (f.server && workloads_.contains(f.server->ToString())) {
-              add_peer(f.server->ToString());
-            }
-          }
-        }
-      }
-      if (auto it = ns_ingresses_.find(w->ns); it != ns_ingresses_.end()) {
-        ings.insert(it->second.begin(), it->second.end());
-      }
-      if (auto it = ns_routes_.find(w->ns); it != ns_routes_.end()) {
-        routes.insert(it->second.begin(), it->second.end());
-      }
-      if (d.monitor) {
-        for (const auto& t : scraped_) add_peer(t);
-        // What its monitors select: Services (their endpoints, for
-        // selector-less ones) and Alertmanagers.
-        for (const auto& [mk, m] : service_monitors_) {
-          for (const auto& [sk, s] : services_) {
-            if (InScope(m->namespaces, m->ns, s->ns) && Matches(m->selector, s->labels)) {
-              add_service(sk);
-            }
-          }
-        }
-        for (const auto& [pk, p] : prometheuses_) {
-          for (const auto& am : p->alertmanagers) {
-            if (services_.contains(JoinKey(am.ns, am.service))) add_service(JoinKey(am.ns, am.service));
+    }
+    // Observed flows from or to it (allow): the other end is a peer.
+    if (auto it = observed_by_workload_.find(k); it != observed_by_workload_.end()) {
+      for (const auto& ok : it->second) {
+        observed.insert(ok);
+        for (const ObservedFlow& f : observed_.at(ok)) {
+          const std::string c = f.client.ToString();
+          if (workloads_.contains(c)) add_peer(c);
+          if (f.server && workloads_.contains(f.server->ToString())) {
+            add_peer(f.server->ToString());
           }
         }
       }
     }
-    add_slices("default/kubernetes");
-    // Services the API server calls (rule 1): their selectors decide backends.
-    for (const auto& [hk, h] : hooks_) {
-      for (const auto& c : h->calls) {
-        if (services_.contains(JoinKey(c.ns, c.service))) add_service(JoinKey(c.ns, c.service));
-      }
+    if (auto it = ns_ingresses_.find(w->ns); it != ns_ingresses_.end()) {
+      ings.insert(it->second.begin(), it->second.end());
     }
-    // hostNetwork workloads change rules wherever a peer or target matches them.
-    for (const auto& k : host_network_) add_workload(k);
-    // "pod IPs are not known" depends on whether any pod has one.
-    if (pods_with_ip_ > 0) {
-      bool any = false;
-      for (const auto& k : wl) {
-        if (auto it = owner_pods_.find(k); it != owner_pods_.end()) {
-          for (const PodNode* n : it->second) any = any || !n->second.pod->ip.empty();
+    if (auto it = ns_routes_.find(w->ns); it != ns_routes_.end()) {
+      routes.insert(it->second.begin(), it->second.end());
+    }
+    if (d.monitor) {
+      for (const auto& t : scraped_) add_peer(t);
+      // What its monitors select: Services (their endpoints, for
+      // selector-less ones) and Alertmanagers.
+      for (const auto& [mk, m] : service_monitors_) {
+        for (const auto& [sk, s] : services_) {
+          if (InScope(m->namespaces, m->ns, s->ns) && Matches(m->selector, s->labels)) {
+            add_service(sk);
+          }
         }
       }
-      for (const auto& [ip, keys] : ip_pods_) {
-        if (any) break;
-        for (const PodNode* n : keys) {
-          const PodEntry& e = n->second;
-          pods.insert(n);
-          if (!e.owner.empty() && workloads_.contains(e.owner)) add_workload(e.owner);
-          any = true;
-          break;
+      for (const auto& [pk, p] : prometheuses_) {
+        for (const auto& am : p->alertmanagers) {
+          if (services_.contains(JoinKey(am.ns, am.service))) add_service(JoinKey(am.ns, am.service));
         }
       }
     }
-    // Every pod of every workload included, and who runs them.
+  }
+  add_slices("default/kubernetes");
+  // Services the API server calls (rule 1): their selectors decide backends.
+  for (const auto& [hk, h] : hooks_) {
+    for (const auto& c : h->calls) {
+      if (services_.contains(JoinKey(c.ns, c.service))) add_service(JoinKey(c.ns, c.service));
+    }
+  }
+  // hostNetwork workloads change rules wherever a peer or target matches them.
+  for (const auto& k : host_network_) add_workload(k);
+  // "pod IPs are not known" depends on whether any pod has one.
+  if (pods_with_ip_ > 0) {
+    bool any = false;
     for (const auto& k : wl) {
       if (auto it = owner_pods_.find(k); it != owner_pods_.end()) {
-        pods.insert(it->second.begin(), it->second.end());
-      }
-      if (auto it = controlled_by_owner_.find(k); it != controlled_by_owner_.end()) {
-        controlled.insert(it->second.begin(), it->second.end());
+        for (const PodNode* n : it->second) any = any || !n->second.pod->ip.empty();
       }
     }
-    for (const PodNode* n : pods) {
-      const std::string direct = DirectKey(*n->second.pod);
-      if (!direct.empty() && controlled_.contains(direct)) controlled.insert(direct);
+    for (const auto& [ip, keys] : ip_pods_) {
+      if (any) break;
+      for (const PodNode* n : keys) {
+        const PodEntry& e = n->second;
+        pods.insert(n);
+        if (!e.owner.empty() && workloads_.contains(e.owner)) add_workload(e.owner);
+        any = true;
+        break;
+      }
     }
+  }
+  // Every pod of every workload included, and who runs them.
+  for (const auto& k : wl) {
+    if (auto it = owner_pods_.find(k); it != owner_pods_.end()) {
+      pods.insert(it->second.begin(), it->second.end());
+    }
+    if (auto it = controlled_by_owner_.find(k); it != controlled_by_owner_.end()) {
+      controlled.insert(it->second.begin(), it->second.end());
+    }
+  }
+  for (const PodNode* n : pods) {
+    const std::string direct = DirectKey(*n->second.pod);
+    if (!direct.empty() && controlled_.contains(direct)) controlled.insert(direct);
   }
 
   Snapshot snap;

@@ -237,7 +237,7 @@ class Incremental {
   struct PodEntry {
     Ptr<Pod> pod;
     Shared<std::string> owner;  // its workload's key ("" for none), one copy per workload
-    bool custom = false;   // that workload is a custom one
+    bool custom = false;        // that workload is a custom one
     SharedOptional<OwnerReference> custom_owner;  // with custom: the owner it is named after
   };
 
