@@ -85,8 +85,14 @@ void Paths(const dom::element& e, const std::string& path,
     }
   } else if (e.is_object()) {
     const dom::object o = e.get_object().value();
+    // A key with a dot or bracket makes the paths through its siblings
+    // ambiguous ({"spec.ports": 1, "spec": {"ports": 2}}: FindPath takes the
+    // longest key, as label keys like app.kubernetes.io/name need), so no
+    // path goes through such an object.
     for (auto [k, v] : o) {
-      if (k.empty() || k.find_first_of(".[]") != std::string_view::npos) continue;
+      if (k.empty() || k.find_first_of(".[]") != std::string_view::npos) return;
+    }
+    for (auto [k, v] : o) {
       Paths(v, path.empty() ? std::string(k) : path + "." + std::string(k), out);
     }
   }

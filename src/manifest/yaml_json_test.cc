@@ -194,6 +194,12 @@ TEST(YamlJson, FindPathFollowsDecodePaths) {
   const YAML::Node whole = FindPath(root, "", &complete);
   EXPECT_TRUE(complete);
   EXPECT_TRUE(whole.IsMap());
+  // A path that names two nodes (a key with a dot beside the object it
+  // seems to go through; found by the yaml_json fuzzer) means the longest key.
+  const YAML::Node both = YAML::Load("spec.ports: v1\nspec:\n  ports: [1]\n");
+  const YAML::Node dotted = FindPath(both, "spec.ports", &complete);
+  EXPECT_TRUE(complete);
+  EXPECT_EQ(dotted.Scalar(), "v1");
   // Looking things up leaves the tree as it was.
   EXPECT_EQ(Json(YAML::Dump(root)),
             R"({"metadata":{"labels":{"app.kubernetes.io/name":"x","app":"web"}},)"
