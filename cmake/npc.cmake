@@ -9,13 +9,15 @@ function(npc_library name)
   target_link_libraries(${name} PUBLIC ${ARG_DEPS} PRIVATE npc_warnings ${ARG_PRIVATE_DEPS})
 endfunction()
 
-# npc_test(NAME LABEL SOURCES... [DEPS ...] [TIMEOUT s] [SERIAL] [AFTER targets...])
+# npc_test(NAME LABEL SOURCES... [DEPS ...] [TIMEOUT s] [SERIAL] [SANITIZED] [AFTER targets...])
 # - a GoogleTest program whose tests ctest discovers one by one, labelled
 # `unit` or `integration`. SERIAL: its tests run alone (they restart the API
-# server, or otherwise disturb tests running beside them). AFTER: targets to
-# build first (e.g. the netpol-ctrl binary a test runs).
+# server, or otherwise disturb tests running beside them). SANITIZED: an
+# integration program whose tests also run in the sanitizer builds (label
+# `sanitized`; every unit test runs there anyway). AFTER: targets to build
+# first (e.g. the netpol-ctrl binary a test runs).
 function(npc_test name label)
-  cmake_parse_arguments(ARG "SERIAL" "TIMEOUT" "SOURCES;DEPS;AFTER" ${ARGN})
+  cmake_parse_arguments(ARG "SERIAL;SANITIZED" "TIMEOUT" "SOURCES;DEPS;AFTER" ${ARGN})
   if(NOT NPC_BUILD_TESTS)
     return()
   endif()
@@ -37,6 +39,19 @@ function(npc_test name label)
   if(ARG_SERIAL)
     set(serial RUN_SERIAL TRUE)
   endif()
-  gtest_discover_tests(${name} PROPERTIES LABELS ${label} TIMEOUT ${ARG_TIMEOUT} ${serial}
+  # tests-<label>: every program of that label, so that a build can make only
+  # the tests it will run (the sanitizer builds make tests-unit and
+  # tests-sanitized: `make test-sanitizers`).
+  set(labels ${label})
+  if(ARG_SANITIZED)
+    list(APPEND labels sanitized)
+  endif()
+  foreach(l IN LISTS labels)
+    if(NOT TARGET tests-${l})
+      add_custom_target(tests-${l})
+    endif()
+    add_dependencies(tests-${l} ${name})
+  endforeach()
+  gtest_discover_tests(${name} PROPERTIES LABELS "${labels}" TIMEOUT ${ARG_TIMEOUT} ${serial}
     DISCOVERY_TIMEOUT 60)
 endfunction()
