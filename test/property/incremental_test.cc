@@ -545,15 +545,24 @@ std::string Mutate(Cluster& c, synth::Incremental& inc, std::mt19937_64& rng,
   return "nothing";
 }
 
-TEST(IncrementalPropertyTest, EqualsFullSynthesisAfterEveryChange) {
+// The cases in kShards shards, one test each, so that ctest runs them side by
+// side (this is the longest unit test: minutes under the sanitizers).
+constexpr uint64_t kShards = 4;
+class IncrementalPropertyTest : public ::testing::TestWithParam<uint64_t> {};
+
+TEST_P(IncrementalPropertyTest, EqualsFullSynthesisAfterEveryChange) {
   const uint64_t base = EnvOr("NPC_PROPERTY_SEED", 1);
-  const uint64_t cases = std::min<uint64_t>(EnvOr("NPC_PROPERTY_CASES", 1000), 400);
+  const uint64_t all = std::min<uint64_t>(EnvOr("NPC_PROPERTY_CASES", 1000), 400);
+  const uint64_t shard = GetParam();
+  const uint64_t from = all * shard / kShards;
+  const uint64_t cases = all * (shard + 1) / kShards - from;
+  if (cases == 0) GTEST_SKIP() << "no case in this shard (NPC_PROPERTY_CASES=" << all << ")";
   constexpr int kBatches = 25;
   size_t partial = 0;
   size_t recomputed = 0;
   size_t workloads = 0;
   for (uint64_t i = 0; i < cases; ++i) {
-    const uint64_t seed = base + i;
+    const uint64_t seed = base + from + i;
     GeneratedCase g = Generate(seed);
     Cluster c;
     synth::Incremental inc(g.config);
@@ -635,6 +644,8 @@ TEST(IncrementalPropertyTest, EqualsFullSynthesisAfterEveryChange) {
   RecordProperty("recomputed_share",
                  std::to_string(static_cast<double>(recomputed) / static_cast<double>(workloads)));
 }
+
+INSTANTIATE_TEST_SUITE_P(Shards, IncrementalPropertyTest, ::testing::Range<uint64_t>(0, kShards));
 
 }  // namespace
 }  // namespace npc::property
