@@ -94,7 +94,7 @@ export UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 export TSAN_OPTIONS ?= halt_on_error=1:second_deadlock_stack=1:history_size=4:suppressions=$(CURDIR)/cmake/tsan.supp
 # A sanitizer build makes only the programs its tests run: the unit tests and
 # the integration programs marked SANITIZED in their CMakeLists.txt (label
-# `sanitized`: the controller, informer, leader-election and fault tests).
+# `integration-sanitized`: the controller, informer, leader-election and fault tests).
 define sanitizer_build
 	cmake --preset $(1) && cmake --build build/$(1) -j $(JOBS) --target tests-unit tests-sanitized
 endef

@@ -14,7 +14,7 @@ endfunction()
 # `unit` or `integration`. SERIAL: its tests run alone (they restart the API
 # server, or otherwise disturb tests running beside them). SANITIZED: an
 # integration program whose tests also run in the sanitizer builds (label
-# `sanitized`; every unit test runs there anyway). AFTER: targets to build
+# `integration-sanitized`; every unit test runs there anyway). AFTER: targets to build
 # first (e.g. the netpol-ctrl binary a test runs).
 function(npc_test name label)
   cmake_parse_arguments(ARG "SERIAL;SANITIZED" "TIMEOUT" "SOURCES;DEPS;AFTER" ${ARGN})
@@ -42,16 +42,21 @@ function(npc_test name label)
   # tests-<label>: every program of that label, so that a build can make only
   # the tests it will run (the sanitizer builds make tests-unit and
   # tests-sanitized: `make test-sanitizers`).
-  set(labels ${label})
+  # One label (gtest_discover_tests passes a list on as separate words, read
+  # as property names): a SANITIZED program's is `<label>-sanitized`, which
+  # `ctest -L <label>` and `ctest -L sanitized` both select.
+  set(targets tests-${label})
+  set(test_label ${label})
   if(ARG_SANITIZED)
-    list(APPEND labels sanitized)
+    list(APPEND targets tests-sanitized)
+    set(test_label ${label}-sanitized)
   endif()
-  foreach(l IN LISTS labels)
-    if(NOT TARGET tests-${l})
-      add_custom_target(tests-${l})
+  foreach(t IN LISTS targets)
+    if(NOT TARGET ${t})
+      add_custom_target(${t})
     endif()
-    add_dependencies(tests-${l} ${name})
+    add_dependencies(${t} ${name})
   endforeach()
-  gtest_discover_tests(${name} PROPERTIES LABELS "${labels}" TIMEOUT ${ARG_TIMEOUT} ${serial}
+  gtest_discover_tests(${name} PROPERTIES LABELS ${test_label} TIMEOUT ${ARG_TIMEOUT} ${serial}
     DISCOVERY_TIMEOUT 60)
 endfunction()
