@@ -1219,10 +1219,9 @@ bool Incremental::pending() const {
   return dirty_all_ || !dirty_workloads_.empty() || !dirty_namespaces_.empty();
 }
 
-Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& workloads,
-                                    bool everything) const {
+Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& workloads) const {
   std::set<std::string> wl, svc, slices, ings, routes, cms, secrets, controlled;
-  PodSet pods;
+  std::set<const PodNode*, ByPodKey> pods;
   std::set<std::string> observed;  // ObservedFlows objects
   auto add_slices = [&](const std::string& service) {
     if (auto it = slices_by_service_.find(service); it != slices_by_service_.end()) {
@@ -1265,136 +1264,123 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
       if (!e.owner.empty() && workloads_.contains(e.owner)) add_peer(e.owner);
     }
   };
-  if (everything) {
-    for (const auto& [k, v] : workloads_) wl.insert(k);
-    for (const auto& [k, v] : services_) svc.insert(k);
-    for (const auto& [k, v] : slices_) slices.insert(k);
-    for (const auto& [k, v] : ingresses_) ings.insert(k);
-    for (const auto& [k, v] : routes_) routes.insert(k);
-    for (const auto& [k, v] : config_maps_) cms.insert(k);
-    for (const auto& [k, v] : secrets_) secrets.insert(k);
-    for (const PodNode& n : pods_) pods.insert(&n);
-    for (const auto& [k, v] : controlled_) controlled.insert(k);
-    for (const auto& [k, v] : observed_) observed.insert(k);
-  } else {
-    for (const auto& [k, key] : workloads) {
-      const Workload* w = Find(workloads_, k);
-      if (!w) continue;
-      const Derived& d = derived_.at(k);
-      add_peer(k);
-      // Services it may name, the pods they select and their endpoints.
-      for (const auto& c : d.candidates) {
-        const Service* s = Find(services_, c);
-        if (!s) continue;
-        add_service(c);
-        add_backends(*s);
+  for (const auto& [k, key] : workloads) {
+    const Workload* w = Find(workloads_, k);
+    if (!w) continue;
+    const Derived& d = derived_.at(k);
+    add_peer(k);
+    // Services it may name, the pods they select and their endpoints.
+    for (const auto& c : d.candidates) {
+      const Service* s = Find(services_, c);
+      if (!s) continue;
+      add_service(c);
+      add_backends(*s);
+    }
+    for (const auto& n : d.short_names) {
+      if (auto it = services_by_name_.find(n); it != services_by_name_.end()) {
+        for (const auto& sk : it->second) add_service(sk);
       }
-      for (const auto& n : d.short_names) {
-        if (auto it = services_by_name_.find(n); it != services_by_name_.end()) {
-          for (const auto& sk : it->second) add_service(sk);
+    }
+    // Pods it names by IP.
+    for (const auto& ip : d.pod_ips) add_pod_ip(ip);
+    // Services selecting it (template or pods) and their clients.
+    if (auto it = ns_services_.find(w->ns); it != ns_services_.end()) {
+      const std::vector<const Labels*> pod_labels = PodLabelSets(k, w->ns);
+      for (const auto& sk : it->second) {
+        if (!ServiceSelects(*services_.at(sk), *w, pod_labels)) continue;
+        add_service(sk);
+        if (auto c = clients_.find(sk); c != clients_.end()) {
+          for (const auto& ck : c->second) add_peer(ck);
         }
       }
-      // Pods it names by IP.
-      for (const auto& ip : d.pod_ips) add_pod_ip(ip);
-      // Services selecting it (template or pods) and their clients.
-      if (auto it = ns_services_.find(w->ns); it != ns_services_.end()) {
-        const std::vector<const Labels*> pod_labels = PodLabelSets(k, w->ns);
-        for (const auto& sk : it->second) {
-          if (!ServiceSelects(*services_.at(sk), *w, pod_labels)) continue;
-          add_service(sk);
-          if (auto c = clients_.find(sk); c != clients_.end()) {
-            for (const auto& ck : c->second) add_peer(ck);
-          }
+    }
+    // Clients naming its pods by IP.
+    if (auto it = owner_pods_.find(k); it != owner_pods_.end()) {
+      for (const PodNode* n : it->second) {
+        const Pod& p = *n->second.pod;
+        if (p.ip.empty()) continue;
+        if (auto u = ip_users_.find(JoinKey(p.ns, p.ip)); u != ip_users_.end()) {
+          for (const auto& ck : u->second) add_peer(ck);
         }
       }
-      // Clients naming its pods by IP.
-      if (auto it = owner_pods_.find(k); it != owner_pods_.end()) {
-        for (const PodNode* n : it->second) {
-          const Pod& p = *n->second.pod;
-          if (p.ip.empty()) continue;
-          if (auto u = ip_users_.find(JoinKey(p.ns, p.ip)); u != ip_users_.end()) {
-            for (const auto& ck : u->second) add_peer(ck);
-          }
-        }
-      }
-      // Observed flows from or to it (allow): the other end is a peer.
-      if (auto it = observed_by_workload_.find(k); it != observed_by_workload_.end()) {
-        for (const auto& ok : it->second) {
-          observed.insert(ok);
-          for (const ObservedFlow& f : observed_.at(ok)) {
-            const std::string c = f.client.ToString();
-            if (workloads_.contains(c)) add_peer(c);
-            if (f.server && workloads_.contains(f.server->ToString())) {
-              add_peer(f.server->ToString());
-            }
-          }
-        }
-      }
-      if (auto it = ns_ingresses_.find(w->ns); it != ns_ingresses_.end()) {
-        ings.insert(it->second.begin(), it->second.end());
-      }
-      if (auto it = ns_routes_.find(w->ns); it != ns_routes_.end()) {
-        routes.insert(it->second.begin(), it->second.end());
-      }
-      if (d.monitor) {
-        for (const auto& t : scraped_) add_peer(t);
-        // What its monitors select: Services (their endpoints, for
-        // selector-less ones) and Alertmanagers.
-        for (const auto& [mk, m] : service_monitors_) {
-          for (const auto& [sk, s] : services_) {
-            if (InScope(m->namespaces, m->ns, s->ns) && Matches(m->selector, s->labels)) {
-              add_service(sk);
-            }
-          }
-        }
-        for (const auto& [pk, p] : prometheuses_) {
-          for (const auto& am : p->alertmanagers) {
-            if (services_.contains(JoinKey(am.ns, am.service))) add_service(JoinKey(am.ns, am.service));
+    }
+    // Observed flows from or to it (allow): the other end is a peer.
+    if (auto it = observed_by_workload_.find(k); it != observed_by_workload_.end()) {
+      for (const auto& ok : it->second) {
+        observed.insert(ok);
+        for (const ObservedFlow& f : observed_.at(ok)) {
+          const std::string c = f.client.ToString();
+          if (workloads_.contains(c)) add_peer(c);
+          if (f.server && workloads_.contains(f.server->ToString())) {
+            add_peer(f.server->ToString());
           }
         }
       }
     }
-    add_slices("default/kubernetes");
-    // Services the API server calls (rule 1): their selectors decide backends.
-    for (const auto& [hk, h] : hooks_) {
-      for (const auto& c : h->calls) {
-        if (services_.contains(JoinKey(c.ns, c.service))) add_service(JoinKey(c.ns, c.service));
-      }
+    if (auto it = ns_ingresses_.find(w->ns); it != ns_ingresses_.end()) {
+      ings.insert(it->second.begin(), it->second.end());
     }
-    // hostNetwork workloads change rules wherever a peer or target matches them.
-    for (const auto& k : host_network_) add_workload(k);
-    // "pod IPs are not known" depends on whether any pod has one.
-    if (pods_with_ip_ > 0) {
-      bool any = false;
-      for (const auto& k : wl) {
-        if (auto it = owner_pods_.find(k); it != owner_pods_.end()) {
-          for (const PodNode* n : it->second) any = any || !n->second.pod->ip.empty();
+    if (auto it = ns_routes_.find(w->ns); it != ns_routes_.end()) {
+      routes.insert(it->second.begin(), it->second.end());
+    }
+    if (d.monitor) {
+      for (const auto& t : scraped_) add_peer(t);
+      // What its monitors select: Services (their endpoints, for
+      // selector-less ones) and Alertmanagers.
+      for (const auto& [mk, m] : service_monitors_) {
+        for (const auto& [sk, s] : services_) {
+          if (InScope(m->namespaces, m->ns, s->ns) && Matches(m->selector, s->labels)) {
+            add_service(sk);
+          }
         }
       }
-      for (const auto& [ip, keys] : ip_pods_) {
-        if (any) break;
-        for (const PodNode* n : keys) {
-          const PodEntry& e = n->second;
-          pods.insert(n);
-          if (!e.owner.empty() && workloads_.contains(e.owner)) add_workload(e.owner);
-          any = true;
-          break;
+      for (const auto& [pk, p] : prometheuses_) {
+        for (const auto& am : p->alertmanagers) {
+          if (services_.contains(JoinKey(am.ns, am.service))) add_service(JoinKey(am.ns, am.service));
         }
       }
     }
-    // Every pod of every workload included, and who runs them.
+  }
+  add_slices("default/kubernetes");
+  // Services the API server calls (rule 1): their selectors decide backends.
+  for (const auto& [hk, h] : hooks_) {
+    for (const auto& c : h->calls) {
+      if (services_.contains(JoinKey(c.ns, c.service))) add_service(JoinKey(c.ns, c.service));
+    }
+  }
+  // hostNetwork workloads change rules wherever a peer or target matches them.
+  for (const auto& k : host_network_) add_workload(k);
+  // "pod IPs are not known" depends on whether any pod has one.
+  if (pods_with_ip_ > 0) {
+    bool any = false;
     for (const auto& k : wl) {
       if (auto it = owner_pods_.find(k); it != owner_pods_.end()) {
-        pods.insert(it->second.begin(), it->second.end());
-      }
-      if (auto it = controlled_by_owner_.find(k); it != controlled_by_owner_.end()) {
-        controlled.insert(it->second.begin(), it->second.end());
+        for (const PodNode* n : it->second) any = any || !n->second.pod->ip.empty();
       }
     }
-    for (const PodNode* n : pods) {
-      const std::string direct = DirectKey(*n->second.pod);
-      if (!direct.empty() && controlled_.contains(direct)) controlled.insert(direct);
+    for (const auto& [ip, keys] : ip_pods_) {
+      if (any) break;
+      for (const PodNode* n : keys) {
+        const PodEntry& e = n->second;
+        pods.insert(n);
+        if (!e.owner.empty() && workloads_.contains(e.owner)) add_workload(e.owner);
+        any = true;
+        break;
+      }
     }
+  }
+  // Every pod of every workload included, and who runs them.
+  for (const auto& k : wl) {
+    if (auto it = owner_pods_.find(k); it != owner_pods_.end()) {
+      pods.insert(it->second.begin(), it->second.end());
+    }
+    if (auto it = controlled_by_owner_.find(k); it != controlled_by_owner_.end()) {
+      controlled.insert(it->second.begin(), it->second.end());
+    }
+  }
+  for (const PodNode* n : pods) {
+    const std::string direct = DirectKey(*n->second.pod);
+    if (!direct.empty() && controlled_.contains(direct)) controlled.insert(direct);
   }
 
   Snapshot snap;
@@ -1482,7 +1468,7 @@ std::vector<WouldDeny> Incremental::Judge(const std::vector<ObservedFlow>& flows
     ends.emplace(f.client.ToString(), f.client);
     if (f.server) ends.emplace(f.server->ToString(), *f.server);
   }
-  const Snapshot snap = Neighbourhood(ends, false);
+  const Snapshot snap = Neighbourhood(ends);
   const ClusterIndex index(snap, config_);
   std::map<std::string, std::vector<NetworkPolicy>> by_ns;
   for (const auto& [k, key] : ends) {
@@ -1502,7 +1488,7 @@ std::vector<WouldDeny> Incremental::Judge(const std::vector<ObservedFlow>& flows
 std::optional<NetworkPolicy> Incremental::Policy(const WorkloadKey& workload) const {
   const std::string k = workload.ToString();
   if (!workloads_.contains(k)) return std::nullopt;
-  const Snapshot snap = Neighbourhood({{k, workload}}, false);
+  const Snapshot snap = Neighbourhood({{k, workload}});
   const ClusterIndex index(snap, config_);
   const Workload* w = index.FindWorkload(workload);
   if (!w || index.SkipReason(*w)) return std::nullopt;
@@ -1528,39 +1514,53 @@ Changes Incremental::Recompute(const PolicyHook& take) {
   dirty_namespaces_.clear();
   dirty_all_ = false;
 
-  const Snapshot snap = Neighbourhood(todo, changes.full);
-  const ClusterIndex index(snap, config_);
+  // In batches, each synthesized over its own neighbourhood (the objects an
+  // incremental recompute reads): no index of the whole cluster is ever
+  // built, even on the first recompute, where its pods, edges and selectors
+  // were the controller's memory peak at start-up.
   Result& r = changes.result;
-  for (const auto& [k, key] : todo) {
-    changes.workloads.push_back(key);
-    if (auto it = outcomes_.find(k); it != outcomes_.end()) {
-      if (!it->second.skip_reason) managed_--;
-      unresolved_total_ -= it->second.unresolved;
-      outcomes_.erase(it);
-    }
-    const Workload* w = workloads_.contains(k) ? index.FindWorkload(key) : nullptr;
-    if (!w) continue;
-    Outcome o;
-    o.key = key;
-    o.host_network = w->host_network;
-    o.skip_reason = index.SkipReason(*w);
-    const auto& unresolved = index.UnresolvedOf(*w);
-    o.unresolved = unresolved.size();
-    r.unresolved.insert(r.unresolved.end(), unresolved.begin(), unresolved.end());
-    if (o.skip_reason) {
-      r.skipped.push_back(Skipped{key, *o.skip_reason});
-    } else {
-      r.policies.push_back(ComputePolicy(index, *w, &r.warnings));
-      if (!reasons_) {
-        r.policies.back().ingress_reasons = {};
-        r.policies.back().egress_reasons = {};
+  std::map<std::string, WorkloadKey> batch;
+  auto synthesize_batch = [&] {
+    if (batch.empty()) return;
+    const Snapshot snap = Neighbourhood(batch);
+    const ClusterIndex index(snap, config_);
+    for (const auto& [k, key] : batch) {
+      changes.workloads.push_back(key);
+      if (auto it = outcomes_.find(k); it != outcomes_.end()) {
+        if (!it->second.skip_reason) managed_--;
+        unresolved_total_ -= it->second.unresolved;
+        outcomes_.erase(it);
       }
-      if (take) take(r.policies.back());
-      managed_++;
+      const Workload* w = workloads_.contains(k) ? index.FindWorkload(key) : nullptr;
+      if (!w) continue;
+      Outcome o;
+      o.key = key;
+      o.host_network = w->host_network;
+      o.skip_reason = index.SkipReason(*w);
+      const auto& unresolved = index.UnresolvedOf(*w);
+      o.unresolved = unresolved.size();
+      r.unresolved.insert(r.unresolved.end(), unresolved.begin(), unresolved.end());
+      if (o.skip_reason) {
+        r.skipped.push_back(Skipped{key, *o.skip_reason});
+      } else {
+        r.policies.push_back(ComputePolicy(index, *w, &r.warnings));
+        if (!reasons_) {
+          r.policies.back().ingress_reasons = {};
+          r.policies.back().egress_reasons = {};
+        }
+        if (take) take(r.policies.back());
+        managed_++;
+      }
+      unresolved_total_ += o.unresolved;
+      outcomes_.emplace(k, std::move(o));
     }
-    unresolved_total_ += o.unresolved;
-    outcomes_.emplace(k, std::move(o));
+    batch.clear();
+  };
+  for (auto& [k, key] : todo) {
+    batch.emplace(k, std::move(key));
+    if (batch.size() >= batch_size_) synthesize_batch();
   }
+  synthesize_batch();
 
   for (const auto& ns : namespaces) {
     changes.namespaces.push_back(ns);

@@ -170,7 +170,14 @@ class Incremental {
   // summary and drops the rules), so that a full recompute never holds every
   // policy's rules at once; what it leaves stays in result.policies.
   using PolicyHook = std::function<void(WorkloadPolicy&)>;
+  //
+  // The workloads are synthesized in batches of `batch_size` (default
+  // kDefaultBatchSize), each over the objects its workloads' policies read:
+  // memory grows with the batch, not with the cluster. A smaller batch
+  // costs more time (objects near two batches are indexed for each).
   [[nodiscard]] Changes Recompute(const PolicyHook& take = nullptr);
+  static constexpr size_t kDefaultBatchSize = 1000;
+  void set_batch_size(size_t n) { batch_size_ = n > 0 ? n : 1; }
   bool pending() const;
   // Every workload held (unsorted): the controller's periodic resync checks
   // the desired policy of each, a few at a time, against Policy().
@@ -295,13 +302,13 @@ class Incremental {
   // template_label_workloads_: only those carrying its rarest pair are tested).
   KeySet TemplatesMatching(const std::string& ns, const LabelSelector& selector) const;
   std::optional<PodOwner> OwnerOf(const Pod& p) const;
-  // The objects ComputePolicy reads for `workloads` (everything when
-  // `everything`), as a snapshot for ClusterIndex.
-  Snapshot Neighbourhood(const std::map<std::string, WorkloadKey>& workloads,
-                         bool everything) const;
+  // The objects ComputePolicy reads for `workloads`, as a snapshot for
+  // ClusterIndex.
+  Snapshot Neighbourhood(const std::map<std::string, WorkloadKey>& workloads) const;
 
   const SynthesisConfig config_;
   const bool reasons_;
+  size_t batch_size_ = kDefaultBatchSize;
 
   std::unordered_map<std::string, Ptr<Workload>> workloads_;     // "Kind/ns/name"
   std::unordered_map<std::string, Derived> derived_;             // same keys
