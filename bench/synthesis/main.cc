@@ -112,7 +112,6 @@ void AddPods(npc::Snapshot& s, int pods) {
       npc::Pod p;
       p.ns = w.ns;
       p.name = w.name + "-" + std::to_string(k);
-      p.uid = "pod-" + w.uid + "-" + std::to_string(k);
       p.labels = w.template_labels;
       p.labels.Edit()[owner.kind == "StatefulSet" ? "controller-revision-hash" : "pod-template-hash"] =
           "5d8f7";

@@ -555,7 +555,6 @@ Pod DecodeControlledPod(Reader& r, const dom::element& obj, const Meta& meta,
   Pod p;
   p.ns = meta.ns;
   p.name = meta.name;
-  p.uid = meta.uid;
   p.labels = meta.labels;
   p.controller = meta.controller;
   if (auto status = r.Sub(obj, "status", "")) p.ip = r.Str(*status, "podIP", "status");

@@ -89,7 +89,6 @@ TEST(DecodeTest, PodOwnedByAControllerIsAPod) {
   ASSERT_TRUE(o.ok()) << o.status().ToString();
   const auto& p = std::get<Pod>(o->value);
   EXPECT_EQ(p.ns, "n");
-  EXPECT_EQ(p.uid, "u");
   EXPECT_EQ(p.labels, (Labels{{"a", "b"}}));
   EXPECT_EQ(p.ip, "10.0.0.9");
   EXPECT_TRUE(p.host_network);

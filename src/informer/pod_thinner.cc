@@ -81,7 +81,6 @@ void PodThinner::Forget(const Key& key) {
   again.meta.kind = "Pod";
   again.meta.ns = kept.ns;
   again.meta.name = kept.name;
-  again.meta.uid = kept.uid;
   again.meta.labels = kept.labels;
   again.meta.controller = kept.controller.optional();
   Pod pod = kept;

@@ -179,7 +179,6 @@ Pod PodOf(const std::string& ns, const std::string& name, Labels labels, OwnerRe
   Pod p;
   p.ns = ns;
   p.name = name;
-  p.uid = "pod-" + name;
   p.labels = std::move(labels);
   p.controller = std::move(owner);
   return p;

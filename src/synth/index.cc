@@ -142,8 +142,9 @@ ClusterIndex::ClusterIndex(const Snapshot& snapshot, const SynthesisConfig& conf
   pods_list_.reserve(snapshot.pods.size() + snapshot.pod_refs.size());
   for (const Pod& p : snapshot.pods) pods_list_.push_back(&p);
   pods_list_.insert(pods_list_.end(), snapshot.pod_refs.begin(), snapshot.pod_refs.end());
-  std::sort(pods_list_.begin(), pods_list_.end(), [](const Pod* a, const Pod* b) {
-    return std::tie(a->ns, a->name, a->uid) < std::tie(b->ns, b->name, b->uid);
+  // Stable: of two pods with one name, the snapshot's own (listed first) wins.
+  std::stable_sort(pods_list_.begin(), pods_list_.end(), [](const Pod* a, const Pod* b) {
+    return std::tie(a->ns, a->name) < std::tie(b->ns, b->name);
   });
   pods_list_.erase(std::unique(pods_list_.begin(), pods_list_.end(),
                                [](const Pod* a, const Pod* b) {

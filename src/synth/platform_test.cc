@@ -372,7 +372,6 @@ Pod PodOf(std::string ns, std::string name, Labels labels, OwnerReference owner,
   Pod p;
   p.ns = std::move(ns);
   p.name = std::move(name);
-  p.uid = "pod-" + p.name;
   p.labels = std::move(labels);
   p.controller = std::move(owner);
   p.ip = std::move(ip);

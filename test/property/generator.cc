@@ -1272,7 +1272,6 @@ class Builder {
       Pod p;
       p.ns = plan.ns;
       p.name = plan.name;
-      p.uid = "pod-" + plan.ns + "-" + plan.name;
       p.labels = plan.labels;
       p.host_network = plan.host_network;
       p.controller = plan.owner;
