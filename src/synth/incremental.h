@@ -52,6 +52,7 @@
 // Thread-safety: none; callers serialize access.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <memory>
@@ -279,7 +280,32 @@ class Incremental {
   struct ByPodKey {
     bool operator()(const PodNode* a, const PodNode* b) const { return a->first < b->first; }
   };
-  using PodSet = std::set<const PodNode*, ByPodKey>;
+  // Pods as a vector sorted by key: a pointer each, where a std::set node
+  // took 48 bytes (and every pod is in two: its workload's and its
+  // ReplicaSet's). A LIST delivers pods in name order, so most inserts append.
+  class PodSet {
+   public:
+    void insert(const PodNode* n) {
+      if (pods_.empty() || ByPodKey{}(pods_.back(), n)) {
+        pods_.push_back(n);
+        return;
+      }
+      auto it = std::lower_bound(pods_.begin(), pods_.end(), n, ByPodKey{});
+      if (it == pods_.end() || ByPodKey{}(n, *it)) pods_.insert(it, n);
+    }
+    void erase(const PodNode* n) {
+      auto it = std::lower_bound(pods_.begin(), pods_.end(), n, ByPodKey{});
+      if (it != pods_.end() && !ByPodKey{}(n, *it)) pods_.erase(it);
+      if (pods_.capacity() > 2 * pods_.size() + 4) pods_.shrink_to_fit();
+    }
+    bool empty() const { return pods_.empty(); }
+    size_t size() const { return pods_.size(); }
+    auto begin() const { return pods_.begin(); }
+    auto end() const { return pods_.end(); }
+
+   private:
+    std::vector<const PodNode*> pods_;
+  };
 
   void SetPod(std::string key, Ptr<Pod> next);
   void IndexPod(const PodNode& pod, int delta);
