@@ -309,8 +309,9 @@ Incremental::KeySet Incremental::Overlapping(const std::string& ns,
 }
 
 std::optional<PodOwner> Incremental::OwnerOf(const Pod& p) const {
-  return ResolvePodOwner(p, [&](const std::string& key) -> const Workload* {
-    return Find(controlled_, key);
+  return ResolvePodOwner(p, [&](const std::string& key) -> const OwnerReference* {
+    auto it = controlled_.find(key);
+    return it == controlled_.end() ? nullptr : it->second.Controller();
   });
 }
 
@@ -659,7 +660,7 @@ void Incremental::RederiveCustom(const std::string& owner_key) {
     std::vector<const Workload*> templates;
     if (auto it = controlled_by_owner_.find(owner_key); it != controlled_by_owner_.end()) {
       for (const auto& ck : it->second) {
-        const Workload& c = *controlled_.at(ck);
+        const Workload& c = *controlled_.at(ck).full;  // customs are kept whole
         if (OwnedBy(c, *owner)) templates.push_back(&c);
       }
     }
@@ -787,10 +788,26 @@ void Incremental::ReresolvePods(const std::string& direct_key) {
   for (const auto& pk : keys) SetPod(pk, pods_.at(pk).pod);
 }
 
-void Incremental::SetControlled(const std::string& key, Ptr<Workload> next) {
-  Ptr<Workload> before;
+Workload Incremental::SlimWorkload(const std::string& key, const Controlled& c) {
+  // key: "Kind/ns/name"
+  const size_t a = key.find('/');
+  const size_t b = key.find('/', a + 1);
+  Workload w;
+  w.kind = c.kind;
+  w.ns = key.substr(a + 1, b - a - 1);
+  w.name = key.substr(b + 1);
+  w.uid = c.uid;
+  w.has_controller = true;
+  w.controller = c.controller;
+  return w;
+}
+
+void Incremental::SetControlled(const std::string& key, std::optional<Controlled> next) {
+  std::optional<Controlled> before;
   if (auto it = controlled_.find(key); it != controlled_.end()) before = it->second;
-  auto custom_key = [&](const Workload& c) -> std::string {
+  auto custom_key = [&](const Controlled& kept) -> std::string {
+    if (!kept.full) return "";  // kept slim: its controller is a known kind
+    const Workload& c = *kept.full;
     if (!c.controller || IsKnownController(c.controller->api_version, c.controller->kind)) return "";
     Pod probe;  // the key a pod of `c` would get
     probe.ns = c.ns;
@@ -811,9 +828,13 @@ void Incremental::SetControlled(const std::string& key, Ptr<Workload> next) {
       AddTo(controlled_by_owner_, k, key);
       customs.insert(k);
     }
-    controlled_[key] = next;
+    controlled_.insert_or_assign(key, *next);
   }
-  const bool owner_changed = !before || !next || before->controller != next->controller;
+  auto controller = [](const Controlled& c) {
+    const OwnerReference* o = c.Controller();
+    return o ? std::optional<OwnerReference>(*o) : std::nullopt;
+  };
+  const bool owner_changed = !before || !next || controller(*before) != controller(*next);
   if (owner_changed) ReresolvePods(key);
   for (const auto& k : customs) RederiveCustom(k);
 }
@@ -833,27 +854,25 @@ bool Incremental::Upsert(const Workload& w) {
       // their workload: its template is never read, so it is not kept (ten
       // old revisions per Deployment add up), and changing it costs nothing.
       // Only those of an operator's resource keep theirs (rule 3).
-      Workload kept;
-      const bool slim = w.controller && IsKnownController(w.controller->api_version,
-                                                          w.controller->kind);
-      if (slim) {
-        kept.kind = w.kind;
-        kept.ns = w.ns;
-        kept.name = w.name;
-        kept.uid = w.uid;
-        kept.has_controller = true;
-        kept.controller = w.controller;
+      Controlled next;
+      if (w.controller && IsKnownController(w.controller->api_version, w.controller->kind)) {
+        next.kind = w.kind;
+        next.uid = w.uid;
+        next.controller = *w.controller;
+      } else {
+        next.full = std::make_shared<const Workload>(w);
       }
-      const Workload& next = slim ? kept : w;
-      if (const Workload* old = Find(controlled_, key); old && *old == next) return changed;
-      SetControlled(key, std::make_shared<const Workload>(next));
+      if (auto it = controlled_.find(key); it != controlled_.end() && it->second == next) {
+        return changed;
+      }
+      SetControlled(key, std::move(next));
       changed = true;
     }
     return changed;
   }
   bool changed = false;
   if (controlled_.contains(key)) {  // no longer controlled: a workload of its own
-    SetControlled(key, nullptr);
+    SetControlled(key, std::nullopt);
     changed = true;
   }
   if (w.kind == WorkloadKind::kPod && pods_.contains(JoinKey(w.ns, w.name))) {
@@ -869,7 +888,7 @@ bool Incremental::Remove(const WorkloadKey& workload) {
   const std::string key = workload.ToString();
   bool changed = false;
   if (controlled_.contains(key)) {
-    SetControlled(key, nullptr);
+    SetControlled(key, std::nullopt);
     changed = true;
   }
   // The controller removes pods by kind "Pod", bare or not.
@@ -1391,7 +1410,14 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
     const Workload& w = *workloads_.at(k);
     if (w.kind != WorkloadKind::kCustom) snap.workload_refs.push_back(&w);  // formed from pods
   }
-  for (const auto& k : controlled) snap.workload_refs.push_back(controlled_.at(k).get());
+  for (const auto& k : controlled) {
+    const Controlled& c = controlled_.at(k);
+    if (c.full) {
+      snap.workload_refs.push_back(c.full.get());
+    } else {
+      snap.workloads.push_back(SlimWorkload(k, c));
+    }
+  }
   snap.pod_refs.reserve(pods.size());
   for (const PodNode* n : pods) snap.pod_refs.push_back(n->second.pod.get());
   snap.service_refs.reserve(svc.size());

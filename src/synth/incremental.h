@@ -311,7 +311,28 @@ class Incremental {
   void IndexPod(const PodNode& pod, int delta);
   void RederiveCustom(const std::string& owner_key);
   void ReresolvePods(const std::string& direct_key);
-  void SetControlled(const std::string& key, Ptr<Workload> next);
+  // A ReplicaSet or Job that another object controls. One of a Deployment
+  // or CronJob only leads its pods to their workload: it keeps its uid and
+  // controller, not a Workload (about 500 bytes less each, and a Deployment
+  // keeps ten old ReplicaSets). One of an operator's resource keeps its
+  // whole object (`full`): its template may be the workload's (rule 3).
+  struct Controlled {
+    Ptr<Workload> full;
+    WorkloadKind kind = WorkloadKind::kReplicaSet;  // without `full`
+    std::string uid;
+    OwnerReference controller;
+    const OwnerReference* Controller() const {
+      if (!full) return &controller;
+      return full->controller ? &*full->controller : nullptr;
+    }
+    bool operator==(const Controlled& o) const {
+      if (full || o.full) return full && o.full && *full == *o.full;
+      return kind == o.kind && uid == o.uid && controller == o.controller;
+    }
+  };
+  // The Workload a ClusterIndex sees for controlled_[key] without `full`.
+  static Workload SlimWorkload(const std::string& key, const Controlled& c);
+  void SetControlled(const std::string& key, std::optional<Controlled> next);
   bool Boring(const PodEntry& e) const;
   // The distinct label sets of the pods of workload `key` in `ns` (its pods
   // mostly share one), so a Service is tested against each set once.
@@ -341,7 +362,7 @@ class Incremental {
   std::unordered_map<std::string, KeySet> ns_workloads_;         // ns -> workload keys
   // ns\0key\0value of a template label -> the workloads whose template has it.
   std::unordered_map<std::string, KeySet> template_label_workloads_;
-  std::unordered_map<std::string, Ptr<Workload>> controlled_;    // "Kind/ns/name"
+  std::unordered_map<std::string, Controlled> controlled_;       // "Kind/ns/name"
   std::unordered_map<std::string, KeySet> controlled_by_owner_;  // custom key -> controlled
   std::unordered_map<std::string, Ptr<Service>> services_;       // "ns/name"
   std::unordered_map<std::string, KeySet> ns_services_;          // ns -> service keys

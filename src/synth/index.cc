@@ -380,9 +380,9 @@ std::optional<PodOwner> ResolvePodOwner(const Pod& p, const ControlledLookup& co
       return PodOwner{WorkloadKeyString(c.kind, p.ns, c.name), std::nullopt};
     }
     const std::string key = WorkloadKeyString(c.kind, p.ns, c.name);
-    const Workload* via = controlled(key);
+    const OwnerReference* via = controlled(key);
     if (!via) return PodOwner{key, std::nullopt};  // a ReplicaSet or Job of its own (or unknown)
-    const OwnerReference& up = *via->controller;
+    const OwnerReference& up = *via;
     if (IsKnownController(up.api_version, up.kind)) {
       return PodOwner{WorkloadKeyString(up.kind, p.ns, up.name), std::nullopt};
     }
@@ -453,9 +453,10 @@ Workload MakeCustomWorkload(const OwnerReference& owner, const std::string& ns,
 void ClusterIndex::FormCustomWorkloads() {
   // Pods whose controlling owner is of an unknown kind, directly or through
   // a ReplicaSet or Job, grouped by the workload they form.
-  auto lookup = [&](const std::string& key) -> const Workload* {
+  auto lookup = [&](const std::string& key) -> const OwnerReference* {
     auto it = controlled_.find(key);
-    return it == controlled_.end() ? nullptr : it->second;
+    if (it == controlled_.end() || !it->second->controller) return nullptr;
+    return &*it->second->controller;
   };
   std::map<std::string, std::pair<OwnerReference, std::vector<const Pod*>>> groups;
   for (const Pod* p : pods_list_) {  // sorted by namespace and name
@@ -486,9 +487,10 @@ void ClusterIndex::FormCustomWorkloads() {
 }
 
 void ClusterIndex::AttributePods() {
-  auto lookup = [&](const std::string& key) -> const Workload* {
+  auto lookup = [&](const std::string& key) -> const OwnerReference* {
     auto it = controlled_.find(key);
-    return it == controlled_.end() ? nullptr : it->second;
+    if (it == controlled_.end() || !it->second->controller) return nullptr;
+    return &*it->second->controller;
   };
   pod_owner_.assign(pods_list_.size(), std::nullopt);
   live_pods_.assign(workloads_.size(), {});

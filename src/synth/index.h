@@ -95,7 +95,8 @@ struct PodOwner {
   std::string key;
   std::optional<OwnerReference> custom;
 };
-using ControlledLookup = std::function<const Workload*(const std::string& key)>;
+// The controller of the ReplicaSet or Job `key` (nullptr when it is not known).
+using ControlledLookup = std::function<const OwnerReference*(const std::string& key)>;
 [[nodiscard]] std::optional<PodOwner> ResolvePodOwner(const Pod& pod,
                                                       const ControlledLookup& controlled);
 
