@@ -185,24 +185,24 @@ Incremental::Derived Incremental::Derive(const Workload& w) const {
 }
 
 void Incremental::Index(const std::string& key, const Derived& d) {
-  for (const auto& c : d.candidates) AddTo(clients_, c, key);
-  for (const auto& n : d.short_names) AddTo(short_users_, n, key);
-  for (const auto& l : d.labels) AddTo(label_users_, l, key);
-  for (const auto& c : d.config_maps) AddTo(readers_, c, key);
-  for (const auto& c : d.secrets) AddTo(secret_readers_, c, key);
-  for (const auto& ip : d.pod_ips) AddTo(ip_users_, ip, key);
+  for (const auto& c : d.candidates) clients_.Add(c, key);
+  for (const auto& n : d.short_names) short_users_.Add(n, key);
+  for (const auto& l : d.labels) label_users_.Add(l, key);
+  for (const auto& c : d.config_maps) readers_.Add(c, key);
+  for (const auto& c : d.secrets) secret_readers_.Add(c, key);
+  for (const auto& ip : d.pod_ips) ip_users_.Add(ip, key);
   if (d.scraped) scraped_.insert(key);
   if (d.monitor) monitors_.insert(key);
   if (d.api_server) api_server_users_.insert(key);
 }
 
 void Incremental::Unindex(const std::string& key, const Derived& d) {
-  for (const auto& c : d.candidates) RemoveFrom(clients_, c, key);
-  for (const auto& n : d.short_names) RemoveFrom(short_users_, n, key);
-  for (const auto& l : d.labels) RemoveFrom(label_users_, l, key);
-  for (const auto& c : d.config_maps) RemoveFrom(readers_, c, key);
-  for (const auto& c : d.secrets) RemoveFrom(secret_readers_, c, key);
-  for (const auto& ip : d.pod_ips) RemoveFrom(ip_users_, ip, key);
+  for (const auto& c : d.candidates) clients_.Remove(c, key);
+  for (const auto& n : d.short_names) short_users_.Remove(n, key);
+  for (const auto& l : d.labels) label_users_.Remove(l, key);
+  for (const auto& c : d.config_maps) readers_.Remove(c, key);
+  for (const auto& c : d.secrets) secret_readers_.Remove(c, key);
+  for (const auto& ip : d.pod_ips) ip_users_.Remove(ip, key);
   scraped_.erase(key);
   monitors_.erase(key);
   api_server_users_.erase(key);
@@ -280,16 +280,15 @@ Incremental::KeySet Incremental::SelectedIn(const std::string& ns,
 Incremental::KeySet Incremental::TemplatesMatching(const std::string& ns,
                                                    const LabelSelector& selector) const {
   KeySet out;
-  const KeySet* candidates = nullptr;
+  const KeyRefs* candidates = nullptr;
   for (const auto& [k, v] : selector.match_labels) {
-    auto it = template_label_workloads_.find(LabelIndexKey(ns, k, v));
-    if (it == template_label_workloads_.end()) return out;  // no template has that pair
-    if (candidates == nullptr || it->second.size() < candidates->size()) candidates = &it->second;
+    const KeyRefs* with = template_label_workloads_.Find(LabelIndexKey(ns, k, v));
+    if (with == nullptr) return out;  // no template has that pair
+    if (candidates == nullptr || with->size() < candidates->size()) candidates = with;
   }
   if (candidates == nullptr) {  // no matchLabels: every workload of the namespace is a candidate
-    auto it = ns_workloads_.find(ns);
-    if (it == ns_workloads_.end()) return out;
-    candidates = &it->second;
+    candidates = ns_workloads_.Find(ns);
+    if (candidates == nullptr) return out;
   }
   for (const auto& k : *candidates) {
     if (Matches(selector, workloads_.at(k)->template_labels)) out.insert(k);
@@ -300,9 +299,9 @@ Incremental::KeySet Incremental::TemplatesMatching(const std::string& ns,
 Incremental::KeySet Incremental::Overlapping(const std::string& ns,
                                              const Labels& template_labels) const {
   KeySet out;
-  auto it = ns_workloads_.find(ns);
-  if (it == ns_workloads_.end()) return out;
-  for (const auto& k : it->second) {
+  const KeyRefs* in_ns = ns_workloads_.Find(ns);
+  if (in_ns == nullptr) return out;
+  for (const auto& k : *in_ns) {
     if (Matches(EffectivePodSelector(*workloads_.at(k)), template_labels)) out.insert(k);
   }
   return out;
@@ -335,6 +334,11 @@ void Incremental::DirtyAll(const KeySet& workload_keys) {
   for (const auto& k : workload_keys) Dirty(k);
 }
 
+void Incremental::DirtyAll(const KeyRefs* workload_keys) {
+  if (workload_keys == nullptr) return;
+  for (const auto& k : *workload_keys) Dirty(k);
+}
+
 void Incremental::DirtyEverything() {
   dirty_all_ = true;
   dirty_workloads_.clear();
@@ -352,11 +356,11 @@ void Incremental::DirtyBackends(const std::string& ns, const std::string& servic
 }
 
 void Incremental::DirtyClients(const std::string& service_key) {
-  if (auto it = clients_.find(service_key); it != clients_.end()) DirtyAll(it->second);
+  DirtyAll(clients_.Find(service_key));
 }
 
 void Incremental::DirtyNamespace(const std::string& ns) {
-  if (auto it = ns_workloads_.find(ns); it != ns_workloads_.end()) DirtyAll(it->second);
+  DirtyAll(ns_workloads_.Find(ns));
 }
 
 void Incremental::DirtyScrapers() {
@@ -365,7 +369,7 @@ void Incremental::DirtyScrapers() {
 
 void Incremental::DirtyPodIp(const std::string& ns, const std::string& ip) {
   if (ip.empty()) return;
-  if (auto it = ip_users_.find(JoinKey(ns, ip)); it != ip_users_.end()) DirtyAll(it->second);
+  DirtyAll(ip_users_.Find(JoinKey(ns, ip)));
 }
 
 // The workloads whose policies name `key`'s pods by its selector: itself,
@@ -406,16 +410,16 @@ void Incremental::TouchSlice(const EndpointSlice& e) {
 }
 
 void Incremental::RederiveReaders(const std::string& config_map_key) {
-  auto it = readers_.find(config_map_key);
-  if (it == readers_.end()) return;
-  const KeySet readers = it->second;  // Rederive changes readers_
+  const KeyRefs* found = readers_.Find(config_map_key);
+  if (found == nullptr) return;
+  const KeySet readers(found->begin(), found->end());  // Rederive changes readers_
   for (const auto& k : readers) Rederive(k);
 }
 
 void Incremental::RederiveSecretReaders(const std::string& secret_key) {
-  auto it = secret_readers_.find(secret_key);
-  if (it == secret_readers_.end()) return;
-  const KeySet readers = it->second;
+  const KeyRefs* found = secret_readers_.Find(secret_key);
+  if (found == nullptr) return;
+  const KeySet readers(found->begin(), found->end());
   for (const auto& k : readers) Rederive(k);
 }
 
@@ -439,7 +443,7 @@ void Incremental::TouchNamespaceKnown(const std::string& ns, int delta) {
   // "no Service x in namespace ns" is said only of namespaces known to exist;
   // PodMonitors with `any` look in every known namespace.
   if (was != is) {
-    if (auto it = label_users_.find(ns); it != label_users_.end()) DirtyAll(it->second);
+    DirtyAll(label_users_.Find(ns));
     if (!pod_monitors_.empty()) DirtyScrapers();
   }
 }
@@ -517,7 +521,7 @@ void Incremental::TouchService(const Service* before, const Service* after) {
   DirtyClients(key);
   if (!before || !after) {
     // Unresolved short names suggest the namespaces that have this name.
-    if (auto it = short_users_.find(any.name); it != short_users_.end()) DirtyAll(it->second);
+    DirtyAll(short_users_.Find(any.name));
   }
   if (before) DirtyBackends(*before);
   if (after) DirtyBackends(*after);
@@ -563,9 +567,9 @@ void Incremental::SetWorkload(const std::string& key, Ptr<Workload> next) {
     Unindex(key, *before_d);
     derived_.erase(key);
     workloads_.erase(it);
-    RemoveFrom(ns_workloads_, before->ns, key);
+    ns_workloads_.Remove(before->ns, key);
     for (const auto& [k, v] : before->template_labels) {
-      RemoveFrom(template_label_workloads_, LabelIndexKey(before->ns, k, v), key);
+      template_label_workloads_.Remove(LabelIndexKey(before->ns, k, v), key);
     }
     host_network_.erase(key);
   }
@@ -575,9 +579,9 @@ void Incremental::SetWorkload(const std::string& key, Ptr<Workload> next) {
     Index(key, *next_d);
     derived_.emplace(key, *next_d);
     workloads_.emplace(key, next);
-    AddTo(ns_workloads_, next->ns, key);
+    ns_workloads_.Add(next->ns, key);
     for (const auto& [k, v] : next->template_labels) {
-      AddTo(template_label_workloads_, LabelIndexKey(next->ns, k, v), key);
+      template_label_workloads_.Add(LabelIndexKey(next->ns, k, v), key);
     }
     if (next->host_network) host_network_.insert(key);
   }
@@ -743,7 +747,7 @@ void Incremental::SetPod(std::string key, Ptr<Pod> next) {
   const size_t with_ip_before = pods_with_ip_ + (before && !before->pod->ip.empty() ? 1 : 0) -
                                 (after && !after->pod->ip.empty() ? 1 : 0);
   if ((with_ip_before == 0) != (pods_with_ip_ == 0)) {
-    if (auto it = label_users_.find("pod"); it != label_users_.end()) DirtyAll(it->second);
+    DirtyAll(label_users_.Find("pod"));
   }
   for (const auto& e : {before, after}) {
     if (!e || e->pod->ip.empty()) continue;
@@ -972,8 +976,8 @@ bool Incremental::Upsert(const ConfigMap& c) {
 }
 
 bool Incremental::ReadsConfigMap(const std::string& ns, const std::string& name) const {
-  auto it = readers_.find(JoinKey(ns, name));
-  return it != readers_.end() && !it->second.empty();
+  const KeyRefs* readers = readers_.Find(JoinKey(ns, name));
+  return readers != nullptr && !readers->empty();
 }
 
 bool Incremental::Upsert(const Secret& s) {
@@ -1308,8 +1312,8 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
       for (const auto& sk : it->second) {
         if (!ServiceSelects(*services_.at(sk), *w, pod_labels)) continue;
         add_service(sk);
-        if (auto c = clients_.find(sk); c != clients_.end()) {
-          for (const auto& ck : c->second) add_peer(ck);
+        if (const KeyRefs* c = clients_.Find(sk)) {
+          for (const auto& ck : *c) add_peer(ck);
         }
       }
     }
@@ -1318,8 +1322,8 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
       for (const PodNode* n : it->second) {
         const Pod& p = *n->second.pod;
         if (p.ip.empty()) continue;
-        if (auto u = ip_users_.find(JoinKey(p.ns, p.ip)); u != ip_users_.end()) {
-          for (const auto& ck : u->second) add_peer(ck);
+        if (const KeyRefs* u = ip_users_.Find(JoinKey(p.ns, p.ip))) {
+          for (const auto& ck : *u) add_peer(ck);
         }
       }
     }
@@ -1591,15 +1595,15 @@ Changes Incremental::Recompute(const PolicyHook& take) {
   for (const auto& ns : namespaces) {
     changes.namespaces.push_back(ns);
     std::vector<NamespaceWorkload> in_ns;
-    const auto it = ns_workloads_.find(ns);
-    if (it != ns_workloads_.end()) {
-      for (const auto& k : it->second) {
+    const KeyRefs* in = ns_workloads_.Find(ns);
+    if (in != nullptr) {
+      for (const auto& k : *in) {
         const Outcome& o = outcomes_.at(k);
         in_ns.push_back(NamespaceWorkload{workloads_.at(k)->key(), o.skip_reason, o.host_network});
       }
     }
     DefaultDenyDecision d;
-    if (it != ns_workloads_.end() || namespaces_.contains(ns)) {
+    if (in != nullptr || namespaces_.contains(ns)) {
       d = DecideDefaultDeny(ns, Find(namespaces_, ns), config_, in_ns);
     }
     if (d.policy) {

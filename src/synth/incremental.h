@@ -65,6 +65,7 @@
 
 #include "model/model.h"
 #include "synth/index.h"
+#include "synth/key_index.h"
 #include "synth/observed.h"
 #include "synth/synth.h"
 
@@ -253,6 +254,7 @@ class Incremental {
   void TouchNamespace(const std::string& ns, int delta);
   void Dirty(const std::string& workload_key);
   void DirtyAll(const KeySet& workload_keys);
+  void DirtyAll(const KeyRefs* workload_keys);  // nullptr: none
   void DirtyEverything();
   void DirtyBackends(const Service& s);
   void DirtyBackends(const std::string& ns, const std::string& service);
@@ -357,11 +359,14 @@ class Incremental {
   const bool reasons_;
   size_t batch_size_ = kDefaultBatchSize;
 
+  // The workload keys the reverse indexes (KeyIndex) hold, each once:
+  // declared before them, so that it outlives them.
+  KeyPool key_pool_;
   std::unordered_map<std::string, Ptr<Workload>> workloads_;     // "Kind/ns/name"
   std::unordered_map<std::string, Derived> derived_;             // same keys
-  std::unordered_map<std::string, KeySet> ns_workloads_;         // ns -> workload keys
+  KeyIndex ns_workloads_{key_pool_};                             // ns -> workload keys
   // ns\0key\0value of a template label -> the workloads whose template has it.
-  std::unordered_map<std::string, KeySet> template_label_workloads_;
+  KeyIndex template_label_workloads_{key_pool_};
   std::unordered_map<std::string, Controlled> controlled_;       // "Kind/ns/name"
   std::unordered_map<std::string, KeySet> controlled_by_owner_;  // custom key -> controlled
   std::unordered_map<std::string, Ptr<Service>> services_;       // "ns/name"
@@ -404,12 +409,12 @@ class Incremental {
   int revision_selectors_ = 0;  // Services and PodMonitors naming per-revision labels
 
   // Reverse indexes over Derived.
-  std::unordered_map<std::string, KeySet> clients_;         // candidate "ns/name" -> workloads
-  std::unordered_map<std::string, KeySet> short_users_;     // short name -> workloads
-  std::unordered_map<std::string, KeySet> label_users_;     // DNS label -> workloads
-  std::unordered_map<std::string, KeySet> readers_;         // ConfigMap "ns/name" -> workloads
-  std::unordered_map<std::string, KeySet> secret_readers_;  // Secret "ns/name" -> workloads
-  std::unordered_map<std::string, KeySet> ip_users_;        // "ns/ip" -> workloads
+  KeyIndex clients_{key_pool_};         // candidate "ns/name" -> workloads
+  KeyIndex short_users_{key_pool_};     // short name -> workloads
+  KeyIndex label_users_{key_pool_};     // DNS label -> workloads
+  KeyIndex readers_{key_pool_};         // ConfigMap "ns/name" -> workloads
+  KeyIndex secret_readers_{key_pool_};  // Secret "ns/name" -> workloads
+  KeyIndex ip_users_{key_pool_};        // "ns/ip" -> workloads
   KeySet scraped_;
   KeySet monitors_;
   KeySet api_server_users_;

@@ -1,0 +1,68 @@
+#include "synth/key_index.h"
+
+#include <algorithm>
+
+namespace npc::synth {
+
+const std::string* KeyPool::Acquire(const std::string& key) {
+  auto [it, added] = refs_.try_emplace(key, 0);
+  ++it->second;
+  return &it->first;  // a node's key: stable until the node is erased
+}
+
+void KeyPool::Release(const std::string* key) {
+  auto it = refs_.find(*key);
+  if (it != refs_.end() && --it->second == 0) refs_.erase(it);
+}
+
+std::vector<const std::string*>::const_iterator KeyRefs::LowerBound(const std::string& key) const {
+  return std::lower_bound(keys_.begin(), keys_.end(), key,
+                          [](const std::string* a, const std::string& b) { return *a < b; });
+}
+
+bool KeyRefs::contains(const std::string& key) const {
+  auto it = LowerBound(key);
+  return it != keys_.end() && **it == key;
+}
+
+KeyIndex::~KeyIndex() {
+  for (auto& [at, refs] : index_) {
+    for (const std::string* k : refs.keys_) pool_->Release(k);
+  }
+}
+
+void KeyIndex::Add(const std::string& at, const std::string& key) {
+  KeyRefs& refs = index_[at];
+  auto& keys = refs.keys_;
+  // Informers list in key order, so most keys go at the end.
+  if (keys.empty() || *keys.back() < key) {
+    keys.push_back(pool_->Acquire(key));
+    return;
+  }
+  auto it = refs.LowerBound(key);
+  if (it != keys.end() && **it == key) return;
+  keys.insert(it, pool_->Acquire(key));
+}
+
+void KeyIndex::Remove(const std::string& at, const std::string& key) {
+  auto found = index_.find(at);
+  if (found == index_.end()) return;
+  auto& keys = found->second.keys_;
+  auto it = found->second.LowerBound(key);
+  if (it == keys.end() || **it != key) return;
+  const std::string* held = *it;
+  keys.erase(it);
+  pool_->Release(held);
+  if (keys.empty()) {
+    index_.erase(found);
+  } else if (keys.capacity() > 2 * keys.size() + 4) {
+    keys.shrink_to_fit();
+  }
+}
+
+const KeyRefs* KeyIndex::Find(const std::string& at) const {
+  auto it = index_.find(at);
+  return it == index_.end() ? nullptr : &it->second;
+}
+
+}  // namespace npc::synth
