@@ -229,12 +229,12 @@ std::vector<ReconcileKey> ClusterCache::StoredOwnedByLocked(const std::string& n
 ClusterCache::Computed ClusterCache::Recompute() {
   MutexLock lock(mu_);
   Computed c;
-  // Summarised as they come: the first recompute would otherwise hold the
-  // rules of every policy of the cluster at once (its memory peak).
-  c.changes = model_.Recompute([&c](synth::WorkloadPolicy& wp) {
-    c.summaries.push_back(Summarize(wp.policy));
-    wp.policy.ingress = {};
-    wp.policy.egress = {};
+  // Summarised as they come: the first recompute would otherwise hold every
+  // policy of the cluster at once (its memory peak).
+  c.changes = model_.Recompute([&c](synth::WorkloadPolicy&& wp) {
+    PolicySummary summary = Summarize(wp.policy);
+    c.made.push_back(
+        MadePolicy{std::move(wp.workload), std::move(wp.policy.name), std::move(summary)});
   });
   c.policies = model_.policies();
   c.unresolved = model_.unresolved();

@@ -93,10 +93,10 @@ class ClusterCache {
 
   // --- desired-state owner ----------------------------------------------------
   struct Computed {
-    // Its policies carry no rules (only names, owners and labels: what the
-    // observers read); `summaries` says what they were, in the same order.
+    // Without its policies (changes.result.policies is empty): `made` says
+    // what they were, summarised as they came, in no particular order.
     synth::Changes changes;
-    std::vector<PolicySummary> summaries;
+    std::vector<MadePolicy> made;
     size_t policies = 0;    // over the whole cluster
     size_t unresolved = 0;  // over the whole cluster
   };

@@ -681,7 +681,8 @@ TEST_F(ControllerTest, AResyncOfAConsistentControllerFindsNoDifferenceAndWritesN
 // (OnRecompute is told in between), to let a later change overtake it.
 class GateObserver : public RecordingObserver {
  public:
-  void OnRecompute(const synth::Result&, const Totals&, Clock::Duration) override {
+  void OnRecompute(const synth::Result&, const std::vector<MadePolicy>&, const Totals&,
+                   Clock::Duration) override {
     std::unique_lock<std::mutex> lock(gate_mu_);
     const int n = ++recomputes_;
     gate_cv_.notify_all();

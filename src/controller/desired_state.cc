@@ -124,20 +124,17 @@ DesiredState::Next DesiredState::Entries(const ClusterCache::Computed& c) {
     next.emplace(ReconcileKey::Policy(ns, std::string(synth::kDefaultDenyPolicyName)),
                  std::nullopt);
   }
-  const synth::Result& r = changes.result;
-  for (size_t i = 0; i < r.policies.size(); ++i) {
-    const auto& wp = r.policies[i];
-    next[ReconcileKey::Policy(wp.policy.ns, wp.policy.name)] =
-        Desired{c.summaries.at(i), wp.workload, false};
+  for (const MadePolicy& m : c.made) {
+    next[ReconcileKey::Policy(m.workload.ns, m.name)] = Desired{m.summary, m.workload, false};
   }
-  for (const auto& np : r.default_deny) {
+  for (const auto& np : changes.result.default_deny) {
     next[ReconcileKey::Policy(np.ns, np.name)] = Desired{Summarize(np), {}, true};
   }
   return next;
 }
 
 void DesiredState::Report(const ClusterCache::Computed& c, Clock::Duration took) {
-  observer_.OnRecompute(c.changes.result, {c.policies, c.unresolved}, took);
+  observer_.OnRecompute(c.changes.result, c.made, {c.policies, c.unresolved}, took);
 }
 
 void DesiredState::ComputeFirst() {
@@ -148,17 +145,23 @@ void DesiredState::ComputeFirst() {
   const auto start = clock_.Now();
   ClusterCache::Computed c = cache_.Recompute();  // the first one: everything
   Report(c, clock_.Now() - start);
-  const Next next = Entries(c);
-  c.changes = {};  // the policies themselves are not kept
 
+  // Every policy made is desired, and nothing else: moved straight into
+  // desired_, with no map of every entry beside it (as Entries() makes).
   std::vector<ReconcileKey> keys;
   {
     MutexLock lock(mu_);
     desired_.clear();
-    for (const auto& [k, d] : next) {
-      if (!d) continue;
-      desired_.emplace(k, *d);
+    for (MadePolicy& m : c.made) {
+      ReconcileKey k = ReconcileKey::Policy(m.workload.ns, m.name);
       keys.push_back(k);
+      desired_.insert_or_assign(std::move(k),
+                                Desired{std::move(m.summary), std::move(m.workload), false});
+    }
+    for (const auto& np : c.changes.result.default_deny) {
+      ReconcileKey k = ReconcileKey::Policy(np.ns, np.name);
+      keys.push_back(k);
+      desired_.insert_or_assign(std::move(k), Desired{Summarize(np), {}, true});
     }
     ready_ = true;
     stats_.ready = true;
@@ -167,6 +170,9 @@ void DesiredState::ComputeFirst() {
     stats_.unresolved = c.unresolved;
     next_resync_ = clock_.Now() + options_.resync_period;
   }
+  c = {};
+  std::sort(keys.begin(), keys.end());
+  keys.erase(std::unique(keys.begin(), keys.end()), keys.end());
   // Only now may workers act: every key, once. Desired ones (create or
   // check), stored ones (orphans whose owner went away while nobody watched)
   // and pods to label.

@@ -5,10 +5,12 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/clock.h"
 #include "common/status.h"
 #include "controller/keys.h"
+#include "controller/summary.h"
 #include "model/model.h"
 #include "synth/synth.h"
 
@@ -75,15 +77,16 @@ class Observer {
     (void)key, (void)wanted;
   }
   // A recompute finished. `changed` holds what was synthesized again (the
-  // workloads a change may have affected; everything on the first one);
-  // `totals` counts over the whole cluster.
+  // workloads a change may have affected; everything on the first one)
+  // except its policies, which `made` summarises; `totals` counts over the
+  // whole cluster.
   struct Totals {
     size_t policies = 0;
     size_t unresolved = 0;
   };
-  virtual void OnRecompute(const synth::Result& changed, const Totals& totals,
-                           Clock::Duration took) {
-    (void)changed, (void)totals, (void)took;
+  virtual void OnRecompute(const synth::Result& changed, const std::vector<MadePolicy>& made,
+                           const Totals& totals, Clock::Duration took) {
+    (void)changed, (void)made, (void)totals, (void)took;
   }
   // A periodic resync recomputed everything and compared it with the
   // incremental state: `differences` keys disagreed (each one a bug, already

@@ -23,6 +23,14 @@ struct PolicySummary {
 
 [[nodiscard]] PolicySummary Summarize(const NetworkPolicy& policy);
 
+// A policy a recompute made, as the controller keeps it: whose, its name
+// (in the workload's namespace) and its summary; never its rules.
+struct MadePolicy {
+  WorkloadKey workload;
+  std::string name;
+  PolicySummary summary;
+};
+
 // True when the stored policy already says what the desired one says: same
 // spec, our labels, and the same controlling owner. Labels and annotations
 // that others added are left alone (synthesis writes no annotations).

@@ -50,11 +50,12 @@ class LogObserver final : public Observer {
                  WorkloadOf(&wanted), key.ToString(), WorkloadOf(&wanted), kManagedByLabel,
                  kManagedByValue);
   }
-  void OnRecompute(const synth::Result& r, const Totals& totals, Clock::Duration took) override {
+  void OnRecompute(const synth::Result& r, const std::vector<controller::MadePolicy>& made,
+                   const Totals& totals, Clock::Duration took) override {
     spdlog::debug(
         "recomputed {} policies ({} skipped) in {} us; {} policies, {} unresolved references in "
         "all",
-        r.policies.size() + r.default_deny.size(), r.skipped.size(),
+        made.size() + r.default_deny.size(), r.skipped.size(),
         std::chrono::duration_cast<std::chrono::microseconds>(took).count(), totals.policies,
         totals.unresolved);
   }
@@ -103,19 +104,23 @@ void OpsObserver::OnReconcile(const ReconcileKey&, std::string_view result, Cloc
   progress_.Beat();
 }
 
-void OpsObserver::OnRecompute(const synth::Result& r, const Totals& totals, Clock::Duration) {
+void OpsObserver::OnRecompute(const synth::Result& r,
+                              const std::vector<controller::MadePolicy>& made,
+                              const Totals& totals, Clock::Duration) {
   progress_.Beat();
   metrics_.SetManagedPolicies(totals.policies);
   metrics_.SetUnresolvedReferences(totals.unresolved);
   if (!events_) return;
   // Warnings on the workloads concerned; the recorder de-duplicates, so a
   // reference that stays unresolved is reported once per window.
-  std::map<WorkloadKey, const synth::WorkloadPolicy*> owners;
-  for (const auto& p : r.policies) owners[p.workload] = &p;
+  std::map<WorkloadKey, const OwnerReference*> owners;
+  for (const auto& m : made) {
+    if (m.summary.owner) owners[m.workload] = &*m.summary.owner;
+  }
   auto regarding = [&](const WorkloadKey& k) -> std::optional<OwnerReference> {
     auto it = owners.find(k);
-    if (it == owners.end() || !it->second->policy.owner) return std::nullopt;
-    return it->second->policy.owner;
+    if (it == owners.end()) return std::nullopt;
+    return *it->second;
   };
   for (const auto& u : r.unresolved) {
     if (auto o = regarding(u.client)) {
@@ -162,8 +167,10 @@ void TeeObserver::OnReconcile(const ReconcileKey& key, std::string_view result,
 void TeeObserver::OnKept(const ReconcileKey& key, const std::string& why) {
   for (auto* o : all_) o->OnKept(key, why);
 }
-void TeeObserver::OnRecompute(const synth::Result& r, const Totals& totals, Clock::Duration took) {
-  for (auto* o : all_) o->OnRecompute(r, totals, took);
+void TeeObserver::OnRecompute(const synth::Result& r,
+                              const std::vector<controller::MadePolicy>& made,
+                              const Totals& totals, Clock::Duration took) {
+  for (auto* o : all_) o->OnRecompute(r, made, totals, took);
 }
 void TeeObserver::OnConflict(const ReconcileKey& key, const NetworkPolicy& wanted) {
   for (auto* o : all_) o->OnConflict(key, wanted);

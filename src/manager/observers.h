@@ -34,7 +34,8 @@ class OpsObserver final : public controller::Observer {
                const NetworkPolicy* policy) override;
   void OnReconcile(const controller::ReconcileKey& key, std::string_view result,
                    Clock::Duration took) override;
-  void OnRecompute(const synth::Result& r, const Totals& totals, Clock::Duration took) override;
+  void OnRecompute(const synth::Result& r, const std::vector<controller::MadePolicy>& made,
+                   const Totals& totals, Clock::Duration took) override;
   void OnResync(size_t differences, const std::string& examples, Clock::Duration took) override;
   void OnConflict(const controller::ReconcileKey& key, const NetworkPolicy& wanted) override;
 
@@ -53,7 +54,8 @@ class TeeObserver final : public controller::Observer {
   void OnReconcile(const controller::ReconcileKey& key, std::string_view result,
                    Clock::Duration took) override;
   void OnKept(const controller::ReconcileKey& key, const std::string& why) override;
-  void OnRecompute(const synth::Result& r, const Totals& totals, Clock::Duration took) override;
+  void OnRecompute(const synth::Result& r, const std::vector<controller::MadePolicy>& made,
+                   const Totals& totals, Clock::Duration took) override;
   void OnResync(size_t differences, const std::string& examples, Clock::Duration took) override;
   void OnConflict(const controller::ReconcileKey& key, const NetworkPolicy& wanted) override;
   void OnWarning(const std::string& message) override;

@@ -1573,12 +1573,16 @@ Changes Incremental::Recompute(const PolicyHook& take) {
       if (o.skip_reason) {
         r.skipped.push_back(Skipped{key, *o.skip_reason});
       } else {
-        r.policies.push_back(ComputePolicy(index, *w, &r.warnings));
+        WorkloadPolicy wp = ComputePolicy(index, *w, &r.warnings);
         if (!reasons_) {
-          r.policies.back().ingress_reasons = {};
-          r.policies.back().egress_reasons = {};
+          wp.ingress_reasons = {};
+          wp.egress_reasons = {};
         }
-        if (take) take(r.policies.back());
+        if (take) {
+          take(std::move(wp));
+        } else {
+          r.policies.push_back(std::move(wp));
+        }
         managed_++;
       }
       unresolved_total_ += o.unresolved;

@@ -167,11 +167,11 @@ class Incremental {
   // Synthesizes every workload a change since the last call may have
   // affected (all of them on the first call).
   //
-  // `take`, when set, sees each policy as soon as it is computed and may
-  // take from it what it needs and empty the rest (the controller keeps a
-  // summary and drops the rules), so that a full recompute never holds every
-  // policy's rules at once; what it leaves stays in result.policies.
-  using PolicyHook = std::function<void(WorkloadPolicy&)>;
+  // `take`, when set, is handed each policy as soon as it is computed, and
+  // result.policies does not hold it: a full recompute never holds every
+  // policy at once (the controller keeps a summary of each; at 10,000
+  // workloads the policies without their rules were 16 MB).
+  using PolicyHook = std::function<void(WorkloadPolicy&&)>;
   //
   // The workloads are synthesized in batches of `batch_size` (default
   // kDefaultBatchSize), each over the objects its workloads' policies read:

@@ -5,7 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace npc::synth {
@@ -65,28 +67,28 @@ TEST(IncrementalTest, FirstRecomputeIsEverything) {
   EXPECT_FALSE(inc.pending());
 }
 
-// The controller's full recompute summarises each policy as it comes and
-// drops its rules: the hook sees every policy, whole, before the next one.
-TEST(IncrementalTest, TheHookSeesEachPolicyWholeAndWhatItLeavesIsKept) {
+// The controller's full recompute summarises each policy as it comes: the
+// hook is handed every policy, whole, and the result keeps none of them.
+TEST(IncrementalTest, TheHookTakesEachPolicyWholeAndTheResultKeepsNone) {
   Incremental plain(SynthesisConfig::Defaults());
   const Changes expected = Pairs(plain).Recompute();
   Incremental hooked(SynthesisConfig::Defaults());
-  std::vector<NetworkPolicy> seen;
-  const Changes c = Pairs(hooked).Recompute([&](WorkloadPolicy& wp) {
-    seen.push_back(wp.policy);
-    wp.policy.ingress = {};
-    wp.policy.egress = {};
+  std::vector<WorkloadPolicy> seen;
+  const Changes c = Pairs(hooked).Recompute([&](WorkloadPolicy&& wp) {
+    seen.push_back(std::move(wp));
   });
   ASSERT_EQ(seen.size(), expected.result.policies.size());
-  ASSERT_EQ(c.result.policies.size(), expected.result.policies.size());
+  EXPECT_TRUE(c.result.policies.empty());
+  std::sort(seen.begin(), seen.end(), [](const WorkloadPolicy& a, const WorkloadPolicy& b) {
+    return std::tie(a.policy.ns, a.policy.name) < std::tie(b.policy.ns, b.policy.name);
+  });
   for (size_t i = 0; i < seen.size(); ++i) {
-    EXPECT_EQ(seen[i], expected.result.policies[i].policy) << i;
-    EXPECT_FALSE(seen[i].ingress.empty() && seen[i].egress.empty()) << i;
-    EXPECT_TRUE(c.result.policies[i].policy.ingress.empty()) << i;
-    EXPECT_TRUE(c.result.policies[i].policy.egress.empty()) << i;
-    EXPECT_EQ(c.result.policies[i].policy.owner, expected.result.policies[i].policy.owner) << i;
+    EXPECT_EQ(seen[i].policy, expected.result.policies[i].policy) << i;
+    EXPECT_EQ(seen[i].workload, expected.result.policies[i].workload) << i;
+    EXPECT_FALSE(seen[i].policy.ingress.empty() && seen[i].policy.egress.empty()) << i;
   }
   EXPECT_EQ(c.workloads, expected.workloads);
+  EXPECT_EQ(c.result.default_deny, expected.result.default_deny);
 }
 
 TEST(IncrementalTest, EqualObjectIsNoChange) {
