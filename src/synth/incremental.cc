@@ -242,10 +242,9 @@ Incremental::KeySet Incremental::SelectedIn(const std::string& ns,
   std::set<std::string> owners;
   bool first = true;
   for (const auto& [k, v] : selector.match_labels) {
-    auto it = pod_label_owners_.find(LabelIndexKey(ns, k, v));
     std::set<std::string> these;
-    if (it != pod_label_owners_.end()) {
-      for (const auto& [o, n] : it->second) these.insert(o);
+    if (const KeyCountIndex::Counts* c = pod_label_owners_.Find(LabelIndexKey(ns, k, v))) {
+      for (const auto& [o, n] : *c) these.insert(*o);
     }
     if (first) {
       owners = std::move(these);
@@ -620,9 +619,7 @@ void Incremental::IndexPod(const PodNode& pod, int delta) {
       RemoveFrom(owner_pods_, e.owner, key);
     }
     for (const auto& [k, v] : p.labels) {
-      auto& owners = pod_label_owners_[LabelIndexKey(p.ns, k, v)];
-      if ((owners[e.owner] += delta) <= 0) owners.erase(e.owner);
-      if (owners.empty()) pod_label_owners_.erase(LabelIndexKey(p.ns, k, v));
+      pod_label_owners_.Add(LabelIndexKey(p.ns, k, v), e.owner.get(), delta);
     }
   }
   if (const std::string direct = DirectKey(p); !direct.empty()) {

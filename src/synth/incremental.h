@@ -404,7 +404,7 @@ class Incremental {
   std::unordered_map<std::string, PodSet> direct_pods_;       // "ReplicaSet/ns/name" -> pods
   std::unordered_map<std::string, PodSet> ip_pods_;           // "ns/ip" -> pods
   // ns\0key\0value -> workload key -> how many of its pods have that label.
-  std::unordered_map<std::string, std::map<std::string, int>> pod_label_owners_;
+  KeyCountIndex pod_label_owners_{key_pool_};
   size_t pods_with_ip_ = 0;
   int revision_selectors_ = 0;  // Services and PodMonitors naming per-revision labels
 

@@ -280,6 +280,34 @@ TEST(IncrementalTest, PodsOfKnownWorkloadsCostNothing) {
   EXPECT_EQ(inc.pods(), 1u);
 }
 
+// A Service may select a workload by a label only its pods carry (an
+// operator's role=primary): a new such Service, or one whose selector moves
+// off it, recomputes that workload as a backend.
+TEST(IncrementalTest, AServiceSelectingOnlyPodLabelsRecomputesTheirWorkload) {
+  Incremental inc(SynthesisConfig::Defaults());
+  Pairs(inc);
+  Workload ss = Deploy("shop", "redis");
+  ss.kind = WorkloadKind::kStatefulSet;
+  inc.Upsert(ss);
+  const OwnerReference owner{"apps/v1", "StatefulSet", "redis", "uid-redis"};
+  inc.Upsert(PodOf("shop", "redis-0", {{"app", "redis"}, {"role", "primary"}}, owner));
+  inc.Upsert(PodOf("shop", "redis-1", {{"app", "redis"}, {"role", "replica"}}, owner));
+  (void)inc.Recompute();
+  Service primary = Svc("shop", "redis-primary", "unused");
+  primary.selector = Labels{{"role", "primary"}};
+  ASSERT_TRUE(inc.Upsert(primary));
+  EXPECT_EQ(Names(inc.Recompute()), (std::vector<std::string>{"StatefulSet/shop/redis"}));
+  primary.selector = Labels{{"role", "none"}};
+  ASSERT_TRUE(inc.Upsert(primary));
+  EXPECT_EQ(Names(inc.Recompute()), (std::vector<std::string>{"StatefulSet/shop/redis"}));
+  // The pod that carried it goes: then a Service naming it selects nothing.
+  EXPECT_TRUE(inc.Remove(WorkloadKey{WorkloadKind::kPod, "shop", "redis-0"}));
+  (void)inc.Recompute();
+  primary.selector = Labels{{"role", "primary"}};
+  ASSERT_TRUE(inc.Upsert(primary));
+  EXPECT_TRUE(Names(inc.Recompute()).empty());
+}
+
 // A Deployment's ReplicaSets only lead pods to it: a new revision or a scale
 // changes nothing, and their templates are not kept; a Rollout's ReplicaSet
 // is the template of its workload.

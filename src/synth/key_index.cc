@@ -65,4 +65,39 @@ const KeyRefs* KeyIndex::Find(const std::string& at) const {
   return it == index_.end() ? nullptr : &it->second;
 }
 
+KeyCountIndex::~KeyCountIndex() {
+  for (auto& [at, counts] : index_) {
+    for (const auto& [k, n] : counts) pool_->Release(k);
+  }
+}
+
+void KeyCountIndex::Add(const std::string& at, const std::string& key, int delta) {
+  if (delta == 0) return;
+  auto found = index_.find(at);
+  if (found == index_.end()) {
+    if (delta < 0) return;
+    found = index_.emplace(at, Counts{}).first;
+  }
+  Counts& counts = found->second;
+  auto it = std::lower_bound(counts.begin(), counts.end(), key,
+                             [](const auto& e, const std::string& k) { return *e.first < k; });
+  if (it == counts.end() || *it->first != key) {
+    if (delta > 0) counts.insert(it, {pool_->Acquire(key), delta});
+  } else if ((it->second += delta) <= 0) {
+    const std::string* held = it->first;
+    counts.erase(it);
+    pool_->Release(held);
+  }
+  if (counts.empty()) {
+    index_.erase(found);
+  } else if (counts.capacity() > 2 * counts.size() + 4) {
+    counts.shrink_to_fit();
+  }
+}
+
+const KeyCountIndex::Counts* KeyCountIndex::Find(const std::string& at) const {
+  auto it = index_.find(at);
+  return it == index_.end() ? nullptr : &it->second;
+}
+
 }  // namespace npc::synth

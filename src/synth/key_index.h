@@ -24,6 +24,7 @@
 #include <iterator>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace npc::synth {
@@ -111,6 +112,27 @@ class KeyIndex {
  private:
   KeyPool* pool_;
   std::unordered_map<std::string, KeyRefs> index_;
+};
+
+// name -> workload -> a count (the pods of that workload carrying a label):
+// a key is listed while its count is above zero.
+class KeyCountIndex {
+ public:
+  using Counts = std::vector<std::pair<const std::string*, int>>;  // sorted by key
+  explicit KeyCountIndex(KeyPool& pool) : pool_(&pool) {}
+  KeyCountIndex(const KeyCountIndex&) = delete;
+  KeyCountIndex& operator=(const KeyCountIndex&) = delete;
+  ~KeyCountIndex();
+
+  // Adds `delta` to the count of `key` under `at`.
+  void Add(const std::string& at, const std::string& key, int delta);
+  // The keys counted under `at`, or nullptr when none.
+  [[nodiscard]] const Counts* Find(const std::string& at) const;
+  [[nodiscard]] size_t size() const { return index_.size(); }
+
+ private:
+  KeyPool* pool_;
+  std::unordered_map<std::string, Counts> index_;
 };
 
 }  // namespace npc::synth

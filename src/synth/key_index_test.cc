@@ -99,5 +99,28 @@ TEST(KeyIndexTest, AgreesWithSetsOfStrings) {
   EXPECT_EQ(pool.size(), used.size());
 }
 
+TEST(KeyCountIndexTest, ListsAKeyWhileItsCountIsAboveZero) {
+  KeyPool pool;
+  KeyIndex users(pool);
+  KeyCountIndex owners(pool);
+  users.Add("shop", "Deployment/shop/web");
+  owners.Add("shop app=web", "Deployment/shop/web", 2);
+  owners.Add("shop app=web", "Deployment/shop/api", 1);
+  owners.Add("shop app=web", "Deployment/shop/zed", -1);  // never counted: nothing
+  const KeyCountIndex::Counts* c = owners.Find("shop app=web");
+  ASSERT_NE(c, nullptr);
+  ASSERT_EQ(c->size(), 2u);
+  EXPECT_EQ(*(*c)[0].first, "Deployment/shop/api");
+  EXPECT_EQ((*c)[1].second, 2);
+  EXPECT_EQ(pool.size(), 2u);  // web's key is shared with `users`
+  owners.Add("shop app=web", "Deployment/shop/web", -1);
+  EXPECT_EQ(owners.Find("shop app=web")->size(), 2u);
+  owners.Add("shop app=web", "Deployment/shop/web", -1);
+  owners.Add("shop app=web", "Deployment/shop/api", -1);
+  EXPECT_EQ(owners.Find("shop app=web"), nullptr);
+  EXPECT_EQ(owners.size(), 0u);
+  EXPECT_EQ(pool.size(), 1u);  // web: still in `users`
+}
+
 }  // namespace
 }  // namespace npc::synth
