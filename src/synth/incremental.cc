@@ -608,6 +608,24 @@ void Incremental::Rederive(const std::string& workload_key) {
 
 // --- pods -----------------------------------------------------------------------
 
+bool Incremental::PodKey::operator<(const PodKey& o) const {
+  // As "ns/name" < "o.ns/o.name": by the namespaces, except that where one
+  // is a prefix of the other the '/' after it compares with the other's
+  // next character.
+  const size_t common = std::min(ns.size(), o.ns.size());
+  if (int c = ns.substr(0, common).compare(o.ns.substr(0, common)); c != 0) return c < 0;
+  if (ns.size() == o.ns.size()) return name < o.name;
+  if (ns.size() < o.ns.size()) return '/' <= o.ns[common];  // equal: '/' vs '/' cannot be
+  return ns[common] < '/';
+}
+
+Incremental::PodKey Incremental::PodKey::Of(const std::string& joined) {
+  const size_t slash = joined.find('/');
+  if (slash == std::string::npos) return PodKey{std::string_view(joined), {}};
+  const std::string_view all(joined);
+  return PodKey{all.substr(0, slash), all.substr(slash + 1)};
+}
+
 void Incremental::IndexPod(const PodNode& pod, int delta) {
   const PodEntry& e = pod.second;
   const Pod& p = *e.pod;
@@ -675,7 +693,7 @@ void Incremental::RederiveCustom(const std::string& owner_key) {
 }
 
 const Pod* Incremental::FindPod(const std::string& ns, const std::string& name) const {
-  auto it = pods_.find(JoinKey(ns, name));
+  auto it = pods_.find(PodKey{ns, name});
   return it == pods_.end() ? nullptr : it->second.pod.get();
 }
 
@@ -685,13 +703,14 @@ Incremental::Ptr<Pod> Incremental::SharedWithSiblings(const std::string& key, co
   // The owner: its own last version's, a pod of the same ReplicaSet or Job,
   // or one of the same workload (a StatefulSet's pods differ in a label).
   std::vector<const Pod*> siblings;
-  if (auto it = pods_.find(key); it != pods_.end()) siblings.push_back(it->second.pod.get());
+  const PodKey pod_key = PodKey::Of(key);
+  if (auto it = pods_.find(pod_key); it != pods_.end()) siblings.push_back(it->second.pod.get());
   auto first_other = [&](const std::unordered_map<std::string, PodSet>& index,
                          const std::string& k) {
     auto it = index.find(k);
     if (it == index.end()) return;
     for (const PodNode* n : it->second) {
-      if (n->first == key) continue;
+      if (n->first == pod_key) continue;
       siblings.push_back(n->second.pod.get());
       return;
     }
@@ -714,7 +733,7 @@ std::string Incremental::DirectKey(const Pod& p) {
 
 void Incremental::SetPod(std::string key, Ptr<Pod> next) {
   std::optional<PodEntry> before;
-  if (auto it = pods_.find(key); it != pods_.end()) {
+  if (auto it = pods_.find(PodKey::Of(key)); it != pods_.end()) {
     IndexPod(*it, -1);
     before = std::move(it->second);
     pods_.erase(it);
@@ -737,7 +756,8 @@ void Incremental::SetPod(std::string key, Ptr<Pod> next) {
     }
     if (e.custom_owner == next->controller) e.custom_owner.ShareWith(next->controller);
     after = e;
-    IndexPod(*pods_.emplace(key, std::move(e)).first, +1);
+    const PodKey in_pod{next->ns, next->name};  // e.pod is next: the views stay valid
+    IndexPod(*pods_.emplace(in_pod, std::move(e)).first, +1);
   }
   if (before && before->pod != next) pod_label_sets_.Release(before->pod->labels);
   // Pod DNS: clients naming the address; "pod IPs are not known" flips.
@@ -785,8 +805,8 @@ void Incremental::ReresolvePods(const std::string& direct_key) {
   auto it = direct_pods_.find(direct_key);
   if (it == direct_pods_.end()) return;
   std::vector<std::string> keys;  // SetPod replaces the elements the set points to
-  for (const PodNode* n : it->second) keys.push_back(n->first);
-  for (const auto& pk : keys) SetPod(pk, pods_.at(pk).pod);
+  for (const PodNode* n : it->second) keys.push_back(JoinKey(n->first.ns, n->first.name));
+  for (const auto& pk : keys) SetPod(pk, pods_.at(PodKey::Of(pk)).pod);
 }
 
 Workload Incremental::SlimWorkload(const std::string& key, const Controlled& c) {
@@ -876,7 +896,7 @@ bool Incremental::Upsert(const Workload& w) {
     SetControlled(key, std::nullopt);
     changed = true;
   }
-  if (w.kind == WorkloadKind::kPod && pods_.contains(JoinKey(w.ns, w.name))) {
+  if (w.kind == WorkloadKind::kPod && pods_.contains(PodKey{w.ns, w.name})) {
     SetPod(JoinKey(w.ns, w.name), nullptr);  // a pod whose controller let it go
     changed = true;
   }
@@ -893,7 +913,7 @@ bool Incremental::Remove(const WorkloadKey& workload) {
     changed = true;
   }
   // The controller removes pods by kind "Pod", bare or not.
-  if (workload.kind == WorkloadKind::kPod && pods_.contains(JoinKey(workload.ns, workload.name))) {
+  if (workload.kind == WorkloadKind::kPod && pods_.contains(PodKey{workload.ns, workload.name})) {
     changed = Remove(ObjectKind::kPod, workload.ns, workload.name) || changed;
   }
   if (!workloads_.contains(key) || workload.kind == WorkloadKind::kCustom) return changed;
@@ -907,7 +927,7 @@ bool Incremental::Upsert(const Pod& p) {
   const size_t dirty_before = dirty_workloads_.size();
   const std::string bare = WorkloadKey{WorkloadKind::kPod, p.ns, p.name}.ToString();
   if (workloads_.contains(bare)) SetWorkload(bare, nullptr);  // no longer a bare pod
-  if (auto it = pods_.find(key); it != pods_.end() && *it->second.pod == p) {
+  if (auto it = pods_.find(PodKey{p.ns, p.name}); it != pods_.end() && *it->second.pod == p) {
     return dirty_all_ != all_before || dirty_workloads_.size() != dirty_before;
   }
   SetPod(key, SharedWithSiblings(key, p));
@@ -1137,7 +1157,7 @@ bool Incremental::Remove(ObjectKind kind, const std::string& ns, const std::stri
       return true;
     }
     case ObjectKind::kPod: {
-      if (!pods_.contains(key)) return false;
+      if (!pods_.contains(PodKey::Of(key))) return false;
       const bool all_before = dirty_all_;
       const size_t dirty_before = dirty_workloads_.size();
       SetPod(key, nullptr);

@@ -59,6 +59,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
@@ -276,9 +277,25 @@ class Incremental {
   Ptr<Pod> SharedWithSiblings(const std::string& key, const Pod& p);
   // "ReplicaSet/ns/name" or "Job/ns/name" of the pod's controller ("" for others).
   static std::string DirectKey(const Pod& p);
+  // A pod's key in pods_: its namespace and name, viewed in the Pod its
+  // entry holds (no copy: about 100 bytes a pod as an "ns/name" string).
+  // Ordered as the string "ns/name" would be (a LIST's order).
+  struct PodKey {
+    std::string_view ns;
+    std::string_view name;
+    bool operator==(const PodKey&) const = default;
+    bool operator<(const PodKey& o) const;
+    // "ns/name" of an object key (a view into it).
+    static PodKey Of(const std::string& joined);
+  };
+  struct PodKeyHash {
+    size_t operator()(const PodKey& k) const {
+      return std::hash<std::string_view>()(k.ns) * 31 ^ std::hash<std::string_view>()(k.name);
+    }
+  };
   // An element of pods_, and pods as sets of those (stable while the pod is
   // kept; ordered by key): the indexes hold no copy of a pod's key.
-  using PodNode = std::pair<const std::string, PodEntry>;
+  using PodNode = std::pair<const PodKey, PodEntry>;
   struct ByPodKey {
     bool operator()(const PodNode* a, const PodNode* b) const { return a->first < b->first; }
   };
@@ -398,7 +415,7 @@ class Incremental {
   std::unordered_map<std::string, KeySet> observed_by_workload_;
 
   // Pods.
-  std::unordered_map<std::string, PodEntry> pods_;            // "ns/name"
+  std::unordered_map<PodKey, PodEntry, PodKeyHash> pods_;     // views into each entry's Pod
   Interned<Labels, MapHash> pod_label_sets_;                  // of pods_, each once
   std::unordered_map<std::string, PodSet> owner_pods_;        // workload key -> its pods
   std::unordered_map<std::string, PodSet> direct_pods_;       // "ReplicaSet/ns/name" -> pods
