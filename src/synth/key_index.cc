@@ -3,6 +3,21 @@
 #include <algorithm>
 
 namespace npc::synth {
+namespace {
+
+// After an entry of `list` (the entries of name `found`) went: the name goes
+// with its last entry, and a list that shrank to under half its capacity
+// gives the rest back.
+template <typename Index, typename List>
+void DropOrShrink(Index& index, typename Index::iterator found, List& list) {
+  if (list.empty()) {
+    index.erase(found);
+  } else if (list.capacity() > 2 * list.size() + 4) {
+    list.shrink_to_fit();
+  }
+}
+
+}  // namespace
 
 const std::string* KeyPool::Acquire(const std::string& key) {
   auto [it, added] = refs_.try_emplace(key, 0);
@@ -53,11 +68,7 @@ void KeyIndex::Remove(const std::string& at, const std::string& key) {
   const std::string* held = *it;
   keys.erase(it);
   pool_->Release(held);
-  if (keys.empty()) {
-    index_.erase(found);
-  } else if (keys.capacity() > 2 * keys.size() + 4) {
-    keys.shrink_to_fit();
-  }
+  DropOrShrink(index_, found, keys);
 }
 
 const KeyRefs* KeyIndex::Find(const std::string& at) const {
@@ -88,11 +99,7 @@ void KeyCountIndex::Add(const std::string& at, const std::string& key, int delta
     counts.erase(it);
     pool_->Release(held);
   }
-  if (counts.empty()) {
-    index_.erase(found);
-  } else if (counts.capacity() > 2 * counts.size() + 4) {
-    counts.shrink_to_fit();
-  }
+  DropOrShrink(index_, found, counts);
 }
 
 const KeyCountIndex::Counts* KeyCountIndex::Find(const std::string& at) const {
