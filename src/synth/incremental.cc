@@ -216,7 +216,7 @@ std::vector<const Labels*> Incremental::PodLabelSets(const std::string& key,
   auto it = owner_pods_.find(key);
   if (it == owner_pods_.end()) return out;
   for (const PodNode* n : it->second) {
-    const Pod& p = *n->second.pod;
+    const Pod& p = n->pod;
     if (p.ns == ns) out.push_back(&p.labels.get());
   }
   std::sort(out.begin(), out.end(), [](const Labels* a, const Labels* b) { return *a < *b; });
@@ -257,8 +257,8 @@ Incremental::KeySet Incremental::SelectedIn(const std::string& ns,
     }
   }
   if (first) {  // no matchLabels: every owner of a pod in the namespace
-    for (const auto& [pk, e] : pods_) {
-      if (e.pod->ns == ns && !e.owner.empty()) owners.insert(e.owner);
+    for (const PodEntry& e : pods_) {
+      if (e.pod.ns == ns && !e.owner.empty()) owners.insert(e.owner);
     }
   }
   for (const auto& o : owners) {
@@ -266,7 +266,7 @@ Incremental::KeySet Incremental::SelectedIn(const std::string& ns,
     auto it = owner_pods_.find(o);
     if (it == owner_pods_.end()) continue;
     for (const PodNode* n : it->second) {
-      const Pod& p = *n->second.pod;
+      const Pod& p = n->pod;
       if (p.ns == ns && Matches(selector, p.labels)) {
         out.insert(o);
         break;
@@ -317,7 +317,7 @@ bool Incremental::Boring(const PodEntry& e) const {
   if (e.custom || e.owner.empty() || revision_selectors_ > 0) return false;
   const Workload* w = Find(workloads_, e.owner);
   if (!w || w->host_network) return false;
-  return WithoutPerRevisionLabels(e.pod->labels) == w->template_labels;
+  return WithoutPerRevisionLabels(e.pod.labels) == w->template_labels;
 }
 
 // --- marking what to recompute ------------------------------------------------
@@ -384,13 +384,13 @@ void Incremental::DirtyPeerUsers(const std::string& key) {
   }
   for (const auto& ip : derived_.at(key).pod_ips) {
     if (auto it = ip_pods_.find(ip); it != ip_pods_.end()) {
-      for (const PodNode* n : it->second) Dirty(n->second.owner);
+      for (const PodNode* n : it->second) Dirty(n->owner);
     }
   }
   if (derived_.at(key).scraped) DirtyAll(monitors_);
   if (auto it = owner_pods_.find(key); it != owner_pods_.end()) {
     for (const PodNode* n : it->second) {
-      const Pod& p = *n->second.pod;
+      const Pod& p = n->pod;
       DirtyPodIp(p.ns, p.ip);
     }
   }
@@ -496,7 +496,7 @@ void Incremental::TouchWorkload(const Workload* before, const Derived* before_d,
     }
     for (const auto& ip : d->pod_ips) {
       if (auto it = ip_pods_.find(ip); it != ip_pods_.end()) {
-        for (const PodNode* n : it->second) Dirty(n->second.owner);
+        for (const PodNode* n : it->second) Dirty(n->owner);
       }
     }
     // Monitoring workloads scrape it.
@@ -504,7 +504,7 @@ void Incremental::TouchWorkload(const Workload* before, const Derived* before_d,
     // Clients naming its pods by IP.
     if (auto it = owner_pods_.find(key); it != owner_pods_.end()) {
       for (const PodNode* n : it->second) {
-        const Pod& p = *n->second.pod;
+        const Pod& p = n->pod;
         DirtyPodIp(p.ns, p.ip);
       }
     }
@@ -627,8 +627,8 @@ Incremental::PodKey Incremental::PodKey::Of(const std::string& joined) {
 }
 
 void Incremental::IndexPod(const PodNode& pod, int delta) {
-  const PodEntry& e = pod.second;
-  const Pod& p = *e.pod;
+  const PodEntry& e = pod;
+  const Pod& p = e.pod;
   const PodNode* key = &pod;
   if (!e.owner.empty()) {
     if (delta > 0) {
@@ -663,15 +663,15 @@ void Incremental::RederiveCustom(const std::string& owner_key) {
   std::vector<const PodEntry*> entries;
   if (auto it = owner_pods_.find(owner_key); it != owner_pods_.end()) {
     for (const PodNode* n : it->second) {
-      const PodEntry& e = n->second;
+      const PodEntry& e = *n;
       if (e.custom) entries.push_back(&e);
     }
   }
   std::sort(entries.begin(), entries.end(), [](const PodEntry* a, const PodEntry* b) {
-    return std::tie(a->pod->ns, a->pod->name) < std::tie(b->pod->ns, b->pod->name);
+    return std::tie(a->pod.ns, a->pod.name) < std::tie(b->pod.ns, b->pod.name);
   });
   std::vector<const Pod*> pods;
-  for (const PodEntry* e : entries) pods.push_back(e->pod.get());
+  for (const PodEntry* e : entries) pods.push_back(&e->pod);
   std::optional<OwnerReference> owner;
   Ptr<Workload> next;
   if (!pods.empty()) {
@@ -694,32 +694,32 @@ void Incremental::RederiveCustom(const std::string& owner_key) {
 
 const Pod* Incremental::FindPod(const std::string& ns, const std::string& name) const {
   auto it = pods_.find(PodKey{ns, name});
-  return it == pods_.end() ? nullptr : it->second.pod.get();
+  return it == pods_.end() ? nullptr : &it->pod;
 }
 
-Incremental::Ptr<Pod> Incremental::SharedWithSiblings(const std::string& key, const Pod& p) {
-  auto out = std::make_shared<Pod>(p);
-  pod_label_sets_.Intern(out->labels);  // released by SetPod when it drops the pod
+Pod Incremental::SharedWithSiblings(const std::string& key, const Pod& p) {
+  Pod out = p;
+  pod_label_sets_.Intern(out.labels);  // released by SetPod when it drops the pod
   // The owner: its own last version's, a pod of the same ReplicaSet or Job,
   // or one of the same workload (a StatefulSet's pods differ in a label).
   std::vector<const Pod*> siblings;
   const PodKey pod_key = PodKey::Of(key);
-  if (auto it = pods_.find(pod_key); it != pods_.end()) siblings.push_back(it->second.pod.get());
+  if (auto it = pods_.find(pod_key); it != pods_.end()) siblings.push_back(&it->pod);
   auto first_other = [&](const std::unordered_map<std::string, PodSet>& index,
                          const std::string& k) {
     auto it = index.find(k);
     if (it == index.end()) return;
     for (const PodNode* n : it->second) {
-      if (n->first == pod_key) continue;
-      siblings.push_back(n->second.pod.get());
+      if (n->key() == pod_key) continue;
+      siblings.push_back(&n->pod);
       return;
     }
   };
   if (const std::string direct = DirectKey(p); !direct.empty()) first_other(direct_pods_, direct);
   if (std::optional<PodOwner> owner = OwnerOf(p)) first_other(owner_pods_, owner->key);
   for (const Pod* s : siblings) {
-    if (!out->controller.SharesWith(s->controller) && out->controller == s->controller) {
-      out->controller.ShareWith(s->controller);
+    if (!out.controller.SharesWith(s->controller) && out.controller == s->controller) {
+      out.controller.ShareWith(s->controller);
       break;
     }
   }
@@ -731,50 +731,49 @@ std::string Incremental::DirectKey(const Pod& p) {
   return p.controller->kind + "/" + p.ns + "/" + p.controller->name;
 }
 
-void Incremental::SetPod(std::string key, Ptr<Pod> next) {
+void Incremental::SetPod(std::string key, std::optional<Pod> next, bool interned) {
   std::optional<PodEntry> before;
   if (auto it = pods_.find(PodKey::Of(key)); it != pods_.end()) {
     IndexPod(*it, -1);
-    before = std::move(it->second);
-    pods_.erase(it);
+    before = std::move(pods_.extract(it).value());
   }
-  std::optional<PodEntry> after;
+  const PodEntry* after = nullptr;  // in pods_ (its nodes do not move)
   if (next) {
     PodEntry e;
-    e.pod = next;
-    if (std::optional<PodOwner> owner = OwnerOf(*next)) {
+    e.pod = std::move(*next);
+    if (std::optional<PodOwner> owner = OwnerOf(e.pod)) {
       e.owner = std::move(owner->key);
       // Held once per workload: shared with its last version or a sibling.
       if (before && before->owner == e.owner) {
         e.owner.ShareWith(before->owner);
       } else if (auto it = owner_pods_.find(e.owner);
                  it != owner_pods_.end() && !it->second.empty()) {
-        e.owner.ShareWith((*it->second.begin())->second.owner);
+        e.owner.ShareWith((*it->second.begin())->owner);
       }
       e.custom = owner->custom.has_value();
       e.custom_owner = owner->custom;
     }
-    if (e.custom_owner == next->controller) e.custom_owner.ShareWith(next->controller);
-    after = e;
-    const PodKey in_pod{next->ns, next->name};  // e.pod is next: the views stay valid
-    IndexPod(*pods_.emplace(in_pod, std::move(e)).first, +1);
+    if (e.custom_owner == e.pod.controller) e.custom_owner.ShareWith(e.pod.controller);
+    after = &*pods_.insert(std::move(e)).first;
+    IndexPod(*after, +1);
   }
-  if (before && before->pod != next) pod_label_sets_.Release(before->pod->labels);
+  if (before && interned) pod_label_sets_.Release(before->pod.labels);
   // Pod DNS: clients naming the address; "pod IPs are not known" flips.
-  const size_t with_ip_before = pods_with_ip_ + (before && !before->pod->ip.empty() ? 1 : 0) -
-                                (after && !after->pod->ip.empty() ? 1 : 0);
+  const size_t with_ip_before = pods_with_ip_ + (before && !before->pod.ip.empty() ? 1 : 0) -
+                                (after && !after->pod.ip.empty() ? 1 : 0);
   if ((with_ip_before == 0) != (pods_with_ip_ == 0)) {
     DirtyAll(label_users_.Find("pod"));
   }
-  for (const auto& e : {before, after}) {
-    if (!e || e->pod->ip.empty()) continue;
-    DirtyPodIp(e->pod->ns, e->pod->ip);
+  const PodEntry* const both[] = {before ? &*before : nullptr, after};
+  for (const PodEntry* e : both) {
+    if (!e || e->pod.ip.empty()) continue;
+    DirtyPodIp(e->pod.ns, e->pod.ip);
     // Its workload is the target of those clients' pod DNS names.
-    if (ip_users_.contains(JoinKey(e->pod->ns, e->pod->ip)) && !e->owner.empty()) Dirty(e->owner);
+    if (ip_users_.contains(JoinKey(e->pod.ns, e->pod.ip)) && !e->owner.empty()) Dirty(e->owner);
   }
   // Custom workloads are formed by all their pods.
   std::set<std::string> custom;
-  for (const auto& e : {before, after}) {
+  for (const PodEntry* e : both) {
     if (e && e->custom) custom.insert(e->owner);
   }
   for (const auto& k : custom) RederiveCustom(k);
@@ -783,19 +782,19 @@ void Incremental::SetPod(std::string key, Ptr<Pod> next) {
   const bool boring = (!before || Boring(*before)) && (!after || Boring(*after)) &&
                       (!before || !after || before->owner == after->owner);
   if (boring) return;
-  for (const auto& e : {before, after}) {
+  for (const PodEntry* e : both) {
     if (!e || e->owner.empty()) continue;
     Dirty(e->owner);
     const Workload* w = Find(workloads_, e->owner);
     if (!w || !w->host_network) continue;
-    if (auto it = ns_services_.find(e->pod->ns); it != ns_services_.end()) {
+    if (auto it = ns_services_.find(e->pod.ns); it != ns_services_.end()) {
       for (const auto& sk : it->second) {
-        if (SelectsLabels(*services_.at(sk), e->pod->labels)) DirtyClients(sk);
+        if (SelectsLabels(*services_.at(sk), e->pod.labels)) DirtyClients(sk);
       }
     }
     DirtyScrapers();
   }
-  if (before && after && before->pod->labels != after->pod->labels && !prometheuses_.empty()) {
+  if (before && after && before->pod.labels != after->pod.labels && !prometheuses_.empty()) {
     DirtyScrapers();
   }
 }
@@ -805,8 +804,10 @@ void Incremental::ReresolvePods(const std::string& direct_key) {
   auto it = direct_pods_.find(direct_key);
   if (it == direct_pods_.end()) return;
   std::vector<std::string> keys;  // SetPod replaces the elements the set points to
-  for (const PodNode* n : it->second) keys.push_back(JoinKey(n->first.ns, n->first.name));
-  for (const auto& pk : keys) SetPod(pk, pods_.at(PodKey::Of(pk)).pod);
+  for (const PodNode* n : it->second) keys.push_back(JoinKey(n->key().ns, n->key().name));
+  for (const auto& pk : keys) {
+    SetPod(pk, pods_.find(PodKey::Of(pk))->pod, /*interned=*/false);  // its labels stay as kept
+  }
 }
 
 Workload Incremental::SlimWorkload(const std::string& key, const Controlled& c) {
@@ -897,7 +898,7 @@ bool Incremental::Upsert(const Workload& w) {
     changed = true;
   }
   if (w.kind == WorkloadKind::kPod && pods_.contains(PodKey{w.ns, w.name})) {
-    SetPod(JoinKey(w.ns, w.name), nullptr);  // a pod whose controller let it go
+    SetPod(JoinKey(w.ns, w.name), std::nullopt);  // a pod whose controller let it go
     changed = true;
   }
   if (const Workload* old = Find(workloads_, key); old && *old == w) return changed;
@@ -927,10 +928,10 @@ bool Incremental::Upsert(const Pod& p) {
   const size_t dirty_before = dirty_workloads_.size();
   const std::string bare = WorkloadKey{WorkloadKind::kPod, p.ns, p.name}.ToString();
   if (workloads_.contains(bare)) SetWorkload(bare, nullptr);  // no longer a bare pod
-  if (auto it = pods_.find(PodKey{p.ns, p.name}); it != pods_.end() && *it->second.pod == p) {
+  if (auto it = pods_.find(PodKey{p.ns, p.name}); it != pods_.end() && it->pod == p) {
     return dirty_all_ != all_before || dirty_workloads_.size() != dirty_before;
   }
-  SetPod(key, SharedWithSiblings(key, p));
+  SetPod(key, SharedWithSiblings(key, p), /*interned=*/true);
   // A pod that changes no policy (one more pod of a known workload) is no change.
   return dirty_all_ != all_before || dirty_workloads_.size() != dirty_before;
 }
@@ -1160,7 +1161,7 @@ bool Incremental::Remove(ObjectKind kind, const std::string& ns, const std::stri
       if (!pods_.contains(PodKey::Of(key))) return false;
       const bool all_before = dirty_all_;
       const size_t dirty_before = dirty_workloads_.size();
-      SetPod(key, nullptr);
+      SetPod(key, std::nullopt);
       return dirty_all_ != all_before || dirty_workloads_.size() != dirty_before;
     }
     case ObjectKind::kIngressClass: {
@@ -1299,7 +1300,7 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
     auto it = ip_pods_.find(ns_ip);
     if (it == ip_pods_.end()) return;
     for (const PodNode* n : it->second) {
-      const PodEntry& e = n->second;
+      const PodEntry& e = *n;
       pods.insert(n);
       if (!e.owner.empty() && workloads_.contains(e.owner)) add_peer(e.owner);
     }
@@ -1337,7 +1338,7 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
     // Clients naming its pods by IP.
     if (auto it = owner_pods_.find(k); it != owner_pods_.end()) {
       for (const PodNode* n : it->second) {
-        const Pod& p = *n->second.pod;
+        const Pod& p = n->pod;
         if (p.ip.empty()) continue;
         if (const KeyRefs* u = ip_users_.Find(JoinKey(p.ns, p.ip))) {
           for (const auto& ck : *u) add_peer(ck);
@@ -1395,13 +1396,13 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
     bool any = false;
     for (const auto& k : wl) {
       if (auto it = owner_pods_.find(k); it != owner_pods_.end()) {
-        for (const PodNode* n : it->second) any = any || !n->second.pod->ip.empty();
+        for (const PodNode* n : it->second) any = any || !n->pod.ip.empty();
       }
     }
     for (const auto& [ip, keys] : ip_pods_) {
       if (any) break;
       for (const PodNode* n : keys) {
-        const PodEntry& e = n->second;
+        const PodEntry& e = *n;
         pods.insert(n);
         if (!e.owner.empty() && workloads_.contains(e.owner)) add_workload(e.owner);
         any = true;
@@ -1419,7 +1420,7 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
     }
   }
   for (const PodNode* n : pods) {
-    const std::string direct = DirectKey(*n->second.pod);
+    const std::string direct = DirectKey(n->pod);
     if (!direct.empty() && controlled_.contains(direct)) controlled.insert(direct);
   }
 
@@ -1440,7 +1441,7 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
     }
   }
   snap.pod_refs.reserve(pods.size());
-  for (const PodNode* n : pods) snap.pod_refs.push_back(n->second.pod.get());
+  for (const PodNode* n : pods) snap.pod_refs.push_back(&n->pod);
   snap.service_refs.reserve(svc.size());
   for (const auto& k : svc) snap.service_refs.push_back(services_.at(k).get());
   for (const auto& k : slices) snap.endpoint_slices.push_back(*slices_.at(k));

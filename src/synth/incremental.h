@@ -235,13 +235,46 @@ class Incremental {
     bool host_network = false;
     size_t unresolved = 0;
   };
+  // A pod's key in pods_: its namespace and name, viewed in the Pod its
+  // entry holds (no copy: about 100 bytes a pod as an "ns/name" string).
+  // Ordered as the string "ns/name" would be (a LIST's order).
+  struct PodKey {
+    std::string_view ns;
+    std::string_view name;
+    bool operator==(const PodKey&) const = default;
+    bool operator<(const PodKey& o) const;
+    // "ns/name" of an object key (a view into it).
+    static PodKey Of(const std::string& joined);
+  };
   // A pod as kept: small, its labels and owner shared with its siblings
-  // (SharedWithSiblings); its ReplicaSet or Job is DirectKey(*pod).
+  // (SharedWithSiblings); its ReplicaSet or Job is DirectKey(pod). The Pod
+  // is held in the entry, and the entry is the element of pods_ (its key is
+  // read from the Pod): no separate Pod allocation and no key beside it,
+  // about 80 bytes a pod less than a map node with a shared Pod.
   struct PodEntry {
-    Ptr<Pod> pod;
+    Pod pod;
     Shared<std::string> owner;  // its workload's key ("" for none), one copy per workload
     bool custom = false;        // that workload is a custom one
     SharedOptional<OwnerReference> custom_owner;  // with custom: the owner it is named after
+    PodKey key() const { return PodKey{pod.ns, pod.name}; }
+  };
+  // pods_ looks entries up by PodKey (heterogeneous lookup), without a Pod.
+  struct PodKeyHash {
+    using is_transparent = void;
+    // noexcept: the node keeps no copy of the hash (it is read from the Pod).
+    size_t operator()(const PodKey& k) const noexcept {
+      return std::hash<std::string_view>()(k.ns) * 31 ^ std::hash<std::string_view>()(k.name);
+    }
+    size_t operator()(const PodEntry& e) const noexcept { return (*this)(e.key()); }
+  };
+  struct PodKeyEq {
+    using is_transparent = void;
+    static PodKey K(const PodKey& k) { return k; }
+    static PodKey K(const PodEntry& e) { return e.key(); }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const {
+      return K(a) == K(b);
+    }
   };
 
   Derived Derive(const Workload& w) const;
@@ -274,30 +307,14 @@ class Incremental {
   // `p` as kept under `key`: its labels interned in pod_label_sets_ (SetPod
   // releases them with the pod), its owner shared with an equal pod's (its
   // last version, a pod of its ReplicaSet or workload) when there is one.
-  Ptr<Pod> SharedWithSiblings(const std::string& key, const Pod& p);
+  Pod SharedWithSiblings(const std::string& key, const Pod& p);
   // "ReplicaSet/ns/name" or "Job/ns/name" of the pod's controller ("" for others).
   static std::string DirectKey(const Pod& p);
-  // A pod's key in pods_: its namespace and name, viewed in the Pod its
-  // entry holds (no copy: about 100 bytes a pod as an "ns/name" string).
-  // Ordered as the string "ns/name" would be (a LIST's order).
-  struct PodKey {
-    std::string_view ns;
-    std::string_view name;
-    bool operator==(const PodKey&) const = default;
-    bool operator<(const PodKey& o) const;
-    // "ns/name" of an object key (a view into it).
-    static PodKey Of(const std::string& joined);
-  };
-  struct PodKeyHash {
-    size_t operator()(const PodKey& k) const {
-      return std::hash<std::string_view>()(k.ns) * 31 ^ std::hash<std::string_view>()(k.name);
-    }
-  };
   // An element of pods_, and pods as sets of those (stable while the pod is
   // kept; ordered by key): the indexes hold no copy of a pod's key.
-  using PodNode = std::pair<const PodKey, PodEntry>;
+  using PodNode = PodEntry;
   struct ByPodKey {
-    bool operator()(const PodNode* a, const PodNode* b) const { return a->first < b->first; }
+    bool operator()(const PodNode* a, const PodNode* b) const { return a->key() < b->key(); }
   };
   // Pods as a vector sorted by key: a pointer each, where a std::set node
   // took 48 bytes (and every pod is in two: its workload's and its
@@ -326,7 +343,10 @@ class Incremental {
     std::vector<const PodNode*> pods_;
   };
 
-  void SetPod(std::string key, Ptr<Pod> next);
+  // Replaces (or, with nullopt, removes) the pod kept under `key`. `interned`:
+  // next's labels were interned for it (SharedWithSiblings), so the old
+  // pod's are released; false when next is the pod as kept, re-resolved.
+  void SetPod(std::string key, std::optional<Pod> next, bool interned = true);
   void IndexPod(const PodNode& pod, int delta);
   void RederiveCustom(const std::string& owner_key);
   void ReresolvePods(const std::string& direct_key);
@@ -415,7 +435,7 @@ class Incremental {
   std::unordered_map<std::string, KeySet> observed_by_workload_;
 
   // Pods.
-  std::unordered_map<PodKey, PodEntry, PodKeyHash> pods_;     // views into each entry's Pod
+  std::unordered_set<PodEntry, PodKeyHash, PodKeyEq> pods_;  // found by PodKey
   Interned<Labels, MapHash> pod_label_sets_;                  // of pods_, each once
   std::unordered_map<std::string, PodSet> owner_pods_;        // workload key -> its pods
   std::unordered_map<std::string, PodSet> direct_pods_;       // "ReplicaSet/ns/name" -> pods
