@@ -834,7 +834,8 @@ struct ApiCounts {
   bool ok = false;
   std::map<std::string, double> requests;  // "VERB resource" -> apiserver_request_total
   std::map<std::string, double> watches;   // "resource" -> apiserver_longrunning_requests WATCH
-  // Server-side time of NetworkPolicy writes, POST (create) and PATCH (apply)
+  // Server-side time of NetworkPolicy writes: POST (create), PATCH, and
+  // APPLY, the verb the API server's metrics give a server-side apply
   // (apiserver_request_duration_seconds).
   double policy_write_seconds = 0;
   double policy_writes = 0;
@@ -864,7 +865,8 @@ ApiCounts ScrapeApiserver() {
     const bool dur_sum = line.rfind("apiserver_request_duration_seconds_sum{", 0) == 0;
     const bool dur_count = line.rfind("apiserver_request_duration_seconds_count{", 0) == 0;
     if ((dur_sum || dur_count) &&
-        (Label(line, "verb") == "PATCH" || Label(line, "verb") == "POST") &&
+        (Label(line, "verb") == "APPLY" || Label(line, "verb") == "PATCH" ||
+         Label(line, "verb") == "POST") &&
         Label(line, "resource") == "networkpolicies" && Label(line, "subresource").empty()) {
       const double v = std::atof(line.c_str() + line.rfind(' ') + 1);
       (dur_sum ? c.policy_write_seconds : c.policy_writes) += v;
