@@ -699,7 +699,6 @@ const Pod* Incremental::FindPod(const std::string& ns, const std::string& name) 
 
 Pod Incremental::SharedWithSiblings(const std::string& key, const Pod& p) {
   Pod out = p;
-  pod_label_sets_.Intern(out.labels);  // released by SetPod when it drops the pod
   // The owner: its own last version's, a pod of the same ReplicaSet or Job,
   // or one of the same workload (a StatefulSet's pods differ in a label).
   std::vector<const Pod*> siblings;
@@ -731,7 +730,7 @@ std::string Incremental::DirectKey(const Pod& p) {
   return p.controller->kind + "/" + p.ns + "/" + p.controller->name;
 }
 
-void Incremental::SetPod(std::string key, std::optional<Pod> next, bool interned) {
+void Incremental::SetPod(std::string key, std::optional<Pod> next) {
   std::optional<PodEntry> before;
   if (auto it = pods_.find(PodKey::Of(key)); it != pods_.end()) {
     IndexPod(*it, -1);
@@ -754,10 +753,11 @@ void Incremental::SetPod(std::string key, std::optional<Pod> next, bool interned
       e.custom_owner = owner->custom;
     }
     if (e.custom_owner == e.pod.controller) e.custom_owner.ShareWith(e.pod.controller);
+    pod_label_sets_.Intern(e.pod.labels);  // before the old pod's go: an equal set stays
     after = &*pods_.insert(std::move(e)).first;
     IndexPod(*after, +1);
   }
-  if (before && interned) pod_label_sets_.Release(before->pod.labels);
+  if (before) pod_label_sets_.Release(before->pod.labels);
   // Pod DNS: clients naming the address; "pod IPs are not known" flips.
   const size_t with_ip_before = pods_with_ip_ + (before && !before->pod.ip.empty() ? 1 : 0) -
                                 (after && !after->pod.ip.empty() ? 1 : 0);
@@ -805,9 +805,7 @@ void Incremental::ReresolvePods(const std::string& direct_key) {
   if (it == direct_pods_.end()) return;
   std::vector<std::string> keys;  // SetPod replaces the elements the set points to
   for (const PodNode* n : it->second) keys.push_back(JoinKey(n->key().ns, n->key().name));
-  for (const auto& pk : keys) {
-    SetPod(pk, pods_.find(PodKey::Of(pk))->pod, /*interned=*/false);  // its labels stay as kept
-  }
+  for (const auto& pk : keys) SetPod(pk, pods_.find(PodKey::Of(pk))->pod);
 }
 
 Workload Incremental::SlimWorkload(const std::string& key, const Controlled& c) {
@@ -931,7 +929,7 @@ bool Incremental::Upsert(const Pod& p) {
   if (auto it = pods_.find(PodKey{p.ns, p.name}); it != pods_.end() && it->pod == p) {
     return dirty_all_ != all_before || dirty_workloads_.size() != dirty_before;
   }
-  SetPod(key, SharedWithSiblings(key, p), /*interned=*/true);
+  SetPod(key, SharedWithSiblings(key, p));
   // A pod that changes no policy (one more pod of a known workload) is no change.
   return dirty_all_ != all_before || dirty_workloads_.size() != dirty_before;
 }

@@ -304,9 +304,9 @@ class Incremental {
   void RederiveReaders(const std::string& config_map_key);
   void RederiveSecretReaders(const std::string& secret_key);
   // Pods.
-  // `p` as kept under `key`: its labels interned in pod_label_sets_ (SetPod
-  // releases them with the pod), its owner shared with an equal pod's (its
-  // last version, a pod of its ReplicaSet or workload) when there is one.
+  // `p` as kept under `key`: its owner shared with an equal pod's (its last
+  // version, a pod of its ReplicaSet or workload) when there is one (SetPod
+  // interns its labels).
   Pod SharedWithSiblings(const std::string& key, const Pod& p);
   // "ReplicaSet/ns/name" or "Job/ns/name" of the pod's controller ("" for others).
   static std::string DirectKey(const Pod& p);
@@ -343,10 +343,10 @@ class Incremental {
     std::vector<const PodNode*> pods_;
   };
 
-  // Replaces (or, with nullopt, removes) the pod kept under `key`. `interned`:
-  // next's labels were interned for it (SharedWithSiblings), so the old
-  // pod's are released; false when next is the pod as kept, re-resolved.
-  void SetPod(std::string key, std::optional<Pod> next, bool interned = true);
+  // Replaces (or, with nullopt, removes) the pod kept under `key`: the
+  // labels of the pod it keeps are interned in pod_label_sets_, those of the
+  // pod it drops released.
+  void SetPod(std::string key, std::optional<Pod> next);
   void IndexPod(const PodNode& pod, int delta);
   void RederiveCustom(const std::string& owner_key);
   void ReresolvePods(const std::string& direct_key);
