@@ -1315,7 +1315,11 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
       add_service(c);
       add_backends(*s);
     }
+    // A short name reaches its own namespace's Service only; Services of that
+    // name elsewhere only word the "did you mean" when there is none
+    // (ClusterIndex::ResolveHost), and the candidates above hold that one.
     for (const auto& n : d.short_names) {
+      if (services_.contains(JoinKey(w->ns, n))) continue;
       if (auto it = services_by_name_.find(n); it != services_by_name_.end()) {
         for (const auto& sk : it->second) add_service(sk);
       }
@@ -1539,6 +1543,14 @@ std::optional<NetworkPolicy> Incremental::Policy(const WorkloadKey& workload) co
   const Workload* w = index.FindWorkload(workload);
   if (!w || index.SkipReason(*w)) return std::nullopt;
   return ComputePolicy(index, *w).policy;
+}
+
+Incremental::NeighbourhoodSize Incremental::PolicyNeighbourhoodSize(
+    const WorkloadKey& workload) const {
+  const Snapshot snap = Neighbourhood({{workload.ToString(), workload}});
+  return {snap.workload_refs.size() + snap.workloads.size(),
+          snap.pod_refs.size() + snap.pods.size(),
+          snap.service_refs.size() + snap.services.size(), snap.endpoint_slices.size()};
 }
 
 Changes Incremental::Recompute(const PolicyHook& take) {

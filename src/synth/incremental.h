@@ -197,6 +197,15 @@ class Incremental {
   // last Recompute()); nullopt when it is unknown or gets none. Computed over
   // its neighbourhood: costs about what one workload costs in Recompute().
   [[nodiscard]] std::optional<NetworkPolicy> Policy(const WorkloadKey& workload) const;
+  // How many objects of some kinds Policy(workload) reads: what a policy
+  // costs follows from it (tests).
+  struct NeighbourhoodSize {
+    size_t workloads = 0;
+    size_t pods = 0;
+    size_t services = 0;
+    size_t endpoint_slices = 0;
+  };
+  NeighbourhoodSize PolicyNeighbourhoodSize(const WorkloadKey& workload) const;
 
   // True when some workload held now reads ConfigMap ns/name (env, envFrom
   // or a volume): the controller keeps the data of those only.

@@ -145,6 +145,40 @@ TEST(IncrementalTest, ServiceAppearingLateReachesTheClientThatNamedIt) {
   EXPECT_EQ(inc.unresolved(), 0u);
 }
 
+// A short name reaches a Service of the client's own namespace only.
+// Services of that name elsewhere word the "did you mean" when it does not
+// resolve, so a policy reads them then and only then: with a Service of the
+// same name in every namespace, reading them all made each policy cost as
+// much as the namespaces.
+TEST(IncrementalTest, AShortNameReadsOtherNamespacesOnlyWhenItDoesNotResolve) {
+  Incremental inc(SynthesisConfig::Defaults());
+  for (const std::string ns : {"a", "b", "c"}) {
+    inc.Upsert(Deploy(ns, "db"));
+    inc.Upsert(Svc(ns, "db", "db"));
+    EndpointSlice slice;
+    slice.ns = ns;
+    slice.name = "db-1";
+    slice.service_name = "db";
+    inc.Upsert(slice);
+  }
+  for (const std::string ns : {"b", "c"}) inc.Upsert(Svc(ns, "cache", "cache"));
+  const WorkloadKey web{WorkloadKind::kDeployment, "a", "web"};
+  const WorkloadKey lost{WorkloadKind::kDeployment, "a", "lost"};
+  inc.Upsert(Deploy("a", "web", "http://db:80"));
+  inc.Upsert(Deploy("a", "lost", "http://cache:80"));
+  Changes c = inc.Recompute();
+
+  const Incremental::NeighbourhoodSize resolves = inc.PolicyNeighbourhoodSize(web);
+  EXPECT_EQ(resolves.services, 1u);  // a/db
+  EXPECT_EQ(resolves.endpoint_slices, 1u);  // a/db-1
+  const Incremental::NeighbourhoodSize does_not = inc.PolicyNeighbourhoodSize(lost);
+  EXPECT_EQ(does_not.services, 2u);  // b/cache and c/cache, for the message
+  ASSERT_EQ(c.result.unresolved.size(), 1u);
+  EXPECT_NE(c.result.unresolved[0].why.find("did you mean cache.b, cache.c?"), std::string::npos)
+      << c.result.unresolved[0].why;
+  ASSERT_TRUE(inc.Policy(web).has_value());
+}
+
 TEST(IncrementalTest, DeletedWorkloadIsListedWithoutPolicy) {
   Incremental inc(SynthesisConfig::Defaults());
   Pairs(inc);
