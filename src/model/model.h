@@ -560,6 +560,7 @@ struct Snapshot {
   std::vector<const Pod*> pod_refs;
   std::vector<const Service*> service_refs;
   std::vector<const ConfigMap*> config_map_refs;
+  std::vector<const Namespace*> namespace_refs;
 };
 
 // ---------------------------------------------------------------------------

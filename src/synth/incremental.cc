@@ -1463,7 +1463,8 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
     const auto& flows = observed_.at(k);
     snap.observed_flows.insert(snap.observed_flows.end(), flows.begin(), flows.end());
   }
-  for (const auto& [n, o] : namespaces_) snap.namespaces.push_back(*o);
+  snap.namespace_refs.reserve(namespaces_.size());
+  for (const auto& [n, o] : namespaces_) snap.namespace_refs.push_back(o.get());
   for (const auto& [n, count] : known_namespaces_) {
     // Namespaces known only from what is in them (ClusterIndex counts these too).
     if (!namespaces_.contains(n)) snap.namespaces.push_back(Namespace{n, {}, {}});

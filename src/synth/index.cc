@@ -122,10 +122,10 @@ ClusterIndex::ClusterIndex(const Snapshot& snapshot, const SynthesisConfig& conf
   while (!domain_.empty() && domain_.front() == '.') domain_.erase(0, 1);
   while (!domain_.empty() && domain_.back() == '.') domain_.pop_back();
 
-  for (const Namespace& n : snapshot.namespaces) {
-    namespaces_[n.name] = &n;
-    known_namespaces_[n.name] = true;
-  }
+  namespaces_.reserve(snapshot.namespaces.size() + snapshot.namespace_refs.size());
+  for (const Namespace& n : snapshot.namespaces) namespaces_[n.name] = &n;
+  for (const Namespace* n : snapshot.namespace_refs) namespaces_[n->name] = n;
+  for (const auto& [name, n] : namespaces_) known_namespaces_[name] = true;
 
   // Workloads, sorted so that every derived order is independent of input
   // order; controller-owned ReplicaSets and Jobs apart.

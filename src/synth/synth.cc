@@ -226,6 +226,7 @@ Result Synthesize(const Snapshot& snapshot, const SynthesisConfig& config) {
   const ClusterIndex index(snapshot, config);
   std::map<std::string, std::vector<NamespaceWorkload>> by_ns;  // every namespace seen
   for (const Namespace& n : snapshot.namespaces) by_ns[n.name];
+  for (const Namespace* n : snapshot.namespace_refs) by_ns[n->name];
   for (const Workload* w : index.workloads()) {
     std::optional<std::string> why = index.SkipReason(*w);
     by_ns[w->ns].push_back(NamespaceWorkload{w->key(), why, w->host_network});
@@ -246,6 +247,7 @@ Result Synthesize(const Snapshot& snapshot, const SynthesisConfig& config) {
   if (config.default_deny) {
     std::map<std::string, const Namespace*> objects;
     for (const Namespace& n : snapshot.namespaces) objects.emplace(n.name, &n);
+    for (const Namespace* n : snapshot.namespace_refs) objects.emplace(n->name, n);
     for (const auto& [ns, workloads] : by_ns) {
       auto it = objects.find(ns);
       DefaultDenyDecision d =
