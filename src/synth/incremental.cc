@@ -486,8 +486,8 @@ void Incremental::TouchWorkload(const Workload* before, const Derived* before_d,
     if (auto it = ns_services_.find(w->ns); it != ns_services_.end()) {
       const std::vector<const Labels*> pod_labels =
           w == after ? PodLabelSets(key, w->ns) : std::vector<const Labels*>();
-      for (const auto& sk : it->second) {
-        if (ServiceSelects(*services_.at(sk), *w, pod_labels)) DirtyClients(sk);
+      for (const auto& [sk, s] : it->second) {
+        if (ServiceSelects(*s, *w, pod_labels)) DirtyClients(sk);
       }
     }
     // Its servers see it as a client, by Service or by pod IP.
@@ -788,8 +788,8 @@ void Incremental::SetPod(std::string key, std::optional<Pod> next) {
     const Workload* w = Find(workloads_, e->owner);
     if (!w || !w->host_network) continue;
     if (auto it = ns_services_.find(e->pod.ns); it != ns_services_.end()) {
-      for (const auto& sk : it->second) {
-        if (SelectsLabels(*services_.at(sk), e->pod.labels)) DirtyClients(sk);
+      for (const auto& [sk, s] : it->second) {
+        if (SelectsLabels(*s, e->pod.labels)) DirtyClients(sk);
       }
     }
     DirtyScrapers();
@@ -944,9 +944,9 @@ bool Incremental::Upsert(const Service& s) {
   }
   auto after = std::make_shared<const Service>(s);
   services_[key] = after;
+  ns_services_[s.ns][key] = after.get();
   if (NamesPerRevisionLabel(s)) ++revision_selectors_;
   if (!before) {
-    AddTo(ns_services_, s.ns, key);
     AddTo(services_by_name_, s.name, key);
     TouchNamespaceKnown(s.ns, +1);
   }
@@ -1329,8 +1329,8 @@ Snapshot Incremental::Neighbourhood(const std::map<std::string, WorkloadKey>& wo
     // Services selecting it (template or pods) and their clients.
     if (auto it = ns_services_.find(w->ns); it != ns_services_.end()) {
       const std::vector<const Labels*> pod_labels = PodLabelSets(k, w->ns);
-      for (const auto& sk : it->second) {
-        if (!ServiceSelects(*services_.at(sk), *w, pod_labels)) continue;
+      for (const auto& [sk, s] : it->second) {
+        if (!ServiceSelects(*s, *w, pod_labels)) continue;
         add_service(sk);
         if (const KeyRefs* c = clients_.Find(sk)) {
           for (const auto& ck : *c) add_peer(ck);

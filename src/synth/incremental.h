@@ -416,7 +416,8 @@ class Incremental {
   std::unordered_map<std::string, Controlled> controlled_;       // "Kind/ns/name"
   std::unordered_map<std::string, KeySet> controlled_by_owner_;  // custom key -> controlled
   std::unordered_map<std::string, Ptr<Service>> services_;       // "ns/name"
-  std::unordered_map<std::string, KeySet> ns_services_;          // ns -> service keys
+  // ns -> its Services by key (what services_ holds: kept current by Upsert)
+  std::unordered_map<std::string, std::map<std::string, const Service*>> ns_services_;
   std::unordered_map<std::string, KeySet> services_by_name_;     // name -> service keys
   std::unordered_map<std::string, Ptr<EndpointSlice>> slices_;   // "ns/name"
   std::unordered_map<std::string, KeySet> slices_by_service_;    // "ns/service" -> slice keys
