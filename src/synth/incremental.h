@@ -215,6 +215,12 @@ class Incremental {
   size_t policies() const { return managed_ + default_deny_.size(); }
   size_t unresolved() const { return unresolved_total_; }
   size_t pods() const { return pods_.size(); }
+  // Each workload key the reverse indexes hold, with its number of entries
+  // in them (tests: after any history of changes, the same as in an
+  // Incremental given only the objects held now; a stale entry shows here).
+  std::map<std::string, size_t> IndexEntries() const {
+    return {key_pool_.counts().begin(), key_pool_.counts().end()};
+  }
   // Distinct label sets over the pods kept (each held once).
   size_t pod_label_sets() const { return pod_label_sets_.size(); }
   // The pod as kept (nullptr when unknown).

@@ -41,6 +41,8 @@ class KeyPool {
   // One count less on a pointer Acquire gave; the copy goes with the last.
   void Release(const std::string* key);
   [[nodiscard]] size_t size() const { return refs_.size(); }
+  // Each key and the number of index entries that point to it.
+  [[nodiscard]] const std::unordered_map<std::string, size_t>& counts() const { return refs_; }
 
  private:
   std::unordered_map<std::string, size_t> refs_;  // key -> entries pointing to it
