@@ -550,28 +550,33 @@ std::string Mutate(Cluster& c, synth::Incremental& inc, std::mt19937_64& rng,
 constexpr uint64_t kShards = 4;
 class IncrementalPropertyTest : public ::testing::TestWithParam<uint64_t> {};
 
-// Every object of `c` into `inc`, kind by kind as the test's first load.
-void LoadAll(const Cluster& c, synth::Incremental& inc) {
+// Every object of `s` into `inc` (and into `c` when given), kind by kind,
+// pods before the ReplicaSets that own them (as informers may deliver them).
+void Load(const Snapshot& s, synth::Incremental& inc, Cluster* c) {
   auto load = [&](const auto& objects) {
-    for (const auto& [k, o] : objects) inc.Upsert(o);
+    for (const auto& o : objects) {
+      using T = std::decay_t<decltype(o)>;
+      if (c != nullptr) MapOf<T>(*c)[KeyOf(o)] = o;
+      inc.Upsert(o);
+    }
   };
-  load(c.pods);
-  load(c.workloads);
-  load(c.services);
-  load(c.slices);
-  load(c.ingresses);
-  load(c.config_maps);
-  load(c.secrets);
-  load(c.namespaces);
-  load(c.ingress_classes);
-  load(c.routes);
-  load(c.gateways);
-  load(c.gateway_classes);
-  load(c.gateway_routes);
-  load(c.hooks);
-  load(c.prometheuses);
-  load(c.service_monitors);
-  load(c.pod_monitors);
+  load(s.pods);
+  load(s.workloads);
+  load(s.services);
+  load(s.endpoint_slices);
+  load(s.ingresses);
+  load(s.config_maps);
+  load(s.secrets);
+  load(s.namespaces);
+  load(s.ingress_classes);
+  load(s.routes);
+  load(s.gateways);
+  load(s.gateway_classes);
+  load(s.gateway_routes);
+  load(s.api_server_hooks);
+  load(s.prometheuses);
+  load(s.service_monitors);
+  load(s.pod_monitors);
 }
 
 // The keys whose reverse-index entries differ, with both counts.
@@ -614,32 +619,7 @@ TEST_P(IncrementalPropertyTest, EqualsFullSynthesisAfterEveryChange) {
     // neighbourhood: small batches here (and one batch in a quarter of the
     // cases), so that an object a batch's neighbourhood misses shows.
     if (seed % 4 != 3) inc.set_batch_size(1 + seed % 4);
-    // Objects arrive kind by kind, pods before the ReplicaSets that own
-    // them (as informers may deliver them).
-    auto load = [&](const auto& objects) {
-      for (const auto& o : objects) {
-        using T = std::decay_t<decltype(o)>;
-        MapOf<T>(c)[KeyOf(o)] = o;
-        inc.Upsert(o);
-      }
-    };
-    load(g.snapshot.pods);
-    load(g.snapshot.workloads);
-    load(g.snapshot.services);
-    load(g.snapshot.endpoint_slices);
-    load(g.snapshot.ingresses);
-    load(g.snapshot.config_maps);
-    load(g.snapshot.secrets);
-    load(g.snapshot.namespaces);
-    load(g.snapshot.ingress_classes);
-    load(g.snapshot.routes);
-    load(g.snapshot.gateways);
-    load(g.snapshot.gateway_classes);
-    load(g.snapshot.gateway_routes);
-    load(g.snapshot.api_server_hooks);
-    load(g.snapshot.prometheuses);
-    load(g.snapshot.service_monitors);
-    load(g.snapshot.pod_monitors);
+    Load(g.snapshot, inc, &c);
     Mirror mirror;
     synth::Changes first = inc.Recompute();
     ASSERT_TRUE(first.full);
@@ -649,7 +629,8 @@ TEST_P(IncrementalPropertyTest, EqualsFullSynthesisAfterEveryChange) {
     std::vector<AnyObject> removed;
     std::string history;
     for (int b = 0; b < kBatches; ++b) {
-      const synth::Result full = synth::Synthesize(c.ToSnapshot(), g.config);
+      const Snapshot now = c.ToSnapshot();
+      const synth::Result full = synth::Synthesize(now, g.config);
       const std::set<std::string> want = Lines(full);
       std::string diff = Diff(want, mirror.Lines());
       // One workload's policy on demand (the controller's reconcile) says the same.
@@ -671,7 +652,7 @@ TEST_P(IncrementalPropertyTest, EqualsFullSynthesisAfterEveryChange) {
       // comparison above cannot see it.
       {
         synth::Incremental fresh(g.config);
-        LoadAll(c, fresh);
+        Load(now, fresh, nullptr);
         (void)fresh.Recompute();
         diff += IndexDiff(inc.IndexEntries(), fresh.IndexEntries());
       }
