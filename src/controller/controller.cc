@@ -58,6 +58,26 @@ void Controller::MarkUnknown(const decode::Meta& meta, const std::string& why) {
   Apply(cache_.MarkUnknown(meta, why));
 }
 
+void Controller::UpsertPolicy(decode::Object object) {
+  ObservePolicyName(object.meta, true);
+  auto label = object.meta.labels.find(std::string(kManagedByLabel));
+  if (label != object.meta.labels.end() && label->second == kManagedByValue) {
+    Upsert(std::move(object));
+  } else {
+    Remove(object.meta);  // not ours, or no longer: the cache holds nothing of it
+  }
+}
+
+void Controller::RemovePolicy(const decode::Meta& meta) {
+  ObservePolicyName(meta, false);
+  Remove(meta);
+}
+
+void Controller::MarkPolicyUnknown(const decode::Meta& meta, const std::string& why) {
+  ObservePolicyName(meta, true);  // its labels were not read: not ours to write
+  MarkUnknown(meta, why);
+}
+
 void Controller::MarkSynced() {
   if (cache_.RequestSynced()) desired_.MarkSynced();
 }

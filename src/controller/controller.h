@@ -101,6 +101,14 @@ class Controller {
   // An object exists but could not be read or decoded (`why`): what was known
   // of it stays, and policies it owns are kept until it is read.
   void MarkUnknown(const decode::Meta& meta, const std::string& why);
+  // The one watch over every NetworkPolicy, whole. Each one's name is taken
+  // (ObservePolicyName); the ones labelled as netpol-ctrl's also go to the
+  // cache (Upsert), and one whose label was removed leaves it as if deleted
+  // (Remove: it is someone else's now, never written nor deleted). One that
+  // cannot be decoded counts as someone else's and keeps what was known.
+  void UpsertPolicy(decode::Object object);
+  void RemovePolicy(const decode::Meta& meta);
+  void MarkPolicyUnknown(const decode::Meta& meta, const std::string& why);
   // Every informer has listed its resource once: the desired state is
   // computed (on its own thread), then every known key is reconciled. With a
   // ConfigMapFetcher, not before the ConfigMaps it was asked for are in.

@@ -827,6 +827,73 @@ TEST_F(ControllerTest, ACreateThatMeetsAPolicyTheWatchHasNotShownIsAConflictNotA
   EXPECT_EQ(cluster.policies.count("shop/deployment-web"), 1u);
 }
 
+// The one watch over every NetworkPolicy (UpsertPolicy and friends): ours
+// are told by their label. A policy whose label the user removes is theirs
+// from then on: reported as a conflict, never written again nor deleted;
+// labelled again, it is ours. Someone else's policy never enters the cache:
+// the controller neither deletes it as an orphan nor compares it with its own.
+decode::Object PolicyObj(const NetworkPolicy& p, bool ours) {
+  decode::Object o = FakeCluster::AsObject(p, /*generation=*/1);
+  o.meta = PolicyMeta(p.ns, p.name, ours);
+  o.meta.generation = 1;
+  return o;
+}
+
+TEST_F(ControllerTest, TheWatchOverEveryPolicyTellsOursByTheLabel) {
+  cluster.echo = false;  // the watch below says what the cluster holds
+  c->Upsert(Obj(Ns("shop")));
+  c->Upsert(Obj(Deploy("shop", "web")));
+  NetworkPolicy theirs;
+  theirs.ns = "shop";
+  theirs.name = "allow-all";
+  cluster.foreign.insert("shop/allow-all");
+  c->UpsertPolicy(PolicyObj(theirs, /*ours=*/false));
+  c->MarkSynced();
+  Settle();
+  ASSERT_EQ(cluster.policies.count("shop/deployment-web"), 1u);
+  const NetworkPolicy ours = cluster.policies.at("shop/deployment-web");
+  c->UpsertPolicy(PolicyObj(ours, /*ours=*/true));  // our write comes back
+  Settle();
+  EXPECT_EQ(c->Stats().foreign, 1u);  // allow-all
+  EXPECT_EQ(c->Stats().conflicts, 0u);
+  int writes = cluster.writes;
+
+  // The user takes it over by removing the label (and edits it).
+  NetworkPolicy edited = ours;
+  edited.egress.clear();
+  cluster.policies["shop/deployment-web"] = edited;
+  cluster.foreign.insert("shop/deployment-web");
+  c->UpsertPolicy(PolicyObj(edited, /*ours=*/false));
+  Settle();
+  EXPECT_EQ(cluster.writes, writes) << "a policy handed to the user was written or deleted";
+  EXPECT_EQ(c->Stats().foreign, 2u);
+  EXPECT_GE(Count(observer, "conflict shop/deployment-web for Deployment/web"), 1u);
+
+  // A policy that cannot be decoded is not ours to write either.
+  c->MarkPolicyUnknown(FakeCluster::Meta("NetworkPolicy", "shop", "broken"), "bad field");
+  EXPECT_EQ(c->Stats().foreign, 3u);
+
+  // Labelled again: ours, and put back as the workload needs it.
+  cluster.foreign.erase("shop/deployment-web");
+  c->UpsertPolicy(PolicyObj(edited, /*ours=*/true));
+  Settle();
+  EXPECT_EQ(cluster.writes, writes + 1);
+  EXPECT_EQ(PolicySpecFingerprint(cluster.policies.at("shop/deployment-web")),
+            PolicySpecFingerprint(ours));
+  EXPECT_EQ(c->Stats().foreign, 2u);
+  writes = cluster.writes;
+
+  // Deleted by the user: gone from the names, and ours is made again.
+  cluster.policies.erase("shop/deployment-web");
+  c->RemovePolicy(PolicyMeta("shop", "deployment-web", true));
+  c->RemovePolicy(PolicyMeta("shop", "allow-all", false));
+  Settle();
+  EXPECT_EQ(cluster.writes, writes + 1);
+  EXPECT_EQ(cluster.policies.count("shop/deployment-web"), 1u);
+  EXPECT_EQ(c->Stats().foreign, 1u);  // broken
+  EXPECT_EQ(c->Stats().errors, 0u);
+}
+
 // --observed-flows=allow through the controller's incremental path: the
 // observed edge opens both policies, judging them says nothing is denied any
 // more, the resync agrees, and removing the object (or its TTL, upstream in

@@ -76,7 +76,7 @@ void BuildInformers(const ManagerOptions& options, Parts& p) {
   // Whole pods (IPs, hostNetwork, owners; bare pods' specs), thinned to what
   // synthesis reads before they reach the cache.
   p.pods = std::make_unique<informer::PodThinner>(*p.sink);
-  p.policy_names = std::make_unique<PolicyNameSink>(*p.controller);
+  p.policies = std::make_unique<PolicySink>(*p.controller);
   observability::ControllerMetrics& metrics = *p.metrics;
   OptionalInformers::Options oo;
   oo.on_change = [&metrics](Resource r, bool running) {
@@ -111,14 +111,8 @@ void BuildInformers(const ManagerOptions& options, Parts& p) {
   add(Resource::kCustomResourceDefinitions, *p.crds);
   if (options.controller.synthesis.read_config_maps) add(Resource::kConfigMaps, *p.sink);
   if (options.controller.synthesis.read_secrets) add(Resource::kSecrets, *p.sink);
-  // Two informers over NetworkPolicies, each named apart (metrics, logs,
-  // readiness): the managed ones in full, and every one's name and labels
-  // (never take over one that is not ours).
-  add(Resource::kNetworkPolicies, *p.sink,
-      std::string(kManagedByLabel) + "=" + std::string(kManagedByValue), Payload::kAuto,
-      std::string(kManagedPoliciesInformer));
-  add(Resource::kNetworkPolicies, *p.policy_names, "", Payload::kMetadata,
-      std::string(kPolicyNamesInformer));
+  // Every NetworkPolicy, whole (PolicySink tells the managed ones apart).
+  add(Resource::kNetworkPolicies, *p.policies, "", Payload::kFull);
 }
 
 // Hands ObservedFlows objects to the WouldDeny reporter (which feeds the

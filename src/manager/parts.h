@@ -56,16 +56,17 @@ class ControllerSink final : public informer::Sink {
   controller::Controller& c_;
 };
 
-// Feeds the watch over every NetworkPolicy (metadata only) to the
-// controller: which names are taken, and by whom (rule 8). A policy whose
-// metadata cannot be read counts as someone else's.
-class PolicyNameSink final : public informer::Sink {
+// Feeds the one watch over every NetworkPolicy to the controller
+// (Controller::UpsertPolicy tells the managed ones by their label). One
+// watch, not a labelled one beside a metadata-only one: the API server then
+// sends each of the controller's writes back once, not twice.
+class PolicySink final : public informer::Sink {
  public:
-  explicit PolicyNameSink(controller::Controller& c) : c_(c) {}
-  void OnUpsert(decode::Object object) override { c_.ObservePolicyName(object.meta, true); }
-  void OnDelete(const decode::Meta& meta) override { c_.ObservePolicyName(meta, false); }
-  void OnUnknown(const decode::Meta& meta, const std::string&) override {
-    c_.ObservePolicyName(meta, true);
+  explicit PolicySink(controller::Controller& c) : c_(c) {}
+  void OnUpsert(decode::Object object) override { c_.UpsertPolicy(std::move(object)); }
+  void OnDelete(const decode::Meta& meta) override { c_.RemovePolicy(meta); }
+  void OnUnknown(const decode::Meta& meta, const std::string& why) override {
+    c_.MarkPolicyUnknown(meta, why);
   }
 
  private:
@@ -96,13 +97,6 @@ class CrdSink final : public informer::Sink {
   OptionalInformers& optional_;
 };
 
-// The names of the two NetworkPolicy informers (the `resource` label of the
-// informer metrics, logs, readiness): the managed policies, whole; every
-// policy's metadata (rule 8).
-inline constexpr std::string_view kManagedPoliciesInformer =
-    "networkpolicies.networking.k8s.io/managed";
-inline constexpr std::string_view kPolicyNamesInformer =
-    "networkpolicies.networking.k8s.io/metadata";
 
 // The kinds read only where served (kube/resources.h).
 [[nodiscard]] std::vector<kube::Resource> OptionalKinds();
@@ -135,7 +129,7 @@ struct Parts {
 
   std::unique_ptr<ControllerSink> sink;
   std::unique_ptr<informer::PodThinner> pods;  // between the pod informer and `sink`
-  std::unique_ptr<PolicyNameSink> policy_names;
+  std::unique_ptr<PolicySink> policies;
   std::vector<std::unique_ptr<informer::Informer>> informers;
   // Kinds served only where their CRDs are (Prometheus operator, Routes,
   // Gateway API); the CRD informer pokes them.
