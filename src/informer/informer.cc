@@ -114,8 +114,14 @@ Status Informer::List(bool after_expiry, const std::atomic<bool>& stop) {
     return Status::Ok();
   };
   h.on_restart = [&] { known_.ClearMarks(); };
-  auto list = client_.ListEach(options_.resource, "", lo, h);
-  if (!list.ok()) return list.status();
+  std::string resource_version;
+  if (options_.list_streams > 1) {
+    NPC_ASSIGN_OR_RETURN(resource_version, ListByNamespace(lo, stop));
+  } else {
+    auto list = client_.ListEach(options_.resource, "", lo, h);
+    if (!list.ok()) return list.status();
+    resource_version = std::move(list->resource_version);
+  }
 
   // What we knew and the complete listing does not hold was deleted meanwhile.
   const std::string kind(kube::Info(options_.resource).kind);
@@ -126,13 +132,71 @@ Status Informer::List(bool after_expiry, const std::atomic<bool>& stop) {
     meta.name = std::string(name);
     sink_.OnDelete(meta);
   });
-  resource_version_ = list->resource_version;
+  resource_version_ = std::move(resource_version);
   if (synced_ && options_.on_relist) options_.on_relist(name());
   MutexLock lock(mu_);
   stats_.lists++;
   if (after_expiry) stats_.relists_expired++;
   stats_.objects = known_.size();
   return Status::Ok();
+}
+
+StatusOr<std::string> Informer::ListByNamespace(const kube::ListOptions& lo,
+                                                const std::atomic<bool>& stop) {
+  kube::ListOptions nlo;
+  nlo.stop = &stop;
+  nlo.limit = options_.page_size;
+  nlo.accept = std::string(kube::kAcceptPartialObjectMetadataList);
+  std::vector<std::string> namespaces;
+  kube::ListHandler nh;
+  nh.on_item = [&](std::string_view json) -> Status {
+    NPC_ASSIGN_OR_RETURN(kube::ObjectMeta meta, kube::ParseObjectMeta(json));
+    namespaces.push_back(std::move(meta.name));
+    return Status::Ok();
+  };
+  nh.on_restart = [&] { namespaces.clear(); };
+  auto listed = client_.ListEach(kube::Resource::kNamespaces, "", nlo, nh);
+  if (!listed.ok()) return listed.status();
+
+  Mutex mu;  // one item at a time through the decoder, known_ and the sink
+  std::atomic<size_t> next{0};
+  std::atomic<bool> failed{false};
+  Status failure;  // the first; written once, under `mu`
+  auto fail = [&](Status s) {
+    MutexLock lock(mu);
+    if (failure.ok()) failure = std::move(s);
+    failed = true;
+  };
+  auto work = [&] {
+    kube::ListHandler h;
+    h.on_item = [&](std::string_view json) {
+      MutexLock lock(mu);
+      Handle(kube::EventType::kAdded, json, /*listing=*/true);
+      return Status::Ok();
+    };
+    bool restarted = false;  // a later page's 410 made the client list it again
+    h.on_restart = [&] { restarted = true; };
+    for (size_t i = next++; i < namespaces.size() && !failed && !stop; i = next++) {
+      restarted = false;
+      auto r = client_.ListEach(options_.resource, namespaces[i], lo, h);
+      if (!r.ok()) {
+        fail(r.status());
+      } else if (restarted) {
+        fail(Status(StatusCode::kExpired,
+                    "namespace " + namespaces[i] + ": the listing started over (410)"));
+      }
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (int k = 1; k < options_.list_streams && static_cast<size_t>(k) < namespaces.size(); ++k) {
+    helpers.emplace_back(work);
+  }
+  work();
+  for (std::thread& t : helpers) t.join();
+  MutexLock lock(mu);
+  if (!failure.ok()) return failure;
+  if (failed || stop) return Status(StatusCode::kCancelled, "listing stopped");
+  return std::move(listed->resource_version);
 }
 
 Status Informer::WatchOnce(const std::atomic<bool>& stop, bool* expired) {

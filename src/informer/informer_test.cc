@@ -18,9 +18,13 @@ namespace {
 
 using namespace std::chrono_literals;  // NOLINT(google-build-using-namespace)
 
-std::string Cm(const std::string& name, const std::string& v) {
-  return R"({"metadata":{"name":")" + name +
-         R"(","namespace":"ns","resourceVersion":"1"},"data":{"v":")" + v + R"("}})";
+std::string CmIn(const std::string& ns, const std::string& name, const std::string& v) {
+  return R"({"metadata":{"name":")" + name + R"(","namespace":")" + ns +
+         R"(","resourceVersion":"1"},"data":{"v":")" + v + R"("}})";
+}
+std::string Cm(const std::string& name, const std::string& v) { return CmIn("ns", name, v); }
+std::string Namespace(const std::string& name) {
+  return R"({"metadata":{"name":")" + name + R"(","resourceVersion":"1"}})";
 }
 
 // One scripted listing: items, "|" for a restart, then how it ends.
@@ -37,6 +41,11 @@ class FakeClient final : public kube::Client {
  public:
   std::mutex mu;
   std::deque<Listing> listings;
+  // Listings split by namespace (InformerOptions::list_streams): of the
+  // namespaces, and of each namespace's objects by its name.
+  std::deque<Listing> namespace_listings;
+  std::map<std::string, std::deque<Listing>> by_namespace;
+  std::vector<std::string> watched_from;  // each watch's resourceVersion
   std::deque<kube::KubeError> watch_ends;  // then: watch until stopped
   // Delivered (type, object JSON) by the next watch, before it ends.
   std::deque<std::pair<kube::EventType, std::string>> watch_events;
@@ -51,16 +60,19 @@ class FakeClient final : public kube::Client {
                                           const kube::ListOptions&) override {
     return Unused();
   }
-  kube::KubeResult<kube::ListEnd> ListEach(kube::Resource, std::string_view,
+  kube::KubeResult<kube::ListEnd> ListEach(kube::Resource r, std::string_view ns,
                                            const kube::ListOptions& o,
                                            const kube::ListHandler& h) override {
     Listing l;
     {
       std::lock_guard<std::mutex> lock(mu);
       ++lists;
-      if (listings.empty()) return kube::LocalError(kube::Reason::kTransport, "no more listings");
-      l = listings.front();
-      listings.pop_front();
+      std::deque<Listing>& from = r == kube::Resource::kNamespaces ? namespace_listings
+                                  : ns.empty() ? listings
+                                               : by_namespace[std::string(ns)];
+      if (from.empty()) return kube::LocalError(kube::Reason::kTransport, "no more listings");
+      l = from.front();
+      from.pop_front();
     }
     if (l.hangs) {
       auto until = std::chrono::steady_clock::now() + 3s;
@@ -109,6 +121,10 @@ class FakeClient final : public kube::Client {
   kube::KubeResult<kube::WatchEnd> Watch(kube::Resource, std::string_view,
                                          const kube::WatchOptions& o,
                                          const kube::WatchHandler& handler) override {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      watched_from.push_back(o.resource_version);
+    }
     while (!o.stop->load()) {
       std::deque<std::pair<kube::EventType, std::string>> events;
       {
@@ -221,6 +237,78 @@ TEST(InformerTest, ReListAfter410ReportsExactlyTheDeletionsOfTheCompleteListing)
   EXPECT_EQ(std::count(log.begin(), log.end(), "-a"), 0);
   EXPECT_EQ(std::count(log.begin(), log.end(), "-d"), 0);
   EXPECT_EQ(inf.Stats().objects, 2u);
+  EXPECT_EQ(inf.Stats().relists_expired, 1u);
+}
+
+// A listing split by namespace (list_streams): every namespace's objects
+// reach the sink, and the watch starts from the namespaces' listing, made
+// before any of them: what changed meanwhile comes again through the watch.
+TEST(InformerTest, AListingSplitByNamespaceWatchesFromTheNamespacesListing) {
+  FakeClient client;
+  client.namespace_listings.push_back({{Namespace("a"), Namespace("b"), Namespace("c")}, "5", std::nullopt});
+  client.by_namespace["a"].push_back({{CmIn("a", "x", "1"), CmIn("a", "y", "1")}, "7", std::nullopt});
+  client.by_namespace["b"].push_back({{}, "8", std::nullopt});
+  client.by_namespace["c"].push_back({{CmIn("c", "z", "1")}, "9", std::nullopt});
+  RecordingSink sink;
+  InformerOptions o = Options();
+  o.list_streams = 2;
+  Informer inf(client, o, sink);
+  std::atomic<bool> stop{false};
+  std::thread t([&] { inf.Run(stop); });
+  ASSERT_TRUE(Eventually([&] {
+    std::lock_guard<std::mutex> lock(client.mu);
+    return !client.watched_from.empty();
+  }));
+  stop = true;
+  t.join();
+  EXPECT_EQ(sink.state(), (std::map<std::string, std::string>{
+                              {"a/x", "1"}, {"a/y", "1"}, {"c/z", "1"}}));
+  EXPECT_EQ(client.watched_from.front(), "5");
+  EXPECT_EQ(inf.Stats().objects, 3u);
+  EXPECT_EQ(client.lists, 4);
+}
+
+// One namespace's listing fails, then another's starts over (a later
+// page's 410): neither listing is complete, so nothing is deleted until a
+// complete one says what is gone.
+TEST(InformerTest, ASplitListingDeletesOnlyAfterEveryNamespaceListedInFull) {
+  FakeClient client;
+  client.namespace_listings.push_back({{Namespace("a"), Namespace("b")}, "5", std::nullopt});
+  client.by_namespace["a"].push_back({{CmIn("a", "x", "1")}, "6", std::nullopt});
+  client.by_namespace["b"].push_back({{CmIn("b", "y", "1")}, "6", std::nullopt});
+  client.watch_ends.push_back(Expired());
+  // The re-list after the 410: "x" is gone from a; b fails.
+  client.namespace_listings.push_back({{Namespace("a"), Namespace("b")}, "10", std::nullopt});
+  client.by_namespace["a"].push_back({{}, "11", std::nullopt});
+  client.by_namespace["b"].push_back({{}, "11", kube::LocalError(kube::Reason::kTransport, "reset")});
+  // Again: b starts over, and says nothing of "y" after that.
+  client.namespace_listings.push_back({{Namespace("a"), Namespace("b")}, "20", std::nullopt});
+  client.by_namespace["a"].push_back({{}, "21", std::nullopt});
+  client.by_namespace["b"].push_back({{CmIn("b", "y", "2"), "|"}, "21", std::nullopt});
+  // Complete at last: only "x" is gone.
+  client.namespace_listings.push_back({{Namespace("a"), Namespace("b")}, "30", std::nullopt});
+  client.by_namespace["a"].push_back({{}, "31", std::nullopt});
+  client.by_namespace["b"].push_back({{CmIn("b", "y", "3")}, "31", std::nullopt});
+  RecordingSink sink;
+  InformerOptions o = Options();
+  o.list_streams = 2;
+  Informer inf(client, o, sink);
+  std::atomic<bool> stop{false};
+  std::thread t([&] { inf.Run(stop); });
+  ASSERT_TRUE(Eventually([&] {
+    std::lock_guard<std::mutex> lock(client.mu);
+    return client.watched_from.size() == 2;
+  }));
+  stop = true;
+  t.join();
+  EXPECT_EQ(inf.Stats().lists, 2u);
+  EXPECT_EQ(sink.state(), (std::map<std::string, std::string>{{"b/y", "3"}}));
+  std::vector<std::string> log = sink.log();
+  EXPECT_EQ(std::count(log.begin(), log.end(), "-y"), 0);
+  ASSERT_EQ(std::count(log.begin(), log.end(), "-x"), 1);
+  // "x" went only once the last listing was complete, after b's "y=3".
+  EXPECT_EQ(log.back(), "-x");
+  EXPECT_EQ(client.watched_from.back(), "30");
   EXPECT_EQ(inf.Stats().relists_expired, 1u);
 }
 

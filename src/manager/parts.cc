@@ -56,18 +56,22 @@ Status BuildElection(const ManagerOptions& options, Parts& p) {
 std::unique_ptr<informer::Informer> MakeInformer(Parts& p, kube::Resource r, informer::Sink& sink,
                                                  std::string selector = {},
                                                  informer::InformerOptions::Payload payload = {},
-                                                 std::string informer_name = {}) {
+                                                 std::string informer_name = {},
+                                                 int list_streams = 1) {
   observability::ControllerMetrics& metrics = *p.metrics;
   informer::InformerOptions o;
   o.resource = r;
   o.label_selector = std::move(selector);
   o.payload = payload;
   o.name = std::move(informer_name);
+  o.list_streams = list_streams;
   o.on_watch_failure = [&metrics](const std::string& name) { metrics.ObserveWatchRestart(name); };
   o.on_relist = [&metrics](const std::string& name) { metrics.ObserveRelist(name); };
   o.on_decode_error = [&metrics](const std::string& name) { metrics.ObserveDecodeError(name); };
   return std::make_unique<informer::Informer>(*p.client, o, sink);
 }
+
+constexpr int kPodListStreams = 2;
 
 void BuildInformers(const ManagerOptions& options, Parts& p) {
   using kube::Resource;
@@ -90,8 +94,9 @@ void BuildInformers(const ManagerOptions& options, Parts& p) {
   }
   p.crds = std::make_unique<CrdSink>(*p.sink, *p.optional);
   auto add = [&](Resource r, informer::Sink& sink, std::string selector = {},
-                 Payload payload = Payload::kAuto, std::string name = {}) {
-    p.informers.push_back(MakeInformer(p, r, sink, std::move(selector), payload, std::move(name)));
+                 Payload payload = Payload::kAuto, std::string name = {}, int list_streams = 1) {
+    p.informers.push_back(
+        MakeInformer(p, r, sink, std::move(selector), payload, std::move(name), list_streams));
   };
   add(Resource::kNamespaces, *p.sink);
   add(Resource::kDeployments, *p.sink);
@@ -100,7 +105,10 @@ void BuildInformers(const ManagerOptions& options, Parts& p) {
   add(Resource::kReplicaSets, *p.sink);
   add(Resource::kJobs, *p.sink);
   add(Resource::kCronJobs, *p.sink);
-  add(Resource::kPods, *p.pods, "", Payload::kFull);
+  // Pods outnumber everything else and start-up waits for their listing:
+  // listed by namespace, two requests at a time (at 100,000 Pods the API
+  // server encodes one whole listing on one thread).
+  add(Resource::kPods, *p.pods, "", Payload::kFull, {}, kPodListStreams);
   add(Resource::kServices, *p.sink);
   add(Resource::kEndpointSlices, *p.sink);
   add(Resource::kIngresses, *p.sink);
