@@ -81,8 +81,8 @@ class ClusterCache {
   [[nodiscard]] bool RequestSynced() EXCLUDES(mu_);
   // An object was deleted (its kind, namespace and name are enough).
   [[nodiscard]] Effect Remove(const decode::Meta& meta) EXCLUDES(mu_);
-  // A NetworkPolicy's name, from the watch over every NetworkPolicy
-  // (metadata only): present with its managed-by label, or deleted. A
+  // A NetworkPolicy's name, from the watch over every NetworkPolicy:
+  // present with its managed-by label, or deleted. A
   // policy not labelled as netpol-ctrl's is foreign: never written nor
   // deleted, and a workload that wants its name waits (rule 8).
   [[nodiscard]] Effect ObservePolicyName(const decode::Meta& meta, bool present) EXCLUDES(mu_);

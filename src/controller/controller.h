@@ -95,8 +95,8 @@ class Controller {
   void Upsert(decode::Object object);
   // An object was deleted (its kind, namespace and name are enough).
   void Remove(const decode::Meta& meta);
-  // A NetworkPolicy's name and labels (any policy, from a metadata-only
-  // watch): present, or deleted. See ClusterCache::ObservePolicyName.
+  // A NetworkPolicy's name and labels (any policy): present, or deleted.
+  // See ClusterCache::ObservePolicyName.
   void ObservePolicyName(const decode::Meta& meta, bool present);
   // An object exists but could not be read or decoded (`why`): what was known
   // of it stays, and policies it owns are kept until it is read.
