@@ -195,7 +195,7 @@ StatusOr<std::string> Informer::ListByNamespace(const kube::ListOptions& lo,
   for (std::thread& t : helpers) t.join();
   MutexLock lock(mu);
   if (!failure.ok()) return failure;
-  if (failed || stop) return Status(StatusCode::kCancelled, "listing stopped");
+  if (stop) return Status(StatusCode::kCancelled, "listing stopped");
   return std::move(listed->resource_version);
 }
 

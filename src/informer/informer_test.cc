@@ -240,6 +240,18 @@ TEST(InformerTest, ReListAfter410ReportsExactlyTheDeletionsOfTheCompleteListing)
   EXPECT_EQ(inf.Stats().relists_expired, 1u);
 }
 
+// Runs `inf` until `client` has been watched `watches` times, then stops it.
+void RunUntilWatched(Informer& inf, FakeClient& client, size_t watches) {
+  std::atomic<bool> stop{false};
+  std::thread t([&] { inf.Run(stop); });
+  EXPECT_TRUE(Eventually([&] {
+    std::lock_guard<std::mutex> lock(client.mu);
+    return client.watched_from.size() >= watches;
+  }));
+  stop = true;
+  t.join();
+}
+
 // A listing split by namespace (list_streams): every namespace's objects
 // reach the sink, and the watch starts from the namespaces' listing, made
 // before any of them: what changed meanwhile comes again through the watch.
@@ -253,14 +265,7 @@ TEST(InformerTest, AListingSplitByNamespaceWatchesFromTheNamespacesListing) {
   InformerOptions o = Options();
   o.list_streams = 2;
   Informer inf(client, o, sink);
-  std::atomic<bool> stop{false};
-  std::thread t([&] { inf.Run(stop); });
-  ASSERT_TRUE(Eventually([&] {
-    std::lock_guard<std::mutex> lock(client.mu);
-    return !client.watched_from.empty();
-  }));
-  stop = true;
-  t.join();
+  RunUntilWatched(inf, client, 1);
   EXPECT_EQ(sink.state(), (std::map<std::string, std::string>{
                               {"a/x", "1"}, {"a/y", "1"}, {"c/z", "1"}}));
   EXPECT_EQ(client.watched_from.front(), "5");
@@ -293,14 +298,7 @@ TEST(InformerTest, ASplitListingDeletesOnlyAfterEveryNamespaceListedInFull) {
   InformerOptions o = Options();
   o.list_streams = 2;
   Informer inf(client, o, sink);
-  std::atomic<bool> stop{false};
-  std::thread t([&] { inf.Run(stop); });
-  ASSERT_TRUE(Eventually([&] {
-    std::lock_guard<std::mutex> lock(client.mu);
-    return client.watched_from.size() == 2;
-  }));
-  stop = true;
-  t.join();
+  RunUntilWatched(inf, client, 2);
   EXPECT_EQ(inf.Stats().lists, 2u);
   EXPECT_EQ(sink.state(), (std::map<std::string, std::string>{{"b/y", "3"}}));
   std::vector<std::string> log = sink.log();
