@@ -55,7 +55,8 @@
 // 2 workers) into namespaces made before the clock starts. The burst is
 // reported end to end (patch sent -> policy seen) and from the event's
 // receipt (this process's watch on Deployments) to the completion of the
-// controller's write (its log).
+// controller's write (its log); so are the idle changes, and the slowest idle
+// change is taken apart (ChangeTimes).
 //
 // Knobs (environment), for a quick run while developing:
 //   NPC_BENCH_PHASE (base), NPC_BENCH_PER_NS (100), NPC_BENCH_NAMESPACES (10k:
@@ -680,6 +681,55 @@ std::map<std::string, std::vector<std::chrono::system_clock::time_point>> WriteT
     out[key].push_back(t);
   }
   return out;
+}
+
+// Where one Deployment change's time went, all in milliseconds:
+//   sent -> event: the patch through the API server to this process's watch
+//                  (standing for the controller's informer);
+//   event -> write: the controller (recompute, queue, reconcile) and its write,
+//                   until the first write of the workload's policy after the
+//                   event completed (the controller's log, to the millisecond);
+//   write -> seen: the write's way back, through the watch on the policies;
+//   end to end: sent -> the policy seen with the new peer.
+struct ChangeTimes {
+  std::optional<double> end_to_end_ms, sent_to_event_ms, event_to_write_ms, write_to_seen_ms;
+  json ToJson(int index) const {
+    json j = {{"change", index}};
+    const auto put = [&j](const char* name, const std::optional<double>& v) {
+      j[name] = v ? json(Round(*v, 1)) : json(nullptr);
+    };
+    put("end_to_end_ms", end_to_end_ms);
+    put("sent_to_event_ms", sent_to_event_ms);
+    put("event_to_write_ms", event_to_write_ms);
+    put("write_to_seen_ms", write_to_seen_ms);
+    return j;
+  }
+};
+
+// Matches one change (the resourceVersion its patch made) with its event and
+// with the write of `policy` ("ns/name") that followed it.
+ChangeTimes MatchChange(
+    const std::string& policy, std::chrono::system_clock::time_point sent, const std::string& rv,
+    const std::vector<double>& end_to_end, EventTimes& events,
+    const std::map<std::string, std::vector<std::chrono::system_clock::time_point>>& writes) {
+  using Ms = std::chrono::duration<double, std::milli>;
+  ChangeTimes t;
+  if (!end_to_end.empty()) t.end_to_end_ms = end_to_end.front();
+  std::optional<std::chrono::system_clock::time_point> received;
+  if (!rv.empty()) received = events.Get(rv);
+  if (!received) return t;
+  t.sent_to_event_ms = std::max(0.0, Ms(*received - sent).count());
+  auto wt = writes.find(policy);
+  if (wt == writes.end()) return t;
+  for (const auto& w : wt->second) {
+    // The log has milliseconds: a write in the same millisecond counts.
+    if (w + std::chrono::milliseconds(1) > *received) {
+      t.event_to_write_ms = std::max(0.0, Ms(w - *received).count());
+      if (t.end_to_end_ms) t.write_to_seen_ms = *t.end_to_end_ms - Ms(w - sent).count();
+      break;
+    }
+  }
+  return t;
 }
 
 // ---------------------------------------------------------------------------
@@ -1511,81 +1561,86 @@ int Bench::Run() {
     }
     plan.emplace_back(w, scenario_.Index(n, k));
   }
+  // Per change: its end-to-end latency, the resourceVersion its patch made
+  // (matched with this process's watch on Deployments) and when it was sent.
+  std::vector<std::vector<double>> e2e(changes);
+  std::vector<std::string> rvs(changes);
+  std::vector<std::chrono::system_clock::time_point> sent_at(changes);
+  const int idle_n = std::min(kIdleChanges, changes);
   std::vector<double> idle, burst;
   int idle_timeouts = 0;
-  for (int i = 0; i < std::min(kIdleChanges, changes); ++i) {
-    if (!Change(plan[i].first, plan[i].second, &idle)) continue;
+  for (int i = 0; i < idle_n; ++i) {
+    sent_at[i] = std::chrono::system_clock::now();
+    if (!Change(plan[i].first, plan[i].second, &e2e[i], &rvs[i])) continue;
     if (!tracker_.WaitPendingDone(SteadyClock::now() + 10s))
       idle_timeouts += tracker_.DropPending();
     std::this_thread::sleep_for(200ms);
   }
+  for (int i = 0; i < idle_n; ++i) idle.insert(idle.end(), e2e[i].begin(), e2e[i].end());
   Log("idle: {} changes, p50 {:.1f} ms, p99 {:.1f} ms, {} timed out", idle.size(),
       Percentile(idle, 0.5), Percentile(idle, 0.99), idle_timeouts);
   auto t_burst = SteadyClock::now();
-  {
-    std::vector<std::vector<double>> per(changes);
-    std::vector<std::string> rvs(changes);
-    Parallel(kBulkThreads, changes - std::min(kIdleChanges, changes), [&](size_t i) {
-      size_t p = i + std::min(kIdleChanges, changes);
-      (void)Change(plan[p].first, plan[p].second, &per[p], &rvs[p]);
-    });
-    const double sent_s = SecondsSince(t_burst);
-    const bool done = tracker_.WaitPendingDone(SteadyClock::now() + 120s);
-    const size_t burst_timeouts = done ? 0 : tracker_.DropPending();
-    for (auto& v : per) burst.insert(burst.end(), v.begin(), v.end());
-    Log("burst: {} changes sent in {:.2f} s, p50 {:.1f} ms, p99 {:.1f} ms, {} timed out",
-        burst.size(), sent_s, Percentile(burst, 0.5), Percentile(burst, 0.99), burst_timeouts);
-    // From the event's receipt (this process's watch on the same API server,
-    // standing for the controller's informer) to the completion of the first
-    // write of the workload's policy after it (the controller's log line,
-    // written when the API server has answered the apply).
-    std::this_thread::sleep_for(1s);  // the last log lines are flushed
-    const auto writes = WriteTimes(c1.ReadLog());
-    std::vector<double> event_to_write;
+  Parallel(kBulkThreads, changes - idle_n, [&](size_t i) {
+    size_t p = i + idle_n;
+    sent_at[p] = std::chrono::system_clock::now();
+    (void)Change(plan[p].first, plan[p].second, &e2e[p], &rvs[p]);
+  });
+  const double sent_s = SecondsSince(t_burst);
+  const bool done = tracker_.WaitPendingDone(SteadyClock::now() + 120s);
+  const size_t burst_timeouts = done ? 0 : tracker_.DropPending();
+  for (int p = idle_n; p < changes; ++p) burst.insert(burst.end(), e2e[p].begin(), e2e[p].end());
+  Log("burst: {} changes sent in {:.2f} s, p50 {:.1f} ms, p99 {:.1f} ms, {} timed out",
+      burst.size(), sent_s, Percentile(burst, 0.5), Percentile(burst, 0.99), burst_timeouts);
+  // From the event's receipt (this process's watch on the same API server,
+  // standing for the controller's informer) to the completion of the first
+  // write of the workload's policy after it (the controller's log line,
+  // written when the API server has answered the apply).
+  std::this_thread::sleep_for(1s);  // the last log lines are flushed
+  const auto writes = WriteTimes(c1.ReadLog());
+  std::vector<std::optional<ChangeTimes>> times(changes);
+  for (int p = 0; p < changes; ++p) {
+    const int w = plan[p].first;
+    times[p] = MatchChange(
+        scenario_.Ns(scenario_.NsOf(w)) + "/deployment-" + Scenario::App(scenario_.JOf(w)),
+        sent_at[p], rvs[p], e2e[p], event_times, writes);
+  }
+  const auto event_to_write = [&](int from, int to) {
+    std::vector<double> ms;
     size_t unmatched = 0;
-    for (int p = std::min(kIdleChanges, changes); p < changes; ++p) {
-      const int w = plan[p].first;
-      std::chrono::system_clock::time_point received{};
-      bool have_received = false;
-      if (!rvs[p].empty()) {
-        if (auto r = event_times.Get(rvs[p])) {
-          received = *r;
-          have_received = true;
-        }
-      }
-      auto wt = writes.find(scenario_.Ns(scenario_.NsOf(w)) + "/deployment-" +
-                            Scenario::App(scenario_.JOf(w)));
-      std::optional<double> ms;
-      if (have_received && wt != writes.end()) {
-        for (const auto& t : wt->second) {
-          // The log has milliseconds: a write in the same millisecond counts.
-          if (t + 1ms > received) {
-            ms = std::max(0.0, std::chrono::duration<double, std::milli>(t - received).count());
-            break;
-          }
-        }
-      }
-      if (ms) {
-        event_to_write.push_back(*ms);
+    for (int p = from; p < to; ++p) {
+      if (times[p] && times[p]->event_to_write_ms) {
+        ms.push_back(*times[p]->event_to_write_ms);
       } else {
         ++unmatched;
       }
     }
-    Log("burst, event received -> write done: p50 {:.1f} ms, p99 {:.1f} ms ({} not matched)",
-        Percentile(event_to_write, 0.5), Percentile(event_to_write, 0.99), unmatched);
-    out["latency_burst_ms"] = {{"changes", changes - std::min(kIdleChanges, changes)},
-                               {"sent_in_s", Round(sent_s, 2)},
-                               {"measured", burst.size()},
-                               {"timed_out", burst_timeouts},
-                               {"p50", Round(Percentile(burst, 0.5), 1)},
-                               {"p99", Round(Percentile(burst, 0.99), 1)},
-                               {"max", Round(Percentile(burst, 1.0), 1)}};
-    out["latency_burst_event_to_write_ms"] = {
-        {"measured", event_to_write.size()},
-        {"not_matched", unmatched},
-        {"p50", Round(Percentile(event_to_write, 0.5), 1)},
-        {"p99", Round(Percentile(event_to_write, 0.99), 1)},
-        {"max", Round(Percentile(event_to_write, 1.0), 1)}};
+    return json{{"measured", ms.size()},
+                {"not_matched", unmatched},
+                {"p50", Round(Percentile(ms, 0.5), 1)},
+                {"p99", Round(Percentile(ms, 0.99), 1)},
+                {"max", Round(Percentile(ms, 1.0), 1)}};
+  };
+  out["latency_burst_ms"] = {{"changes", changes - idle_n},
+                             {"sent_in_s", Round(sent_s, 2)},
+                             {"measured", burst.size()},
+                             {"timed_out", burst_timeouts},
+                             {"p50", Round(Percentile(burst, 0.5), 1)},
+                             {"p99", Round(Percentile(burst, 0.99), 1)},
+                             {"max", Round(Percentile(burst, 1.0), 1)}};
+  out["latency_burst_event_to_write_ms"] = event_to_write(idle_n, changes);
+  out["latency_idle_event_to_write_ms"] = event_to_write(0, idle_n);
+  Log("burst, event received -> write done: {}; idle: {}",
+      out["latency_burst_event_to_write_ms"].dump(), out["latency_idle_event_to_write_ms"].dump());
+  // Where the slowest idle change spent its time (the idle p99 of 50 changes
+  // is that change): API server and watch, controller, write's way back.
+  int slowest = -1;
+  for (int i = 0; i < idle_n; ++i) {
+    if (times[i] && (slowest < 0 || times[i]->end_to_end_ms > times[slowest]->end_to_end_ms))
+      slowest = i;
+  }
+  if (slowest >= 0) {
+    out["latency_idle_slowest"] = times[slowest]->ToJson(slowest);
+    Log("slowest idle change: {}", out["latency_idle_slowest"].dump());
   }
   out["latency_idle_ms"] = {{"changes", std::min(kIdleChanges, changes)},
                             {"measured", idle.size()},
