@@ -725,7 +725,10 @@ ChangeTimes MatchChange(
     // The log has milliseconds: a write in the same millisecond counts.
     if (w + std::chrono::milliseconds(1) > *received) {
       t.event_to_write_ms = std::max(0.0, Ms(w - *received).count());
-      if (t.end_to_end_ms) t.write_to_seen_ms = *t.end_to_end_ms - Ms(w - sent).count();
+      // The controller logs after the API server's answer, and the watch
+      // event may come first: about 0 then.
+      if (t.end_to_end_ms)
+        t.write_to_seen_ms = std::max(0.0, *t.end_to_end_ms - Ms(w - sent).count());
       break;
     }
   }
