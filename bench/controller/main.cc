@@ -163,6 +163,15 @@ json Round(double v, int digits = 3) {
   return std::round(v * f) / f;
 }
 
+// p50, p99 and max of latencies in milliseconds, to 0.1 ms, merged into
+// `fields` (what was measured: counts, timeouts).
+json Latencies(json fields, const std::vector<double>& ms) {
+  fields["p50"] = Round(Percentile(ms, 0.5), 1);
+  fields["p99"] = Round(Percentile(ms, 0.99), 1);
+  fields["max"] = Round(Percentile(ms, 1.0), 1);
+  return fields;
+}
+
 // ---------------------------------------------------------------------------
 // The scenario: who references whom, and what each policy must then say.
 
@@ -1600,7 +1609,7 @@ int Bench::Run() {
   // written when the API server has answered the apply).
   std::this_thread::sleep_for(1s);  // the last log lines are flushed
   const auto writes = WriteTimes(c1.ReadLog());
-  std::vector<std::optional<ChangeTimes>> times(changes);
+  std::vector<ChangeTimes> times(changes);
   for (int p = 0; p < changes; ++p) {
     const int w = plan[p].first;
     times[p] = MatchChange(
@@ -1611,25 +1620,19 @@ int Bench::Run() {
     std::vector<double> ms;
     size_t unmatched = 0;
     for (int p = from; p < to; ++p) {
-      if (times[p] && times[p]->event_to_write_ms) {
-        ms.push_back(*times[p]->event_to_write_ms);
+      if (times[p].event_to_write_ms) {
+        ms.push_back(*times[p].event_to_write_ms);
       } else {
         ++unmatched;
       }
     }
-    return json{{"measured", ms.size()},
-                {"not_matched", unmatched},
-                {"p50", Round(Percentile(ms, 0.5), 1)},
-                {"p99", Round(Percentile(ms, 0.99), 1)},
-                {"max", Round(Percentile(ms, 1.0), 1)}};
+    return Latencies({{"measured", ms.size()}, {"not_matched", unmatched}}, ms);
   };
-  out["latency_burst_ms"] = {{"changes", changes - idle_n},
-                             {"sent_in_s", Round(sent_s, 2)},
-                             {"measured", burst.size()},
-                             {"timed_out", burst_timeouts},
-                             {"p50", Round(Percentile(burst, 0.5), 1)},
-                             {"p99", Round(Percentile(burst, 0.99), 1)},
-                             {"max", Round(Percentile(burst, 1.0), 1)}};
+  out["latency_burst_ms"] = Latencies({{"changes", changes - idle_n},
+                                       {"sent_in_s", Round(sent_s, 2)},
+                                       {"measured", burst.size()},
+                                       {"timed_out", burst_timeouts}},
+                                      burst);
   out["latency_burst_event_to_write_ms"] = event_to_write(idle_n, changes);
   out["latency_idle_event_to_write_ms"] = event_to_write(0, idle_n);
   Log("burst, event received -> write done: {}; idle: {}",
@@ -1638,19 +1641,16 @@ int Bench::Run() {
   // is that change): API server and watch, controller, write's way back.
   int slowest = -1;
   for (int i = 0; i < idle_n; ++i) {
-    if (times[i] && (slowest < 0 || times[i]->end_to_end_ms > times[slowest]->end_to_end_ms))
+    if (times[i].end_to_end_ms &&
+        (slowest < 0 || *times[i].end_to_end_ms > *times[slowest].end_to_end_ms))
       slowest = i;
   }
   if (slowest >= 0) {
-    out["latency_idle_slowest"] = times[slowest]->ToJson(slowest);
+    out["latency_idle_slowest"] = times[slowest].ToJson(slowest);
     Log("slowest idle change: {}", out["latency_idle_slowest"].dump());
   }
-  out["latency_idle_ms"] = {{"changes", std::min(kIdleChanges, changes)},
-                            {"measured", idle.size()},
-                            {"timed_out", idle_timeouts},
-                            {"p50", Round(Percentile(idle, 0.5), 1)},
-                            {"p99", Round(Percentile(idle, 0.99), 1)},
-                            {"max", Round(Percentile(idle, 1.0), 1)}};
+  out["latency_idle_ms"] = Latencies(
+      {{"changes", idle_n}, {"measured", idle.size()}, {"timed_out", idle_timeouts}}, idle);
   RefreshExpected();
   const bool after_burst_correct = tracker_.WaitAllCorrect(SteadyClock::now() + 60s);
   out["all_correct_after_burst"] = after_burst_correct;
