@@ -82,9 +82,9 @@ class ClusterCache {
   // An object was deleted (its kind, namespace and name are enough).
   [[nodiscard]] Effect Remove(const decode::Meta& meta) EXCLUDES(mu_);
   // A NetworkPolicy's name, from the watch over every NetworkPolicy:
-  // present with its managed-by label, or deleted. A
-  // policy not labelled as netpol-ctrl's is foreign: never written nor
-  // deleted, and a workload that wants its name waits (rule 8).
+  // present with its managed-by label, or deleted. A policy not labelled as
+  // netpol-ctrl's is foreign: never written nor deleted, and a workload that
+  // wants its name waits (rule 8).
   [[nodiscard]] Effect ObservePolicyName(const decode::Meta& meta, bool present) EXCLUDES(mu_);
   // The object exists, but its content could not be read or decoded (`why`).
   // What the cache knew of it stays; until it is read, the policies it owns
